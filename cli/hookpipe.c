@@ -1,0 +1,232 @@
+/* hookpipe: the operator's command. `check` validates the configuration
+ * and everything a request would touch, so mistakes show at deploy time. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "handler.h"
+#include "payload.h"
+#include "spool.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: hookpipe [-c FILE] command\n"
+	    "  -c FILE  configuration (default: $HOOKPIPE_CONFIG, then "
+	    SYSCONFDIR "/hookpipe.ini)\n"
+	    "commands:\n"
+	    "  check    validate the configuration, folders, token and "
+	    "handlers;\n"
+	    "           prints \"configuration OK\" or every problem found\n"
+	    "Exit: 0 ok, 1 problems found, 2 usage.\n");
+}
+
+struct report {
+	const char	*file;
+	int		 nerr;
+	int		 nwarn;
+};
+
+static void
+problem(struct report *r, int warn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+problem(struct report *r, int warn, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s", r->file, warn ? "warning: " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (warn)
+		r->nwarn++;
+	else
+		r->nerr++;
+}
+
+/* A folder the responder writes into: it exists and is writable, or it
+ * can be created. */
+static void
+check_writable_dir(struct report *r, const char *key, const char *dir,
+    int quiet_missing)
+{
+	struct stat	 st;
+	char		 parent[PATH_MAX], *slash;
+
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			problem(r, 0, "%s %s is not a folder", key, dir);
+		else if (access(dir, W_OK | X_OK) == -1)
+			problem(r, 0, "%s %s is not writable by uid %ld: the "
+			    "web server's user must own it", key, dir,
+			    (long)geteuid());
+		return;
+	}
+	if (errno != ENOENT) {
+		problem(r, 0, "%s %s: %s", key, dir, strerror(errno));
+		return;
+	}
+	(void)snprintf(parent, sizeof(parent), "%s", dir);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
+		*slash = '\0';
+	if (access(parent, W_OK | X_OK) == 0 && quiet_missing)
+		return;
+	if (access(parent, W_OK | X_OK) == -1)
+		problem(r, 0, "%s %s does not exist and %s is not writable: "
+		    "create it (mkdir -m 700 %s)", key, dir, parent, dir);
+	else
+		problem(r, 1, "%s %s does not exist yet; it will be created "
+		    "on the first request", key, dir);
+}
+
+static void
+check_handler_file(struct report *r, const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		problem(r, 0, "%s %s: %s", what, path, strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode))
+		problem(r, 0, "%s %s is not a regular file", what, path);
+	else if (access(path, X_OK) == -1)
+		problem(r, 0, "%s %s is not executable: chmod 755 %s", what,
+		    path, path);
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		problem(r, 1, "%s %s is writable by group or others: chmod "
+		    "go-w %s", what, path, path);
+}
+
+static int
+cmd_check(const char *cfg)
+{
+	struct report	 r = { cfg, 0, 0 };
+	struct diag	 d = { { 0 }, 0, 0 };
+	struct strlist	 progs;
+	struct stat	 st;
+	struct conf	*c;
+	struct err	 e;
+	char		 dir[PATH_MAX], *slash;
+	size_t		 i, j;
+
+	c = conf_load(cfg, &d);
+	fprintf(stderr, "%s", buf_cstr(&d.text));
+	r.nerr = d.nerr;
+	r.nwarn = d.nwarn;
+	diag_free(&d);
+	if (c == NULL) {
+		fprintf(stderr, "hookpipe: %d error%s in %s\n", r.nerr,
+		    r.nerr == 1 ? "" : "s", cfg);
+		return 1;
+	}
+
+	check_writable_dir(&r, "spool_dir", c->spool_dir, 0);
+	if (stat(c->spool_dir, &st) == 0)
+		for (i = 0; i < SP_NDIRS; i++) {
+			(void)snprintf(dir, sizeof(dir), "%s/%s", c->spool_dir,
+			    spool_dirname((enum spool_dir)i));
+			check_writable_dir(&r, "spool folder", dir, 1);
+		}
+	if (stat(c->handlers_dir, &st) == -1)
+		problem(&r, 0, "handlers_dir %s: %s", c->handlers_dir,
+		    strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		problem(&r, 0, "handlers_dir %s is not a folder",
+		    c->handlers_dir);
+	(void)snprintf(dir, sizeof(dir), "%s", c->log_file);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (access(c->log_file, W_OK) == -1 && access(dir, W_OK) == -1)
+		problem(&r, errno == ENOENT ? 1 : 0, "log_file %s cannot be "
+		    "written: %s", c->log_file, strerror(errno));
+	if (c->runner != NULL)
+		check_handler_file(&r, "[delivery] runner", c->runner);
+	for (i = 0; i < c->nevents; i++) {
+		if (c->events[i].handler != NULL) {
+			check_handler_file(&r, "handler", c->events[i].handler);
+			continue;
+		}
+		if (handler_resolve(c, c->events[i].name, &progs, &e) == -1)
+			problem(&r, 0, "[event %s]: %s", c->events[i].name,
+			    e.msg);
+		else if (progs.n == 0)
+			problem(&r, c->unknown_reject ? 0 : 1, "[event %s] has "
+			    "no handler: add %s/%s (executable) or set "
+			    "handler =", c->events[i].name, c->handlers_dir,
+			    c->events[i].name);
+		for (j = 0; j < progs.n; j++)
+			check_handler_file(&r, "handler", progs.v[j]);
+		strlist_free(&progs);
+		if (c->events[i].mode == MODE_SYNC &&
+		    conf_timeout(c, &c->events[i]) > 300)
+			problem(&r, 1, "[event %s] is sync with a timeout over "
+			    "300s: senders and web servers give up sooner",
+			    c->events[i].name);
+	}
+	if (c->tokens.n > 0 && c->require_https == 0)
+		problem(&r, 1, "require_https = no: the token crosses the "
+		    "network in clear unless a proxy in front terminates TLS");
+	conf_free(c);
+	if (r.nerr > 0) {
+		fprintf(stderr, "hookpipe: %d error%s in %s\n", r.nerr,
+		    r.nerr == 1 ? "" : "s", cfg);
+		return 1;
+	}
+	printf("configuration OK%s\n", r.nwarn ? " (with warnings)" : "");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*cfg = NULL;
+	int		 ch;
+
+	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfg = optarg;
+			break;
+		case 'V':
+			printf("hookpipe %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[optind], "check") == 0) {
+		if (optind + 1 != argc) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_check(conf_locate(cfg));
+	}
+	if (strcmp(argv[optind], "help") == 0 ||
+	    strcmp(argv[optind], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "hookpipe: unknown command '%s'\n", argv[optind]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,162 @@
+/* hookpipe.fcgi: the responder. FastCGI when the web server spawns it
+ * on a socket, plain CGI otherwise; the work is receiver_handle(). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "receive.h"
+
+extern char **environ;
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}
+
+/* The CGI response: headers, blank line, JSON body. */
+static void
+format_answer(struct buf *out, struct answer *a)
+{
+	buf_reset(out);
+	buf_printf(out, "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: %s\r\n", a->status, status_text(a->status),
+	    a->request_id);
+	if (a->retry_after > 0)
+		buf_printf(out, "Retry-After: %d\r\n", a->retry_after);
+	if (a->allow_post)
+		buf_puts(out, "Allow: POST\r\n");
+	buf_printf(out, "Content-Length: %zu\r\n\r\n", a->body.len + 1);
+	buf_add(out, a->body.p, a->body.len);
+	buf_putc(out, '\n');
+}
+
+static long
+fcgi_read(void *io, char *p, size_t n)
+{
+	if (n > INT_MAX)
+		n = INT_MAX;
+	return FCGX_GetStr(p, (int)n, io);
+}
+
+static long
+cgi_read(void *io, char *p, size_t n)
+{
+	ssize_t r;
+
+	(void)io;
+	while ((r = read(0, p, n)) == -1 && errno == EINTR)
+		;
+	return (long)r;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: hookpipe.fcgi [-c FILE]\n"
+	    "Run by a web server as FastCGI or CGI; see hookpipe.fcgi(8).\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct receiver	 rcv;
+	struct request	 req;
+	struct answer	 a;
+	struct buf	 out = { 0 };
+	FCGX_Request	 fr;
+	const char	*cfg;
+	int		 ch;
+
+	while ((ch = getopt(argc, argv, "c:hV")) != -1) {
+		switch (ch) {
+		case 'c':
+			if (setenv("HOOKPIPE_CONFIG", optarg, 1) == -1) {
+				perror("hookpipe.fcgi: fatal: setenv");
+				return 111;
+			}
+			break;
+		case 'V':
+			printf("hookpipe.fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	/* A sender that hangs up must not kill the responder. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	receiver_init(&rcv);
+	memset(&a, 0, sizeof(a));
+
+	/* Report a broken configuration at start-up, in the server log. */
+	cfg = getenv("HOOKPIPE_CONFIG");
+	if (cfg != NULL && *cfg != '\0' && receiver_load(&rcv, cfg) == -1)
+		fprintf(stderr, "hookpipe.fcgi: error: %s: every request will "
+		    "be answered 503 until it is fixed (run hookpipe check)\n",
+		    rcv.conf_error);
+
+	if (FCGX_IsCGI()) {
+		req.params = environ;
+		req.read = cgi_read;
+		req.io = NULL;
+		receiver_handle(&rcv, &req, &a);
+		format_answer(&out, &a);
+		if (!out.oom)
+			(void)write_all(1, out.p, out.len);
+		(void)close(1);
+		/* The server waits for stderr to close too. */
+		if (a.kick)
+			receiver_kick(&rcv, 0);
+		goto done;
+	}
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		fprintf(stderr, "hookpipe.fcgi: fatal: unable to start "
+		    "FastCGI\n");
+		return 111;
+	}
+	while (FCGX_Accept_r(&fr) >= 0) {
+		req.params = fr.envp;
+		req.read = fcgi_read;
+		req.io = fr.in;
+		receiver_handle(&rcv, &req, &a);
+		format_answer(&out, &a);
+		if (!out.oom)
+			(void)FCGX_PutStr(out.p, (int)out.len, fr.out);
+		FCGX_Finish_r(&fr);
+		if (a.kick)
+			receiver_kick(&rcv, 1);
+	}
+done:
+	answer_free(&a);
+	buf_free(&out);
+	receiver_free(&rcv);
+	return 0;
+}

@@ -1,0 +1,138 @@
+/* auth: load shared-secret tokens and compare them without leaking,
+ * through timing, how much of a guess was right. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+
+#define TOKEN_FILE_MAX	(64 * 1024)
+
+void
+tokens_free(struct tokens *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		wipe(t->v[i].p, t->v[i].n);
+		free(t->v[i].p);
+	}
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+int
+tokens_parse(const char *text, const char *origin, struct tokens *t,
+    struct err *e)
+{
+	const char	*p, *next, *nl, *line, *end;
+	struct token	*nv;
+	size_t		 lineno = 0, i;
+
+	t->v = NULL;
+	t->n = 0;
+	for (p = text; *p != '\0'; p = next) {
+		lineno++;
+		nl = strchr(p, '\n');
+		next = nl != NULL ? nl + 1 : p + strlen(p);
+		line = p;
+		end = nl != NULL ? nl : next;
+		while (line < end && isspace((unsigned char)*line))
+			line++;
+		while (end > line && isspace((unsigned char)end[-1]))
+			end--;
+		if (line == end || *line == '#')
+			continue;
+		for (i = 0; line + i < end; i++) {
+			if (!isgraph((unsigned char)line[i])) {
+				tokens_free(t);
+				return err_set(e, "%s:%zu: a token may hold only "
+				    "printable ASCII without spaces", origin,
+				    lineno);
+			}
+		}
+		nv = reallocarray(t->v, t->n + 1, sizeof(*t->v));
+		if (nv == NULL)
+			goto oom;
+		t->v = nv;
+		if ((t->v[t->n].p = strndup(line, (size_t)(end - line))) == NULL)
+			goto oom;
+		t->v[t->n].n = (size_t)(end - line);
+		t->n++;
+	}
+	if (t->n == 0)
+		return err_set(e, "%s holds no token: write one token per line",
+		    origin);
+	return 0;
+oom:
+	tokens_free(t);
+	return err_sys(e, "%s", origin);
+}
+
+int
+tokens_load(const char *path, struct tokens *t, struct err *e)
+{
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	if (read_file(path, TOKEN_FILE_MAX, &text, &len, e) == -1)
+		return -1;
+	if (memchr(text, '\0', len) != NULL) {
+		rc = err_set(e, "%s holds a NUL byte", path);
+	} else
+		rc = tokens_parse(text, path, t, e);
+	wipe(text, len);
+	free(text);
+	return rc;
+}
+
+int
+ct_equal(const void *given, size_t glen, const void *expect, size_t elen)
+{
+	const volatile unsigned char	*g = given, *x = expect;
+	unsigned char			 diff = 0;
+	size_t				 i;
+
+	diff |= (unsigned char)((glen ^ elen) != 0);
+	for (i = 0; i < elen; i++)
+		diff |= x[i] ^ (i < glen ? g[i] : (unsigned char)~x[i]);
+	return diff == 0;
+}
+
+int
+auth_token_ok(const struct tokens *t, const char *given)
+{
+	size_t	i, glen;
+	int	ok = 0;
+
+	if (given == NULL)
+		return 0;
+	glen = strlen(given);
+	for (i = 0; i < t->n; i++)
+		ok |= ct_equal(given, glen, t->v[i].p, t->v[i].n);
+	return ok;
+}
+
+int
+auth_header_param(const char *h, char *out, size_t len)
+{
+	size_t i, n = strlen(h);
+
+	if (n == 0 || n + 6 > len)
+		return -1;
+	memcpy(out, "HTTP_", 5);
+	for (i = 0; i < n; i++) {
+		if (h[i] == '-')
+			out[5 + i] = '_';
+		else if (isalnum((unsigned char)h[i]))
+			out[5 + i] = (char)toupper((unsigned char)h[i]);
+		else
+			return -1;
+	}
+	out[5 + n] = '\0';
+	return 0;
+}

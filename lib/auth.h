@@ -1,0 +1,34 @@
+/* auth: shared-secret tokens, compared in constant time. */
+#ifndef HOOKPIPE_AUTH_H
+#define HOOKPIPE_AUTH_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct token {
+	char	*p;
+	size_t	 n;
+};
+
+struct tokens {
+	struct token	*v;
+	size_t		 n;
+};
+
+/* Parse tokens, one per line ('#' comments, blank lines skipped);
+ * `origin` names the source in errors. */
+int	tokens_parse(const char *, const char *, struct tokens *, struct err *);
+/* Read a token file (at most 64 KiB) and parse it. */
+int	tokens_load(const char *, struct tokens *, struct err *);
+/* Wipe and free. */
+void	tokens_free(struct tokens *);
+/* Constant-time equality; time depends only on the expected length. */
+int	ct_equal(const void *, size_t, const void *, size_t);
+/* 1 when the given value equals one of the tokens; every token is
+ * compared whatever the outcome. */
+int	auth_token_ok(const struct tokens *, const char *);
+/* "x-auth-token" -> "HTTP_X_AUTH_TOKEN", the CGI parameter name. */
+int	auth_header_param(const char *, char *, size_t);
+
+#endif

@@ -1,0 +1,96 @@
+/* conf: the INI configuration, its validation and where each key stands
+ * in the file, so every error names file, line and the fix. */
+#ifndef HOOKPIPE_CONF_H
+#define HOOKPIPE_CONF_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <time.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "cidr.h"
+#include "util.h"
+
+#define CONF_DEFAULT_MAX_BODY	(1024 * 1024)
+#define CONF_DEFAULT_TIMEOUT	30
+#define CONF_DEFAULT_GRACE	5
+#define CONF_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+enum ev_mode { MODE_QUEUE, MODE_SYNC };
+
+struct event_conf {
+	char		*name;		/* as written, case kept */
+	char		*handler;	/* absolute path, or NULL: by name */
+	struct strlist	 required;
+	int		 has_required;
+	enum ev_mode	 mode;
+	long		 timeout;	/* seconds; 0 = [delivery] timeout */
+	int		 sync_output;	/* return the handler's stdout */
+};
+
+struct envvar {
+	char	*name;
+	char	*value;
+};
+
+struct conf {
+	char		*path;
+	dev_t		 dev;
+	ino_t		 ino;
+	struct timespec	 mtime;
+	off_t		 size;
+
+	char		*spool_dir;
+	char		*handlers_dir;
+	char		*log_file;
+	size_t		 max_body;
+	int		 require_https;
+	char		*event_field;
+	char		*id_field;
+	struct strlist	 required;
+	int		 unknown_reject;
+
+	char		*auth_header;
+	char		 auth_param[160];	/* HTTP_X_AUTH_TOKEN */
+	char		*token_file;		/* NULL: token in the INI */
+	struct timespec	 token_mtime;
+	struct tokens	 tokens;
+	struct cidr_list allow_from;
+	int		 insecure_permissions;
+
+	long		 timeout;
+	long		 kill_grace;
+	char		*runner;
+	char		*handler_path;		/* PATH given to handlers */
+
+	struct envvar	*env;
+	size_t		 nenv;
+	struct event_conf *events;
+	size_t		 nevents;
+};
+
+/* Diagnostics of a load: one line per problem, "FILE:LINE: message". */
+struct diag {
+	struct buf	text;
+	int		nerr;
+	int		nwarn;
+};
+
+/* Load and validate the file. Returns NULL when it has any error; every
+ * problem found (errors and warnings) is in the diag. */
+struct conf	*conf_load(const char *, struct diag *);
+void		 conf_free(struct conf *);
+/* 1 when the file or the token file changed since the load. */
+int		 conf_stale(const struct conf *);
+/* The [event NAME] section for a name, or NULL. */
+const struct event_conf *conf_event(const struct conf *, const char *);
+/* Timeout in seconds for an event (its own or the default). */
+long		 conf_timeout(const struct conf *, const struct event_conf *);
+/* Where the config is: -c value, else $HOOKPIPE_CONFIG, else the
+ * built-in default. */
+const char	*conf_locate(const char *);
+void		 diag_free(struct diag *);
+
+#endif

@@ -1,0 +1,86 @@
+/* dlog: append-only JSON lines. Each line is written with one write()
+ * on an O_APPEND descriptor so concurrent writers never interleave. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlog.h"
+
+int
+dlog_open(struct dlog *l, const char *path, struct err *e)
+{
+	l->fd = -1;
+	l->path = NULL;
+	if (path == NULL)
+		return 0;
+	l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0640);
+	if (l->fd == -1)
+		return err_sys(e, "unable to open log %s", path);
+	if ((l->path = strdup(path)) == NULL) {
+		(void)close(l->fd);
+		l->fd = -1;
+		return err_sys(e, "log %s", path);
+	}
+	return 0;
+}
+
+void
+dlog_close(struct dlog *l)
+{
+	if (l->fd != -1)
+		(void)close(l->fd);
+	l->fd = -1;
+	free(l->path);
+	l->path = NULL;
+}
+
+void
+dlog_begin(struct buf *b, const char *type)
+{
+	char t[40];
+
+	fmt_time_us(now_us(), t, sizeof(t));
+	buf_reset(b);
+	buf_puts(b, "{\"time\":");
+	buf_json_cstr(b, t);
+	buf_puts(b, ",\"type\":");
+	buf_json_cstr(b, type);
+}
+
+void
+dlog_end(struct dlog *l, struct buf *b)
+{
+	buf_puts(b, "}\n");
+	if (b->oom)
+		return;
+	if (l != NULL && l->fd != -1 && write_all(l->fd, b->p, b->len) == 0)
+		return;
+	/* The web server's error log is the last resort. */
+	(void)write_all(2, b->p, b->len);
+}
+
+void
+dlog_handler_fields(struct buf *b, const char *path,
+    const struct handler_result *r)
+{
+	char res[32];
+
+	handler_result_str(r, res, sizeof(res));
+	buf_puts(b, ",\"handler\":");
+	buf_json_cstr(b, path);
+	buf_puts(b, ",\"result\":");
+	buf_json_cstr(b, res);
+	if (r->exited)
+		buf_printf(b, ",\"exit\":%d", r->code);
+	else
+		buf_printf(b, ",\"signal\":%d", r->signo);
+	buf_printf(b, ",\"timeout\":%s,\"ms\":%lld,\"stderr\":",
+	    r->timed_out ? "true" : "false", (long long)r->ms);
+	buf_json_str(b, r->tail, r->taillen);
+}

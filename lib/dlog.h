@@ -1,0 +1,26 @@
+/* dlog: the delivery log, one JSON object per line, appended. */
+#ifndef HOOKPIPE_DLOG_H
+#define HOOKPIPE_DLOG_H
+
+#include "buf.h"
+#include "handler.h"
+#include "util.h"
+
+struct dlog {
+	int	 fd;
+	char	*path;
+};
+
+/* Open (create, append) the log; -1 with the reason in err. */
+int	dlog_open(struct dlog *, const char *, struct err *);
+void	dlog_close(struct dlog *);
+/* Start a line: {"time":"...","type":"<type>" */
+void	dlog_begin(struct buf *, const char *);
+/* Finish the line and append it in one write; falls back to stderr when
+ * the log is not open or the write fails. */
+void	dlog_end(struct dlog *, struct buf *);
+/* The fields of one handler run. */
+void	dlog_handler_fields(struct buf *, const char *,
+	    const struct handler_result *);
+
+#endif

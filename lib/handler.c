@@ -1,0 +1,406 @@
+/* handler: run-parts style resolution and a careful spawn: fixed argv,
+ * no shell, allow-listed environment, no inherited descriptors, its own
+ * process group so a timeout can stop everything it started. */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handler.h"
+
+static int
+is_exec_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+push(struct strlist *l, const char *s)
+{
+	char **nv;
+
+	if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL)
+		return -1;
+	l->v = nv;
+	if ((l->v[l->n] = strdup(s)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+int
+handler_resolve(const struct conf *c, const char *event, struct strlist *l,
+    struct err *e)
+{
+	const struct event_conf	*ev;
+	struct dirent		*de;
+	struct stat		 st;
+	DIR			*dir;
+	char			 path[PATH_MAX], sub[PATH_MAX];
+	size_t			 first;
+
+	l->v = NULL;
+	l->n = 0;
+	if ((ev = conf_event(c, event)) != NULL && ev->handler != NULL)
+		return push(l, ev->handler) == -1 ?
+		    err_sys(e, "handler list") : 0;
+	if (snprintf(path, sizeof(path), "%s/%s", c->handlers_dir, event) >=
+	    (int)sizeof(path))
+		return err_set(e, "handler path too long");
+	if (is_exec_file(path))
+		return push(l, path) == -1 ? err_sys(e, "handler list") : 0;
+	if (snprintf(path, sizeof(path), "%s/%s.d", c->handlers_dir, event) >=
+	    (int)sizeof(path))
+		return err_set(e, "handler path too long");
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
+	if ((dir = opendir(path)) == NULL)
+		return err_sys(e, "unable to read %s", path);
+	first = l->n;
+	while ((de = readdir(dir)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		/* Skip hidden files and editor or package-manager leftovers. */
+		if (de->d_name[0] == '.' || de->d_name[n - 1] == '~' ||
+		    strstr(de->d_name, ".dpkg-") != NULL)
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
+		    (int)sizeof(sub) || !is_exec_file(sub))
+			continue;
+		if (push(l, sub) == -1) {
+			(void)closedir(dir);
+			strlist_free(l);
+			return err_sys(e, "handler list");
+		}
+	}
+	(void)closedir(dir);
+	qsort(l->v + first, l->n - first, sizeof(*l->v), cmp_str);
+	return 0;
+}
+
+static int
+env_push(char ***v, size_t *n, const char *name, const char *value)
+{
+	char **nv;
+
+	if ((nv = reallocarray(*v, *n + 2, sizeof(**v))) == NULL)
+		return -1;
+	*v = nv;
+	if (asprintf(&nv[*n], "%s=%s", name, value ? value : "") == -1)
+		return -1;
+	(*n)++;
+	nv[*n] = NULL;
+	return 0;
+}
+
+static int
+env_has(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nenv; i++)
+		if (strcmp(c->env[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+char **
+handler_env(const struct conf *c, const struct handler_meta *m)
+{
+	struct passwd	*pw;
+	const char	*home, *lang;
+	char		**v = NULL, attempt[16];
+	size_t		  n = 0, i;
+	int		  rc = 0;
+
+	if ((home = getenv("HOME")) == NULL || *home == '\0')
+		home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : "/";
+	if ((lang = getenv("LANG")) == NULL || *lang == '\0')
+		lang = "C.UTF-8";
+	(void)snprintf(attempt, sizeof(attempt), "%d", m->attempt);
+	rc |= env_push(&v, &n, "PATH", c->handler_path);
+	if (!env_has(c, "HOME"))
+		rc |= env_push(&v, &n, "HOME", home);
+	if (!env_has(c, "LANG"))
+		rc |= env_push(&v, &n, "LANG", lang);
+	for (i = 0; i < c->nenv; i++)
+		rc |= env_push(&v, &n, c->env[i].name, c->env[i].value);
+	rc |= env_push(&v, &n, "HOOKPIPE_EVENT", m->event);
+	rc |= env_push(&v, &n, "HOOKPIPE_ID", m->id);
+	rc |= env_push(&v, &n, "HOOKPIPE_REQUEST_ID", m->request_id);
+	rc |= env_push(&v, &n, "HOOKPIPE_RECEIVED_AT", m->received_at);
+	rc |= env_push(&v, &n, "HOOKPIPE_ATTEMPT", attempt);
+	rc |= env_push(&v, &n, "HOOKPIPE_SPOOL_FILE", m->spool_file);
+	rc |= env_push(&v, &n, "HOOKPIPE_MODE", m->mode);
+	rc |= env_push(&v, &n, "HOOKPIPE_REMOTE_ADDR", m->remote_addr);
+	if (rc != 0) {
+		handler_env_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void
+handler_env_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+close_from(int lowfd)
+{
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	{
+		long fd, max = sysconf(_SC_OPEN_MAX);
+
+		if (max < 0 || max > 65536)
+			max = 65536;
+		for (fd = lowfd; fd < max; fd++)
+			(void)close((int)fd);
+	}
+}
+
+/* In the child: never returns. */
+static void
+child(const char *path, int in, off_t off, int out, int errfd,
+    char *const *envp, const char *cwd)
+{
+	struct sigaction	sa;
+	sigset_t		all;
+	char			msg[PATH_MAX + 128];
+	char			*argv[2];
+	int			sig, saved;
+
+	(void)setpgid(0, 0);
+	/* The web server may ignore SIGPIPE or block signals; a handler
+	 * starts with the defaults. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	(void)sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	if (lseek(in, off, SEEK_SET) == -1 || dup2(in, 0) == -1 ||
+	    dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
+		_exit(111);
+	close_from(3);
+	umask(077);
+	if (cwd != NULL && chdir(cwd) == -1)
+		_exit(111);
+	argv[0] = (char *)(uintptr_t)path;
+	argv[1] = NULL;
+	execve(path, argv, envp);
+	saved = errno;
+	(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: unable to run %s: "
+	    "%s\n", path, strerror(saved));
+	(void)write_all(2, msg, strlen(msg));
+	_exit(saved == ENOENT ? 127 : 126);
+}
+
+static void
+tail_add(struct handler_result *r, const char *p, size_t n)
+{
+	if (n >= HANDLER_TAIL) {
+		memcpy(r->tail, p + n - HANDLER_TAIL, HANDLER_TAIL);
+		r->taillen = HANDLER_TAIL;
+	} else if (r->taillen + n <= HANDLER_TAIL) {
+		memcpy(r->tail + r->taillen, p, n);
+		r->taillen += n;
+	} else {
+		size_t keep = HANDLER_TAIL - n;
+
+		memmove(r->tail, r->tail + r->taillen - keep, keep);
+		memcpy(r->tail + keep, p, n);
+		r->taillen = HANDLER_TAIL;
+	}
+	r->tail[r->taillen] = '\0';
+}
+
+/* Read what is there; 0 at EOF, 1 when more may come. */
+static int
+pump(int fd, struct handler_result *r, int is_err)
+{
+	char	b[4096];
+	ssize_t	n;
+
+	for (;;) {
+		n = read(fd, b, sizeof(b));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN ? 1 : 0;
+		if (n == 0)
+			return 0;
+		if (is_err)
+			tail_add(r, b, (size_t)n);
+		else if (r->out.len + (size_t)n <= HANDLER_OUT_MAX)
+			buf_add(&r->out, b, (size_t)n);
+	}
+}
+
+static int
+open_pidfd(pid_t pid)
+{
+#if defined(SYS_pidfd_open)
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int
+handler_run(const char *path, int in, off_t off, char *const *envp,
+    const char *cwd, long timeout, long grace, struct handler_result *r,
+    struct err *e)
+{
+	struct pollfd	pfd[3];
+	int64_t		start, deadline, now;
+	pid_t		pid;
+	int		outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int		pidfd = -1, status = 0, reaped = 0, open_out, open_err;
+	int		termed = 0, nfds, wait_ms;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
+		err_sys(e, "unable to make pipes for %s", path);
+		goto fail;
+	}
+	start = mono_ms();
+	if ((pid = fork()) == -1) {
+		err_sys(e, "unable to fork for %s", path);
+		goto fail;
+	}
+	if (pid == 0)
+		child(path, in, off, outp[1], errp[1], envp, cwd);
+	(void)setpgid(pid, pid);	/* both sides: no race with kill(-pid) */
+	(void)close(outp[1]);
+	(void)close(errp[1]);
+	outp[1] = errp[1] = -1;
+	(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	pidfd = open_pidfd(pid);
+
+	deadline = start + timeout * 1000;
+	open_out = open_err = 1;
+	while (!reaped) {
+		nfds = 0;
+		if (open_out) {
+			pfd[nfds].fd = outp[0];
+			pfd[nfds++].events = POLLIN;
+		}
+		if (open_err) {
+			pfd[nfds].fd = errp[0];
+			pfd[nfds++].events = POLLIN;
+		}
+		if (pidfd != -1) {
+			pfd[nfds].fd = pidfd;
+			pfd[nfds++].events = POLLIN;
+		}
+		now = mono_ms();
+		wait_ms = now >= deadline ? 0 : (int)(deadline - now);
+		if (pidfd == -1 && wait_ms > 50)
+			wait_ms = 50;	/* no pidfd: poll for the exit */
+		if (poll(pfd, (nfds_t)nfds, wait_ms) == -1 && errno != EINTR) {
+			err_sys(e, "poll");
+			(void)kill(-pid, SIGKILL);
+		}
+		if (open_out)
+			open_out = pump(outp[0], r, 0);
+		if (open_err)
+			open_err = pump(errp[0], r, 1);
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = 1;
+			break;
+		}
+		if (mono_ms() >= deadline) {
+			if (!termed) {
+				r->timed_out = 1;
+				(void)kill(-pid, SIGTERM);
+				termed = 1;
+				deadline = mono_ms() + grace * 1000;
+			} else {
+				(void)kill(-pid, SIGKILL);
+				deadline = mono_ms() + 1000;
+			}
+		}
+	}
+	/* Whatever the handler left in its pipes before it exited. */
+	if (open_out)
+		(void)pump(outp[0], r, 0);
+	if (open_err)
+		(void)pump(errp[0], r, 1);
+	/* A timed-out handler's children go with it. */
+	if (r->timed_out)
+		(void)kill(-pid, SIGKILL);
+	r->ms = mono_ms() - start;
+	if (WIFEXITED(status)) {
+		r->exited = 1;
+		r->code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status))
+		r->signo = WTERMSIG(status);
+	if (pidfd != -1)
+		(void)close(pidfd);
+	(void)close(outp[0]);
+	(void)close(errp[0]);
+	return 0;
+fail:
+	if (outp[0] != -1)
+		(void)close(outp[0]);
+	if (outp[1] != -1)
+		(void)close(outp[1]);
+	if (errp[0] != -1)
+		(void)close(errp[0]);
+	if (errp[1] != -1)
+		(void)close(errp[1]);
+	return -1;
+}
+
+void
+handler_result_free(struct handler_result *r)
+{
+	buf_free(&r->out);
+}
+
+void
+handler_result_str(const struct handler_result *r, char *out, size_t len)
+{
+	if (r->timed_out)
+		(void)snprintf(out, len, "timeout");
+	else if (r->exited)
+		(void)snprintf(out, len, "exit %d", r->code);
+	else
+		(void)snprintf(out, len, "signal %d", r->signo);
+}

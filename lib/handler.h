@@ -1,0 +1,61 @@
+/* handler: find the programs for an event and run one with the payload
+ * on stdin, a clean environment, its own process group and a deadline. */
+#ifndef HOOKPIPE_HANDLER_H
+#define HOOKPIPE_HANDLER_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "util.h"
+
+#define HANDLER_TAIL	512		/* bytes of stderr kept */
+#define HANDLER_OUT_MAX	(64 * 1024)	/* stdout kept for sync answers */
+
+/* Exit codes with a meaning (qmail's convention, sysexits' TEMPFAIL). */
+#define HANDLER_EXIT_OK		0
+#define HANDLER_EXIT_TEMPFAIL	75
+#define HANDLER_EXIT_PERMFAIL	100
+
+/* What a handler is told about the event, as HOOKPIPE_* variables. */
+struct handler_meta {
+	const char	*event;
+	const char	*id;
+	const char	*request_id;
+	const char	*received_at;
+	const char	*remote_addr;
+	const char	*spool_file;
+	const char	*mode;
+	int		 attempt;
+};
+
+struct handler_result {
+	int		exited;		/* 1: exit code valid */
+	int		code;
+	int		signo;		/* killing signal, when not exited */
+	int		timed_out;
+	int64_t		ms;
+	struct buf	out;		/* stdout, up to HANDLER_OUT_MAX */
+	char		tail[HANDLER_TAIL + 1];	/* end of stderr */
+	size_t		taillen;
+};
+
+/* The programs for an event: the [event] handler, handlers_dir/EVENT,
+ * or the executables of handlers_dir/EVENT.d in lexical order. An empty
+ * list means the event is unknown. */
+int	handler_resolve(const struct conf *, const char *, struct strlist *,
+	    struct err *);
+/* The environment for a handler: allow-list, [env], HOOKPIPE_*. */
+char	**handler_env(const struct conf *, const struct handler_meta *);
+void	handler_env_free(char **);
+/* Run one program: stdin is fd at offset, timeout then SIGTERM to the
+ * group, grace, SIGKILL. Returns -1 only when it could not be run. */
+int	handler_run(const char *, int, off_t, char *const *, const char *,
+	    long, long, struct handler_result *, struct err *);
+void	handler_result_free(struct handler_result *);
+/* "exit 0", "exit 3", "signal 9", "timeout" for logs. */
+void	handler_result_str(const struct handler_result *, char *, size_t);
+
+#endif

@@ -1,0 +1,64 @@
+/* receive: the request decision, from CGI parameters and body to the
+ * HTTP answer, with the event stored before any 200. */
+#ifndef HOOKPIPE_RECEIVE_H
+#define HOOKPIPE_RECEIVE_H
+
+#include <sys/stat.h>
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "dlog.h"
+#include "spool.h"
+
+/* One request as the responder sees it. */
+struct request {
+	char *const	*params;	/* NAME=VALUE, NULL-terminated */
+	/* Read up to n body bytes; returns bytes read, 0 at EOF, -1. */
+	long		(*read)(void *, char *, size_t);
+	void		*io;
+};
+
+struct answer {
+	int		status;
+	int		retry_after;	/* seconds; 0 = no header */
+	int		allow_post;	/* send Allow: POST */
+	int		kick;		/* start a runner after answering */
+	char		request_id[17];
+	char		reason[512];	/* of an error answer */
+	struct buf	body;		/* JSON */
+};
+
+/* Per-process state: the loaded configuration, the open spool and log,
+ * a reusable body buffer. */
+struct receiver {
+	struct conf	*conf;
+	char		*conf_path;
+	struct stat	 failed;	/* the config file as last refused */
+	char		 conf_error[2048];
+	struct spool	 spool;
+	int		 spool_open;
+	struct dlog	 log;
+	char		*body;
+	size_t		 bodycap;
+	char		*runner;	/* hookpipe-run to start */
+	struct buf	 line;
+};
+
+void	receiver_init(struct receiver *);
+void	receiver_free(struct receiver *);
+/* Load the configuration (again, when it changed since); 0 when usable,
+ * else -1 with the reason in conf_error. */
+int	receiver_load(struct receiver *, const char *);
+/* Decide one request. Always fills the answer; never exits. */
+void	receiver_handle(struct receiver *, const struct request *,
+	    struct answer *);
+/* After the answer went out: start hookpipe-run unless one is running;
+ * its stderr is the responder's when keep_stderr is set, else /dev/null. */
+void	receiver_kick(struct receiver *, int);
+/* The value of a parameter, or NULL. */
+const char *param_get(char *const *, const char *);
+void	answer_free(struct answer *);
+
+#endif

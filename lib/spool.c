@@ -1,0 +1,423 @@
+/* spool: Maildir discipline (tmp -> fsync -> rename -> fsync dir), the
+ * dedupe index and state moves. A successful spool_commit is the only
+ * thing that allows a 200. */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static const char *const dirnames[SP_NDIRS] = {
+	"tmp", "new", "cur", "retry", "done", "dead", "ids"
+};
+
+const char *
+spool_dirname(enum spool_dir d)
+{
+	return dirnames[d];
+}
+
+int
+spool_open(struct spool *s, const char *path, int create, struct err *e)
+{
+	int	top, i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < SP_NDIRS; i++)
+		s->fd[i] = -1;
+	s->lockfd = -1;
+	if (create && mkdir(path, 0700) == -1 && errno != EEXIST)
+		return err_sys(e, "unable to create spool %s", path);
+	if ((top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_sys(e, "unable to open spool %s", path);
+	for (i = 0; i < SP_NDIRS; i++) {
+		if (create && mkdirat(top, dirnames[i], 0700) == -1 &&
+		    errno != EEXIST) {
+			err_sys(e, "unable to create %s/%s", path, dirnames[i]);
+			goto fail;
+		}
+		s->fd[i] = openat(top, dirnames[i],
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->fd[i] == -1) {
+			err_sys(e, "unable to open %s/%s", path, dirnames[i]);
+			goto fail;
+		}
+	}
+	s->lockfd = openat(top, "run.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd == -1) {
+		err_sys(e, "unable to open %s/run.lock", path);
+		goto fail;
+	}
+	if ((s->path = strdup(path)) == NULL) {
+		err_sys(e, "spool %s", path);
+		goto fail;
+	}
+	if (close(top) == -1) {
+		top = -1;
+		err_sys(e, "close %s", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (top != -1)
+		(void)close(top);
+	spool_close(s);
+	return -1;
+}
+
+void
+spool_close(struct spool *s)
+{
+	int i;
+
+	for (i = 0; i < SP_NDIRS; i++) {
+		if (s->fd[i] != -1)
+			(void)close(s->fd[i]);
+		s->fd[i] = -1;
+	}
+	if (s->lockfd != -1)
+		(void)close(s->lockfd);
+	s->lockfd = -1;
+	free(s->path);
+	s->path = NULL;
+}
+
+int
+spool_newname(struct spool *s, char name[SPOOL_NAME_MAX])
+{
+	char	rnd[17];
+	int64_t	us = now_us();
+	int	n;
+
+	if (random_hex(rnd, 8) == -1)
+		return -1;
+	n = snprintf(name, SPOOL_NAME_MAX, "%010lld.%06lld.%ld.%u.%s",
+	    (long long)(us / 1000000), (long long)(us % 1000000),
+	    (long)getpid(), ++s->counter, rnd);
+	return n > 0 && n < SPOOL_NAME_MAX ? 0 : -1;
+}
+
+int
+spool_entry_path(struct spool *s, enum spool_dir d, const char *name,
+    char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s/%s", s->path, dirnames[d], name);
+
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+int
+spool_write(struct spool *s, const char *env, size_t envlen,
+    const char *body, size_t len, int durable, char name[SPOOL_NAME_MAX],
+    struct err *e)
+{
+	struct iovec	 iov[3];
+	size_t		 left = envlen + 1 + len, off, i;
+	ssize_t		 w;
+	int		 fd, saved;
+
+	if (spool_newname(s, name) == -1)
+		return err_sys(e, "unable to make a spool name");
+	fd = openat(s->fd[SP_TMP], name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return err_sys(e, "unable to create %s/tmp/%s", s->path, name);
+	iov[0].iov_base = (void *)(uintptr_t)env;
+	iov[0].iov_len = envlen;
+	iov[1].iov_base = (void *)(uintptr_t)"\n";
+	iov[1].iov_len = 1;
+	iov[2].iov_base = (void *)(uintptr_t)body;
+	iov[2].iov_len = len;
+	i = 0;
+	while (left > 0) {
+		w = writev(fd, iov + i, (int)(3 - i));
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			err_sys(e, "unable to write %s/tmp/%s", s->path, name);
+			goto fail;
+		}
+		left -= (size_t)w;
+		for (off = (size_t)w; i < 3 && off >= iov[i].iov_len; i++)
+			off -= iov[i].iov_len;
+		if (i < 3) {
+			iov[i].iov_base = (char *)iov[i].iov_base + off;
+			iov[i].iov_len -= off;
+		}
+	}
+	/* After a failed fsync the page cache may already be clean: never
+	 * retry it, fail the commit (PostgreSQL's lesson). */
+	if (durable && fsync(fd) == -1) {
+		err_sys(e, "unable to fsync %s/tmp/%s", s->path, name);
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		err_sys(e, "unable to close %s/tmp/%s", s->path, name);
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		(void)close(fd);
+	(void)unlinkat(s->fd[SP_TMP], name, 0);
+	errno = saved;
+	return -1;
+}
+
+int
+spool_commit(struct spool *s, const char *env, size_t envlen,
+    const char *body, size_t len, char name[SPOOL_NAME_MAX], struct err *e)
+{
+	int saved;
+
+	if (spool_write(s, env, envlen, body, len, 1, name, e) == -1)
+		return -1;
+	if (renameat(s->fd[SP_TMP], name, s->fd[SP_NEW], name) == -1) {
+		err_sys(e, "unable to move %s into %s/new", name, s->path);
+		saved = errno;
+		(void)unlinkat(s->fd[SP_TMP], name, 0);
+		errno = saved;
+		return -1;
+	}
+	if (fsync(s->fd[SP_NEW]) == -1) {
+		err_sys(e, "unable to fsync %s/new", s->path);
+		/* Not known to be durable: take it back so a 503 means "not
+		 * ours". A runner may have claimed it already; then it runs,
+		 * and the sender's retry is a duplicate (at least once). */
+		saved = errno;
+		(void)unlinkat(s->fd[SP_NEW], name, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_move(struct spool *s, enum spool_dir from, enum spool_dir to,
+    const char *name, struct err *e)
+{
+	if (renameat(s->fd[from], name, s->fd[to], name) == -1)
+		return err_sys(e, "unable to move %s/%s/%s to %s/", s->path,
+		    dirnames[from], name, dirnames[to]);
+	return 0;
+}
+
+int
+spool_remove(struct spool *s, enum spool_dir d, const char *name,
+    struct err *e)
+{
+	if (unlinkat(s->fd[d], name, 0) == -1)
+		return err_sys(e, "unable to remove %s/%s/%s", s->path,
+		    dirnames[d], name);
+	return 0;
+}
+
+int
+spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
+{
+	char	tmpname[SPOOL_NAME_MAX + 4], c;
+	ssize_t	r;
+	int	fd;
+
+	*out = -1;
+	/* Create and lock under a private name, then link it into place:
+	 * whoever finds ids/ID finds it locked until it is decided. */
+	if (spool_newname(s, tmpname) == -1)
+		return err_sys(e, "unable to make a spool name");
+	(void)strcat(tmpname, ".id");
+	fd = openat(s->fd[SP_TMP], tmpname,
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return err_sys(e, "unable to create %s/tmp/%s", s->path,
+		    tmpname);
+	if (flock(fd, LOCK_EX) == -1) {
+		err_sys(e, "unable to lock %s/tmp/%s", s->path, tmpname);
+		goto fail;
+	}
+	if (linkat(s->fd[SP_TMP], tmpname, s->fd[SP_IDS], id, 0) == 0) {
+		(void)unlinkat(s->fd[SP_TMP], tmpname, 0);
+		*out = fd;
+		return 1;
+	}
+	if (errno != EEXIST) {
+		err_sys(e, "unable to record id in %s/ids", s->path);
+		goto fail;
+	}
+	(void)unlinkat(s->fd[SP_TMP], tmpname, 0);
+	(void)close(fd);
+
+	/* Seen before: wait for whoever holds it to decide. */
+	fd = openat(s->fd[SP_IDS], id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return err_sys(e, "unable to open %s/ids/%s", s->path, id);
+	if (flock(fd, LOCK_EX) == -1) {
+		err_sys(e, "unable to lock %s/ids/%s", s->path, id);
+		(void)close(fd);
+		return -1;
+	}
+	while ((r = pread(fd, &c, 1, 0)) == -1 && errno == EINTR)
+		;
+	if (r == -1) {
+		err_sys(e, "unable to read %s/ids/%s", s->path, id);
+		(void)close(fd);
+		return -1;
+	}
+	if (r == 1) {
+		(void)close(fd);
+		return 0;
+	}
+	/* Empty: an earlier attempt failed or crashed before storing. */
+	*out = fd;
+	return 1;
+fail:
+	(void)unlinkat(s->fd[SP_TMP], tmpname, 0);
+	(void)close(fd);
+	return -1;
+}
+
+int
+spool_id_commit(int fd, const char *name, struct err *e)
+{
+	char	line[SPOOL_NAME_MAX + 1];
+	size_t	n = strlen(name);
+
+	memcpy(line, name, n);
+	line[n] = '\n';
+	if (pwrite(fd, line, n + 1, 0) != (ssize_t)(n + 1)) {
+		err_sys(e, "unable to record the event id");
+		(void)close(fd);
+		return -1;
+	}
+	if (close(fd) == -1)
+		return err_sys(e, "unable to record the event id");
+	return 0;
+}
+
+void
+spool_id_release(int fd)
+{
+	(void)ftruncate(fd, 0);
+	(void)close(fd);
+}
+
+void
+spool_id_forget(struct spool *s, const char *id)
+{
+	(void)unlinkat(s->fd[SP_IDS], id, 0);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+spool_list(struct spool *s, enum spool_dir d, struct strlist *l,
+    struct err *e)
+{
+	struct dirent	 *de;
+	DIR		 *dir;
+	char		**nv;
+	size_t		  cap = 0;
+	int		  fd;
+
+	l->v = NULL;
+	l->n = 0;
+	if ((fd = openat(s->fd[d], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return err_sys(e, "unable to open %s/%s", s->path, dirnames[d]);
+	if ((dir = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return err_sys(e, "unable to read %s/%s", s->path, dirnames[d]);
+	}
+	errno = 0;
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (l->n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((nv = reallocarray(l->v, cap, sizeof(*nv))) ==
+			    NULL)
+				goto fail;
+			l->v = nv;
+		}
+		if ((l->v[l->n] = strdup(de->d_name)) == NULL)
+			goto fail;
+		l->n++;
+		errno = 0;
+	}
+	if (errno != 0)
+		goto fail;
+	(void)closedir(dir);
+	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	return 0;
+fail:
+	err_sys(e, "unable to read %s/%s", s->path, dirnames[d]);
+	(void)closedir(dir);
+	strlist_free(l);
+	return -1;
+}
+
+int
+spool_open_entry(struct spool *s, enum spool_dir d, const char *name,
+    char **env, struct err *e)
+{
+	char	*p, *nl;
+	size_t	 len = 0;
+	ssize_t	 r;
+	int	 fd;
+
+	*env = NULL;
+	fd = openat(s->fd[d], name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return err_sys(e, "unable to open %s/%s/%s", s->path,
+		    dirnames[d], name);
+	if ((p = malloc(SPOOL_ENVELOPE_MAX + 1)) == NULL) {
+		err_sys(e, "unable to read %s", name);
+		goto fail;
+	}
+	for (;;) {
+		r = pread(fd, p + len, SPOOL_ENVELOPE_MAX - len, (off_t)len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			err_sys(e, "unable to read %s/%s/%s", s->path,
+			    dirnames[d], name);
+			goto fail;
+		}
+		len += (size_t)r;
+		p[len] = '\0';
+		if ((nl = memchr(p, '\n', len)) != NULL || r == 0 ||
+		    len == SPOOL_ENVELOPE_MAX)
+			break;
+	}
+	if ((nl = memchr(p, '\n', len)) == NULL) {
+		err_set(e, "%s/%s/%s has no envelope line", s->path,
+		    dirnames[d], name);
+		goto fail;
+	}
+	*nl = '\0';
+	if (lseek(fd, (off_t)(nl - p) + 1, SEEK_SET) == -1) {
+		err_sys(e, "unable to seek in %s", name);
+		goto fail;
+	}
+	*env = p;
+	return fd;
+fail:
+	free(p);
+	(void)close(fd);
+	return -1;
+}

@@ -1,0 +1,67 @@
+/* spool: the Maildir-style event store. An entry is one file: a JSON
+ * envelope on the first line, then the body exactly as received. */
+#ifndef HOOKPIPE_SPOOL_H
+#define HOOKPIPE_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum spool_dir {
+	SP_TMP, SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_IDS, SP_NDIRS
+};
+
+#define SPOOL_NAME_MAX	64
+#define SPOOL_ENVELOPE_MAX (64 * 1024)
+
+struct spool {
+	char		*path;
+	int		 fd[SP_NDIRS];	/* O_DIRECTORY descriptors */
+	int		 lockfd;	/* run.lock, for the runner */
+	unsigned	 counter;
+};
+
+/* Name of a state folder ("new", "cur", ...). */
+const char *spool_dirname(enum spool_dir);
+/* Open the spool, creating the folders when `create` is set. */
+int	spool_open(struct spool *, const char *, int, struct err *);
+void	spool_close(struct spool *);
+/* A name unique across processes and hosts: time, pid, counter, random. */
+int	spool_newname(struct spool *, char[SPOOL_NAME_MAX]);
+/* Write envelope + '\n' + body to tmp/NAME (fsync'd when durable). */
+int	spool_write(struct spool *, const char *, size_t, const char *, size_t,
+	    int, char[SPOOL_NAME_MAX], struct err *);
+/* The commit: write envelope + '\n' + body to tmp/, fsync, rename into
+ * new/, fsync new/. On failure nothing is left in tmp/ or new/. */
+int	spool_commit(struct spool *, const char *, size_t, const char *, size_t,
+	    char[SPOOL_NAME_MAX], struct err *);
+/* Move an entry between state folders; 0, or -1 (ENOENT: gone). */
+int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,
+	    struct err *);
+/* Remove an entry. */
+int	spool_remove(struct spool *, enum spool_dir, const char *, struct err *);
+
+/* Dedupe. Reserve an event id: 1 = ours (fd holds the locked record),
+ * 0 = a stored event already has this id, -1 = error. */
+int	spool_id_reserve(struct spool *, const char *, int *, struct err *);
+/* Mark the id as stored under `name` and drop the lock. */
+int	spool_id_commit(int, const char *, struct err *);
+/* Give the id back (storing failed) and drop the lock. */
+void	spool_id_release(int);
+/* Forget an id entirely (a sync event the sender must retry). */
+void	spool_id_forget(struct spool *, const char *);
+
+/* Sorted entry names of a state folder (oldest first); free with
+ * strlist_free. */
+int	spool_list(struct spool *, enum spool_dir, struct strlist *,
+	    struct err *);
+/* Open an entry; returns the fd positioned at the body and the
+ * envelope line (malloc'd, NUL-terminated) in *env. */
+int	spool_open_entry(struct spool *, enum spool_dir, const char *, char **,
+	    struct err *);
+/* Path of an entry, for messages and HOOKPIPE_SPOOL_FILE. */
+int	spool_entry_path(struct spool *, enum spool_dir, const char *, char *,
+	    size_t);
+
+#endif

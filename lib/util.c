@@ -1,0 +1,348 @@
+/* util: error carrier, parsers for sizes, durations and booleans, and
+ * careful I/O helpers. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#ifdef HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
+#include "util.h"
+
+int
+err_set(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->errnum = 0;
+	return -1;
+}
+
+int
+err_sys(struct err *e, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+	size_t	 n;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	n = strlen(e->msg);
+	(void)snprintf(e->msg + n, sizeof(e->msg) - n, ": %s",
+	    strerror(saved));
+	e->errnum = saved;
+	errno = saved;
+	return -1;
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int
+strlist_split(struct strlist *l, const char *s)
+{
+	const char	*p, *start, *end;
+	char		**nv, *item;
+
+	l->v = NULL;
+	l->n = 0;
+	for (p = s; ; p++) {
+		start = p;
+		while (*p != '\0' && *p != ',')
+			p++;
+		end = p;
+		while (start < end && isspace((unsigned char)*start))
+			start++;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+		if (end > start) {
+			if ((item = strndup(start, (size_t)(end - start))) ==
+			    NULL)
+				goto fail;
+			nv = reallocarray(l->v, l->n + 1, sizeof(*l->v));
+			if (nv == NULL) {
+				free(item);
+				goto fail;
+			}
+			l->v = nv;
+			l->v[l->n++] = item;
+		}
+		if (*p == '\0')
+			break;
+	}
+	return 0;
+fail:
+	strlist_free(l);
+	return -1;
+}
+
+int
+parse_size(const char *s, size_t *out)
+{
+	unsigned long long	 v, mul = 1;
+	char			*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mul = 1024ULL;
+		end++;
+		break;
+	case 'm': case 'M':
+		mul = 1024ULL * 1024;
+		end++;
+		break;
+	case 'g': case 'G':
+		mul = 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end != '\0' || v > SIZE_MAX / mul)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+int
+parse_duration(const char *s, long *out)
+{
+	long long	 v, mul = 1;
+	char		*end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > 100LL * 365 * 86400 / mul)
+		return -1;
+	*out = (long)(v * mul);
+	return 0;
+}
+
+int
+parse_bool(const char *s)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcasecmp(s, "on") == 0 || strcmp(s, "1") == 0)
+		return 1;
+	if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+	    strcasecmp(s, "off") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	return -1;
+}
+
+int
+write_all(int fd, const void *p, size_t n)
+{
+	const char	*s = p;
+	ssize_t		 w;
+
+	while (n > 0) {
+		w = write(fd, s, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+read_file(const char *path, size_t max, char **out, size_t *outlen,
+    struct err *e)
+{
+	struct stat	 st;
+	char		*p = NULL;
+	size_t		 len = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return err_sys(e, "unable to open %s", path);
+	if (fstat(fd, &st) == -1) {
+		err_sys(e, "unable to stat %s", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(e, "%s is not a regular file", path);
+		goto fail;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		err_set(e, "%s is larger than %zu bytes", path, max);
+		goto fail;
+	}
+	if ((p = malloc(max + 1)) == NULL) {
+		err_sys(e, "unable to read %s", path);
+		goto fail;
+	}
+	for (;;) {
+		r = read(fd, p + len, max + 1 - len);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			err_sys(e, "unable to read %s", path);
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			err_set(e, "%s is larger than %zu bytes", path, max);
+			goto fail;
+		}
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		err_sys(e, "unable to close %s", path);
+		goto fail;
+	}
+	p[len] = '\0';
+	*out = p;
+	if (outlen != NULL)
+		*outlen = len;
+	return 0;
+fail:
+	if (p != NULL) {
+		wipe(p, max + 1);
+		free(p);
+	}
+	if (fd != -1)
+		(void)close(fd);
+	return -1;
+}
+
+int
+random_hex(char *out, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 raw[64];
+	size_t			 i, got = 0;
+	ssize_t			 r;
+
+	if (n > sizeof(raw))
+		return -1;
+	while (got < n) {
+#ifdef HAVE_GETRANDOM
+		r = getrandom(raw + got, n - got, 0);
+#else
+		r = -1;
+		errno = ENOSYS;
+#endif
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return 0;
+}
+
+int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+fmt_time_us(int64_t us, char *out, size_t len)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(us / 1000000);
+	char		tmp[24];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		(void)snprintf(out, len, "?");
+		return;
+	}
+	(void)snprintf(out, len, "%s.%06ldZ", tmp, (long)(us % 1000000));
+}
+
+void
+wipe(void *p, size_t n)
+{
+	explicit_bzero(p, n);
+}

@@ -1,0 +1,56 @@
+/* util: the error carrier and the small parsers and I/O helpers shared
+ * by every module. */
+#ifndef HOOKPIPE_UTIL_H
+#define HOOKPIPE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* Why the last call failed; library code fills it, main decides. */
+struct err {
+	char	msg[1024];
+	int	errnum;		/* errno of the failing call, or 0 */
+};
+
+/* Set the reason (printf format); also returns -1 for `return err_set()`. */
+int	err_set(struct err *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Like err_set, and append ": strerror(errno)". */
+int	err_sys(struct err *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
+
+/* Split a comma list into trimmed, non-empty items. */
+int	strlist_split(struct strlist *, const char *);
+void	strlist_free(struct strlist *);
+
+/* "1048576", "512K", "1M", "2G" -> bytes. */
+int	parse_size(const char *, size_t *);
+/* "30", "30s", "5m", "2h", "1d" -> seconds. */
+int	parse_duration(const char *, long *);
+/* yes/no, true/false, on/off, 1/0 -> 1/0; -1 when none. */
+int	parse_bool(const char *);
+
+/* Write all n bytes, retrying short writes and EINTR. */
+int	write_all(int, const void *, size_t);
+/* Read a whole file of at most max bytes into a malloc'd NUL-terminated
+ * buffer. */
+int	read_file(const char *, size_t, char **, size_t *, struct err *);
+/* Fill the buffer with n random bytes written as 2n hex digits + NUL. */
+int	random_hex(char *, size_t);
+/* Microseconds since the epoch. */
+int64_t	now_us(void);
+/* Monotonic milliseconds. */
+int64_t	mono_ms(void);
+/* "2026-11-28T09:14:03.123456Z" from microseconds; out must hold 32. */
+void	fmt_time_us(int64_t, char *, size_t);
+/* Overwrite memory that held a secret, in a way the compiler keeps. */
+void	wipe(void *, size_t);
+
+#endif
