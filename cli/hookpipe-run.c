@@ -80,6 +80,9 @@ main(int argc, char *argv[])
 	rc = deliver_drain(c, &s, &log, &st, &e);
 	if (rc == -1)
 		fprintf(stderr, "hookpipe-run: fatal: %s\n", e.msg);
+	else if (!quiet && st.busy && st.done + st.retry + st.dead == 0)
+		printf("hookpipe-run: another runner is at work on %s\n",
+		    c->spool_dir);
 	else if (!quiet)
 		printf("hookpipe-run: %u done, %u retry, %u dead, %u "
 		    "re-queued\n", st.done, st.retry, st.dead, st.recovered);

@@ -171,8 +171,19 @@ scan_file(const char *path, const char *text, struct scan *s, struct diag *d)
 			cont = e > b && e[-1] == '\\';
 			continue;
 		}
-		if (b == e || *b == ';' || *b == '#')
+		if (b == e)
 			continue;
+		if (*b == ';' || *b == '#') {
+			/* iniparser would join the next line into the comment
+			 * and the key there would vanish without a word. */
+			if (e[-1] == '\\') {
+				diag_add(d, 0, path, line, "a comment ends in "
+				    "'\\': the next line would be swallowed; "
+				    "remove the backslash");
+				bad = 1;
+			}
+			continue;
+		}
 		if (*b == '[') {
 			if (e[-1] != ']' || e - b < 3) {
 				diag_add(d, 0, path, line, "malformed section "
@@ -513,7 +524,7 @@ load_auth(struct loader *l, struct conf *c)
 	struct err	 e;
 	struct stat	 st;
 	const char	*v, *tok;
-	size_t		 badi = 0;
+	size_t		 badi = 0, i;
 
 	v = get(l, "auth", "header");
 	c->auth_header = strdup(v != NULL ? v : "x-auth-token");
@@ -556,10 +567,12 @@ load_auth(struct loader *l, struct conf *c)
 		diag_add(l->diag, 0, l->path, line_of(l->scan, "auth", NULL),
 		    "[auth] token_file is not set: name a file holding the "
 		    "shared secret(s), one per line");
-	if (c->tokens.n > 0 && c->tokens.v[0].n < 16)
-		diag_add(l->diag, 1, l->path, line_of(l->scan, "auth",
-		    c->token_file ? "token_file" : "token"),
-		    "a token shorter than 16 characters is easy to guess");
+	for (i = 0; i < c->tokens.n; i++)
+		if (c->tokens.v[i].n < 16)
+			diag_add(l->diag, 1, l->path, line_of(l->scan, "auth",
+			    c->token_file ? "token_file" : "token"),
+			    "token %zu is shorter than 16 characters: easy to "
+			    "guess", i + 1);
 
 	if ((v = get(l, "auth", "allow_from")) != NULL &&
 	    cidr_list_parse(v, &c->allow_from, &badi) == -1)
@@ -638,6 +651,12 @@ load_env_and_events(struct loader *l, struct conf *c)
 				    "(answer, then run) or sync (run, then "
 				    "answer with its result)", v);
 		}
+		if (ev->mode == MODE_SYNC &&
+		    conf_timeout(c, ev) > CONF_SYNC_TIMEOUT_MAX)
+			bad(l, it->sect, "timeout", "a sync event answers only "
+			    "after its handler: %lds is longer than the %ds "
+			    "allowed (senders give up much sooner)",
+			    conf_timeout(c, ev), CONF_SYNC_TIMEOUT_MAX);
 	}
 }
 

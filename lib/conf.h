@@ -16,6 +16,7 @@
 #define CONF_DEFAULT_MAX_BODY	(1024 * 1024)
 #define CONF_DEFAULT_TIMEOUT	30
 #define CONF_DEFAULT_GRACE	5
+#define CONF_SYNC_TIMEOUT_MAX	900	/* below the runner's stale tmp/ age */
 #define CONF_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 
 enum ev_mode { MODE_QUEUE, MODE_SYNC };

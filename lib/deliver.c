@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -20,6 +21,45 @@
 
 #define STALE_TMP_SECONDS	3600
 
+/* The body alone in a sealed memory file: handlers get exactly the
+ * payload on a seekable stdin, and none can change it for the next. */
+static int
+body_copy(int fd, off_t off, struct err *e)
+{
+	char	b[65536];
+	ssize_t	n;
+	int	mfd;
+
+	if ((mfd = memfd_create("hookpipe-body", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return err_sys(e, "memfd_create");
+	for (;;) {
+		n = pread(fd, b, sizeof(b), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			err_sys(e, "unable to read the event body");
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (write_all(mfd, b, (size_t)n) == -1) {
+			err_sys(e, "unable to copy the event body");
+			goto fail;
+		}
+		off += n;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {
+		err_sys(e, "unable to seal the event body");
+		goto fail;
+	}
+	return mfd;
+fail:
+	(void)close(mfd);
+	return -1;
+}
+
 enum outcome
 deliver_event(const struct conf *c, struct dlog *log,
     const struct handler_meta *m, long timeout, int fd, off_t off,
@@ -32,6 +72,7 @@ deliver_event(const struct conf *c, struct dlog *log,
 	enum outcome		 out = OUT_OK;
 	char			**envp = NULL;
 	size_t			 i;
+	int			 body = -1;
 
 	memset(last, 0, sizeof(*last));
 	if (handler_resolve(c, m->event, &progs, &e) == -1) {
@@ -44,12 +85,23 @@ deliver_event(const struct conf *c, struct dlog *log,
 		buf_free(&line);
 		return OUT_TEMP;
 	}
-	if (progs.n > 0 && (envp = handler_env(c, m)) == NULL) {
+	if (progs.n > 0 && ((envp = handler_env(c, m)) == NULL ||
+	    (body = body_copy(fd, off, &e)) == -1)) {
+		if (envp != NULL) {
+			dlog_begin(&line, "error");
+			buf_puts(&line, ",\"spool\":");
+			buf_json_cstr(&line, m->spool_file);
+			buf_puts(&line, ",\"reason\":");
+			buf_json_cstr(&line, e.msg);
+			dlog_end(log, &line);
+		}
+		handler_env_free(envp);
 		strlist_free(&progs);
+		buf_free(&line);
 		return OUT_TEMP;
 	}
 	for (i = 0; i < progs.n; i++) {
-		if (handler_run(progs.v[i], fd, off, envp, c->handlers_dir,
+		if (handler_run(progs.v[i], body, 0, envp, c->handlers_dir,
 		    timeout, c->kill_grace, &r, &e) == -1) {
 			dlog_begin(&line, "error");
 			buf_puts(&line, ",\"handler\":");
@@ -84,6 +136,8 @@ deliver_event(const struct conf *c, struct dlog *log,
 			out = OUT_TEMP;
 		break;
 	}
+	if (body != -1)
+		(void)close(body);
 	handler_env_free(envp);
 	strlist_free(&progs);
 	buf_free(&line);
@@ -246,8 +300,10 @@ deliver_drain(const struct conf *c, struct spool *s, struct dlog *log,
 	memset(st, 0, sizeof(*st));
 	for (;;) {
 		if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
-			if (errno == EWOULDBLOCK)
-				return 0;	/* another runner has it */
+			if (errno == EWOULDBLOCK) {
+				st->busy = 1;	/* it looks again when done */
+				return 0;
+			}
 			return err_sys(e, "unable to lock %s/run.lock",
 			    s->path);
 		}

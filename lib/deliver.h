@@ -26,6 +26,7 @@ enum outcome deliver_event(const struct conf *, struct dlog *,
 
 struct drain_stats {
 	unsigned	done, retry, dead, recovered, errors;
+	int		busy;	/* another runner held the lock */
 };
 
 /* Take the runner lock (or return 0 at once when another runner holds

@@ -264,8 +264,9 @@ pump(int fd, struct handler_result *r, int is_err)
 			return 0;
 		if (is_err)
 			tail_add(r, b, (size_t)n);
-		else if (r->out.len + (size_t)n <= HANDLER_OUT_MAX)
-			buf_add(&r->out, b, (size_t)n);
+		else if (r->out.len < HANDLER_OUT_MAX)	/* a prefix, never a splice */
+			buf_add(&r->out, b, (size_t)n < HANDLER_OUT_MAX -
+			    r->out.len ? (size_t)n : HANDLER_OUT_MAX - r->out.len);
 	}
 }
 

@@ -7,22 +7,280 @@
 
 #include "payload.h"
 
-/* The body is valid JSON when this runs, so a backslash only occurs
- * inside a string and starts an escape. */
-static int
-has_nul_escape(const char *s, size_t n)
-{
-	size_t i;
+/* A strict RFC 8259 checker run before json-c builds the tree: json-c
+ * lets NaN, single quotes, raw control characters, overlong UTF-8 and
+ * lone surrogates through even in strict mode, and counts depth in a way
+ * that depends on what the innermost value is. */
+struct jcheck {
+	const unsigned char	*p;
+	const unsigned char	*start;
+	const unsigned char	*end;
+	int			 depth;
+	int			 maxdepth;
+	const char		*why;
+};
 
-	for (i = 0; i + 1 < n; i++) {
-		if (s[i] != '\\')
+static int	jc_value(struct jcheck *);
+
+static int
+jc_fail(struct jcheck *j, const char *why)
+{
+	if (j->why == NULL)
+		j->why = why;
+	return -1;
+}
+
+static void
+jc_ws(struct jcheck *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+	    *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int
+jc_hex4(struct jcheck *j, unsigned *out)
+{
+	unsigned	v = 0;
+	int		i, c;
+
+	if (j->end - j->p < 4)
+		return jc_fail(j, "truncated \\u escape");
+	for (i = 0; i < 4; i++) {
+		c = j->p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return jc_fail(j, "bad \\u escape");
+	}
+	j->p += 4;
+	*out = v;
+	return 0;
+}
+
+/* One UTF-8 sequence (shortest form, no surrogates, at most U+10FFFF). */
+static int
+jc_utf8(struct jcheck *j)
+{
+	const unsigned char	*s = j->p;
+	unsigned		 cp;
+	size_t			 len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return jc_fail(j, "invalid UTF-8");
+	if ((size_t)(j->end - s) < len)
+		return jc_fail(j, "invalid UTF-8");
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return jc_fail(j, "invalid UTF-8");
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return jc_fail(j, "invalid UTF-8");
+	j->p += len;
+	return 0;
+}
+
+static int
+jc_string(struct jcheck *j)
+{
+	unsigned u, lo;
+
+	j->p++;		/* the opening quote */
+	for (;;) {
+		if (j->p >= j->end)
+			return jc_fail(j, "unterminated string");
+		if (*j->p == '"') {
+			j->p++;
+			return 0;
+		}
+		if (*j->p < 0x20)
+			return jc_fail(j, "control character in a string");
+		if (*j->p >= 0x80) {
+			if (jc_utf8(j) == -1)
+				return -1;
 			continue;
-		if (s[i + 1] == 'u' && i + 5 < n &&
-		    memcmp(s + i + 2, "0000", 4) == 0)
-			return 1;
-		i++;
+		}
+		if (*j->p != '\\') {
+			j->p++;
+			continue;
+		}
+		if (++j->p >= j->end)
+			return jc_fail(j, "unterminated string");
+		switch (*j->p++) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+		case 'r': case 't':
+			break;
+		case 'u':
+			if (jc_hex4(j, &u) == -1)
+				return -1;
+			if (u == 0)
+				return jc_fail(j, "\\u0000 in a string");
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return jc_fail(j, "lone low surrogate");
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (j->end - j->p < 6 || j->p[0] != '\\' ||
+				    j->p[1] != 'u')
+					return jc_fail(j, "lone high surrogate");
+				j->p += 2;
+				if (jc_hex4(j, &lo) == -1)
+					return -1;
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return jc_fail(j, "lone high surrogate");
+			}
+			break;
+		default:
+			return jc_fail(j, "bad escape in a string");
+		}
+	}
+}
+
+static int
+jc_digits(struct jcheck *j)
+{
+	const unsigned char *s = j->p;
+
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p > s ? 0 : jc_fail(j, "malformed number");
+}
+
+static int
+jc_number(struct jcheck *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (j->p < j->end && *j->p == '0')
+		j->p++;
+	else if (jc_digits(j) == -1)
+		return -1;
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (jc_digits(j) == -1)
+			return -1;
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (jc_digits(j) == -1)
+			return -1;
 	}
 	return 0;
+}
+
+static int
+jc_word(struct jcheck *j, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0)
+		return jc_fail(j, "unexpected character");
+	j->p += n;
+	return 0;
+}
+
+/* An object or array: the members, the separators, the depth. */
+static int
+jc_container(struct jcheck *j, int close)
+{
+	if (++j->depth > j->maxdepth)
+		return jc_fail(j, "nested too deep");
+	j->p++;
+	jc_ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (j->p >= j->end || *j->p != '"')
+				return jc_fail(j, "expected a string key");
+			if (jc_string(j) == -1)
+				return -1;
+			jc_ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return jc_fail(j, "expected ':'");
+			j->p++;
+			jc_ws(j);
+		}
+		if (jc_value(j) == -1)
+			return -1;
+		jc_ws(j);
+		if (j->p >= j->end)
+			return jc_fail(j, "unexpected end of body");
+		if (*j->p == close) {
+			j->p++;
+			j->depth--;
+			return 0;
+		}
+		if (*j->p != ',')
+			return jc_fail(j, close == '}' ? "expected ',' or '}'" :
+			    "expected ',' or ']'");
+		j->p++;
+		jc_ws(j);
+	}
+}
+
+static int
+jc_value(struct jcheck *j)
+{
+	if (j->p >= j->end)
+		return jc_fail(j, "unexpected end of body");
+	switch (*j->p) {
+	case '{':
+		return jc_container(j, '}');
+	case '[':
+		return jc_container(j, ']');
+	case '"':
+		return jc_string(j);
+	case 't':
+		return jc_word(j, "true");
+	case 'f':
+		return jc_word(j, "false");
+	case 'n':
+		return jc_word(j, "null");
+	default:
+		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))
+			return jc_number(j);
+		return jc_fail(j, "unexpected character");
+	}
+}
+
+/* 0 when the body is one strict JSON value (plus white space). */
+static int
+json_check(const char *body, size_t len, int depth, struct err *e)
+{
+	struct jcheck j;
+
+	memset(&j, 0, sizeof(j));
+	j.p = j.start = (const unsigned char *)body;
+	j.end = j.p + len;
+	j.maxdepth = depth;
+	jc_ws(&j);
+	if (jc_value(&j) == 0) {
+		jc_ws(&j);
+		if (j.p == j.end)
+			return 0;
+		j.why = "trailing bytes after the value";
+	}
+	if (j.why != NULL && strcmp(j.why, "nested too deep") == 0)
+		return err_set(e, "JSON nested deeper than %d", depth);
+	return err_set(e, "invalid JSON at byte %zu: %s",
+	    (size_t)(j.p - j.start), j.why);
 }
 
 int
@@ -41,7 +299,11 @@ payload_parse(const char *body, size_t len, int depth, json_object **out,
 		return err_set(e, "body too large to parse");
 	if (memchr(body, '\0', len) != NULL)
 		return err_set(e, "body holds a NUL byte");
-	if ((tok = json_tokener_new_ex(depth + 1)) == NULL)
+	if (json_check(body, len, depth, e) == -1)
+		return -1;
+	/* The checker's depth counts containers; json-c also counts the
+	 * innermost scalar, hence the margin. */
+	if ((tok = json_tokener_new_ex(depth + 2)) == NULL)
 		return err_set(e, "out of memory");
 	json_tokener_set_flags(tok,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -49,19 +311,12 @@ payload_parse(const char *body, size_t len, int depth, json_object **out,
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (jerr == json_tokener_continue) {
-		json_object_put(root);
-		return err_set(e, "invalid JSON: unexpected end of body");
-	}
 	if (jerr != json_tokener_success || root == NULL) {
 		json_object_put(root);
-		if (jerr == json_tokener_error_depth)
-			return err_set(e, "JSON nested deeper than %d", depth);
 		return err_set(e, "invalid JSON at byte %zu: %s", end,
 		    json_tokener_error_desc(jerr));
 	}
-	/* Trailing white space is part of the JSON text; anything else is
-	 * not. */
+	/* The checker accepted only white space after the value. */
 	while (end < len && (body[end] == ' ' || body[end] == '\t' ||
 	    body[end] == '\n' || body[end] == '\r'))
 		end++;
@@ -73,10 +328,6 @@ payload_parse(const char *body, size_t len, int depth, json_object **out,
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return err_set(e, "JSON top level is not an object");
-	}
-	if (has_nul_escape(body, len)) {
-		json_object_put(root);
-		return err_set(e, "JSON string holds \\u0000");
 	}
 	*out = root;
 	return 0;

@@ -29,6 +29,7 @@
 
 #define RETRY_STORE	30	/* Retry-After when the spool fails */
 #define RETRY_CONFIG	60	/* Retry-After when the config is broken */
+#define CONF_RETRY_MS	5000	/* how soon a broken config is tried again */
 
 const char *
 param_get(char *const *params, const char *name)
@@ -108,12 +109,14 @@ receiver_load(struct receiver *r, const char *path)
 	if (r->conf != NULL && strcmp(r->conf_path, path) == 0 &&
 	    !conf_stale(r->conf))
 		return 0;
-	/* A broken file is parsed again only once it changed. */
+	/* A broken configuration is tried again when the file changed, or
+	 * after a pause (the cause may be the token file or the spool). */
 	if (r->conf == NULL && r->conf_path != NULL &&
 	    strcmp(r->conf_path, path) == 0 && stat(path, &st) == 0 &&
 	    st.st_ino == r->failed.st_ino && st.st_size == r->failed.st_size &&
 	    st.st_mtim.tv_sec == r->failed.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == r->failed.st_mtim.tv_nsec)
+	    st.st_mtim.tv_nsec == r->failed.st_mtim.tv_nsec &&
+	    mono_ms() - r->failed_ms < CONF_RETRY_MS)
 		return -1;
 	receiver_unload(r);
 	free(r->conf_path);
@@ -147,7 +150,7 @@ receiver_load(struct receiver *r, const char *path)
 	return 0;
 fail:
 	receiver_unload(r);
-	/* Keep the path so an unchanged file is not parsed per request. */
+	r->failed_ms = mono_ms();
 	return -1;
 }
 

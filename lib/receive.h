@@ -36,6 +36,7 @@ struct receiver {
 	struct conf	*conf;
 	char		*conf_path;
 	struct stat	 failed;	/* the config file as last refused */
+	int64_t		 failed_ms;	/* when (monotonic) */
 	char		 conf_error[2048];
 	struct spool	 spool;
 	int		 spool_open;

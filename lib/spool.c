@@ -101,7 +101,7 @@ spool_newname(struct spool *s, char name[SPOOL_NAME_MAX])
 
 	if (random_hex(rnd, 8) == -1)
 		return -1;
-	n = snprintf(name, SPOOL_NAME_MAX, "%010lld.%06lld.%ld.%u.%s",
+	n = snprintf(name, SPOOL_NAME_MAX, "%010lld.%06lld.%ld.%06u.%s",
 	    (long long)(us / 1000000), (long long)(us % 1000000),
 	    (long)getpid(), ++s->counter, rnd);
 	return n > 0 && n < SPOOL_NAME_MAX ? 0 : -1;

@@ -1,0 +1,186 @@
+# shellcheck shell=bash
+# lib.sh: what every integration test shares: TAP output, a private
+# work folder, free loopback ports, starting and stopping exactly the
+# servers a test started, and HTTP helpers around curl.
+
+set -u
+
+: "${abs_top_builddir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${abs_top_srcdir:=$abs_top_builddir}"
+BUILD=$abs_top_builddir
+SRC=$abs_top_srcdir
+SAMPLES=${HOOKPIPE_SAMPLES:-$SRC/tests/samples}
+: "${LIGHTTPD:=$(command -v lighttpd || echo /usr/sbin/lighttpd)}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/hookpipe-test.XXXXXX")
+TAP_N=0
+TAP_FAILED=0
+STARTED_PIDS=()
+MOUNTS=()
+
+# Sanitizer reports of every process of the test land in $T/san.*.
+export ASAN_OPTIONS="log_path=$T/san:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$T/san:print_stacktrace=1:halt_on_error=1"
+
+ok() {	# ok CONDITION-STATUS DESCRIPTION
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+pass() { ok 0 "$1"; }
+fail() { ok 1 "$1"; [ $# -gt 1 ] && diag "$2"; return 0; }
+diag() { printf '%s\n' "$@" | sed 's/^/#   /'; }
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
+
+is() {	# is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "got:  $1" "want: $2"
+	fi
+}
+
+like() {	# like TEXT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "text: $(printf '%s' "$1" | head -c 600)" "does not match: $2"
+	fi
+}
+
+unlike() {	# unlike TEXT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		diag "text matches $2"
+	else
+		ok 0 "$3"
+	fi
+}
+
+cleanup() {
+	local pid m
+	for pid in "${STARTED_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${STARTED_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for m in "${MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "# kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+finish() {
+	# Every process this test started has written its sanitizer report
+	# by now (servers are stopped first).
+	stop_servers
+	local reports
+	reports=$(cat "$T"/san.* 2>/dev/null | head -c 4000)
+	is "$reports" "" "no sanitizer reports"
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+	exit $?
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() {	# wait_port PORT: until something listens, at most 10 s
+	local i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_file() {	# wait_file PATH [SECONDS]
+	local i n=$(( ${2:-10} * 10 ))
+	for i in $(seq "$n"); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_gone() {	# wait_gone GLOB-DIR [SECONDS]: until the folder is empty
+	local i n=$(( ${2:-10} * 10 ))
+	for i in $(seq "$n"); do
+		[ -z "$(ls -A "$1" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# make_tls: a throw-away self-signed certificate for 127.0.0.1.
+make_tls() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+	    -keyout "$T/tls.key" -out "$T/tls.crt" 2>/dev/null &&
+	cat "$T/tls.crt" "$T/tls.key" > "$T/tls.pem"
+}
+
+SERVER_PIDS=()
+start_lighttpd() {	# start_lighttpd CONF PORT...
+	local conf=$1 pid p
+	shift
+	"$LIGHTTPD" -D -f "$conf" 2>>"$T/lighttpd.stderr" &
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	SERVER_PIDS+=("$pid")
+	for p in "$@"; do
+		if ! wait_port "$p"; then
+			echo "# lighttpd did not listen on $p" >&2
+			cat "$T"/*.error.log >&2 2>/dev/null
+			return 1
+		fi
+	done
+}
+
+stop_servers() {
+	local pid
+	for pid in "${SERVER_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	SERVER_PIDS=()
+}
+
+# post URL [curl args...]: sets STATUS, BODY, HEADERS.
+post() {
+	local url=$1
+	shift
+	STATUS=$(curl -sk -o "$T/resp.body" -D "$T/resp.headers" \
+	    -w '%{http_code}' --max-time 30 "$@" "$url")
+	BODY=$(cat "$T/resp.body")
+	HEADERS=$(tr -d '\r' < "$T/resp.headers")
+}
+
+header() {	# header NAME: its value in the last answer
+	printf '%s\n' "$HEADERS" | awk -v n="$1" -F': ' \
+	    'tolower($1) == tolower(n) { print $2; exit }'
+}
+
+json_get() {	# json_get KEY: a top-level string/number/bool of BODY
+	printf '%s' "$BODY" | python3 -c 'import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print("" if v is None else (json.dumps(v) if isinstance(v, bool) else v))' "$1" 2>/dev/null
+}
+
+count_files() { find "$1" -type f 2>/dev/null | wc -l; }
