@@ -148,7 +148,9 @@ cmd_check(const char *cfg)
 	(void)snprintf(dir, sizeof(dir), "%s", c->log_file);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
-	if (access(c->log_file, W_OK) == -1 && access(dir, W_OK) == -1)
+	/* The default log lives in the spool, made with it. */
+	if (access(c->log_file, W_OK) == -1 && access(dir, W_OK) == -1 &&
+	    !(errno == ENOENT && strcmp(dir, c->spool_dir) == 0))
 		problem(&r, errno == ENOENT ? 1 : 0, "log_file %s cannot be "
 		    "written: %s", c->log_file, strerror(errno));
 	if (c->runner != NULL)

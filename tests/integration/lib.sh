@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (the variables set here are read by the scripts that source this file)
 # lib.sh: what every integration test shares: TAP output, a private
 # work folder, free loopback ports, starting and stopping exactly the
 # servers a test started, and HTTP helpers around curl.
@@ -101,8 +102,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 wait_port() {	# wait_port PORT: until something listens, at most 10 s
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
 			return 0
 		fi
@@ -112,8 +112,8 @@ wait_port() {	# wait_port PORT: until something listens, at most 10 s
 }
 
 wait_file() {	# wait_file PATH [SECONDS]
-	local i n=$(( ${2:-10} * 10 ))
-	for i in $(seq "$n"); do
+	local n=$(( ${2:-10} * 10 ))
+	for _ in $(seq "$n"); do
 		[ -e "$1" ] && return 0
 		sleep 0.1
 	done
@@ -121,8 +121,8 @@ wait_file() {	# wait_file PATH [SECONDS]
 }
 
 wait_gone() {	# wait_gone GLOB-DIR [SECONDS]: until the folder is empty
-	local i n=$(( ${2:-10} * 10 ))
-	for i in $(seq "$n"); do
+	local n=$(( ${2:-10} * 10 ))
+	for _ in $(seq "$n"); do
 		[ -z "$(ls -A "$1" 2>/dev/null)" ] && return 0
 		sleep 0.1
 	done

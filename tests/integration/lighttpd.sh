@@ -348,9 +348,26 @@ else
 	skip "ENOSPC -> 503" "needs root to mount a small tmpfs"
 fi
 
+# --- token rotation and config edits take effect without a restart --
+NEWTOKEN=tok-rotated-0123456789abcdef
+printf '%s\n' "$NEWTOKEN" > "$T/token.new"
+chmod 600 "$T/token.new"
+mv "$T/token.new" "$T/token"
+for _ in 1 2 3; do	# both responder processes see it
+	post "$URL" "${J[@]}" "${A[@]}" --data-binary '{"event":"rot.old","id":"rot-old"}'
+	[ "$STATUS" = 401 ] || break
+done
+is "$STATUS" 401 "the replaced token is refused without a restart"
+post "$URL" "${J[@]}" -H "x-auth-token: $NEWTOKEN" --data-binary '{"event":"rot.new","id":"rot-new"}'
+is "$STATUS" 200 "the new token is accepted without a restart"
+printf '[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\nrequire_https = no\n[auth]\ntoken_file = token\n' > "$T/main.ini.new"
+mv "$T/main.ini.new" "$T/main.ini"
+post "$PLAIN/hooks" "${J[@]}" -H "x-auth-token: $NEWTOKEN" --data-binary '{"event":"reload.ini","id":"ini-1"}'
+is "$STATUS" 200 "an edited INI (require_https = no) applies without a restart"
+
 # --- the delivery log -------------------------------------------------
 LOG=$(cat "$SP/delivery.log")
-unlike "$LOG" "$TOKEN|$TOKEN2" "no token in the delivery log"
+unlike "$LOG" "$TOKEN|$TOKEN2|$NEWTOKEN" "no token in the delivery log"
 like "$(grep "\"request_id\":\"$rid\"" "$SP/delivery.log" | head -n1)" '"status":200.*"us":[0-9]+' "request line has status and microseconds"
 python3 -c 'import json, sys
 [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' "$SP/delivery.log"

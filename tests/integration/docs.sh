@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# docs.sh: the man pages pass the mandoc linter, the scripts pass the
+# shell linter, and the sample configuration passes `hookpipe check`.
+. "$(dirname "$0")/lib.sh"
+
+for page in "$SRC"/man/*.[1-8]; do
+	name=$(basename "$page")
+	if command -v mandoc >/dev/null; then
+		out=$(mandoc -Tlint -W warning "$page" 2>&1)
+		is "$out" "" "man page $name passes mandoc -Tlint"
+	else
+		skip "man page $name passes mandoc -Tlint" "mandoc not installed"
+	fi
+done
+
+for s in "$SRC"/scripts/* "$SRC"/handlers/booking.updated "$SRC"/tests/integration/*.sh; do
+	name=${s#"$SRC"/}
+	if command -v shellcheck >/dev/null; then
+		out=$(shellcheck -S warning "$s" 2>&1)
+		is "$out" "" "shellcheck $name"
+	else
+		skip "shellcheck $name" "shellcheck not installed"
+	fi
+done
+
+# The commented sample INI is valid as shipped.
+mkdir -p "$T/conf/handlers"
+cp "$SRC/conf/hookpipe.ini" "$T/conf/"
+cp "$SRC/handlers/payment.processed" "$T/conf/handlers/"
+printf 'sample-token-0123456789abcdef\n' > "$T/conf/token"
+chmod 600 "$T/conf/token"
+out=$("$BUILD/hookpipe" -c "$T/conf/hookpipe.ini" check 2>&1)
+like "$out" 'configuration OK' "conf/hookpipe.ini passes hookpipe check"
+if command -v "$LIGHTTPD" >/dev/null; then
+	out=$("$LIGHTTPD" -tt -f <(printf 'server.document-root = "/tmp"\nserver.port = 1\n'; cat "$SRC/conf/lighttpd.conf") 2>&1)
+	unlike "$out" 'error|WARNING: unknown' "conf/lighttpd.conf is valid lighttpd syntax"
+fi
+
+finish
