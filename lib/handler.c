@@ -96,7 +96,8 @@ handler_resolve(const struct conf *c, const char *event, struct strlist *l,
 		}
 	}
 	(void)closedir(dir);
-	qsort(l->v + first, l->n - first, sizeof(*l->v), cmp_str);
+	if (l->n - first > 1)
+		qsort(l->v + first, l->n - first, sizeof(*l->v), cmp_str);
 	return 0;
 }
 

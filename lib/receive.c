@@ -334,8 +334,8 @@ answer_accepted(struct answer *a, const char *event, const char *id,
 
 /* mode = sync: run now, answer with the outcome. The entry was written
  * to tmp/ (the sender's retry is the durability); it moves to done/ on
- * success and is dropped otherwise. */
-static void
+ * success and is dropped otherwise. 0 when handled. */
+static int
 run_sync(struct receiver *r, const struct event_conf *ev,
     const char *event, const char *id, const char *name, const char *remote,
     int64_t received, size_t envlen, struct answer *a, struct reqlog *rl)
@@ -352,7 +352,8 @@ run_sync(struct receiver *r, const struct event_conf *ev,
 		rl->reason = "cannot reopen the stored event";
 		answer_error(a, 503, "cannot store the event right now");
 		a->retry_after = RETRY_STORE;
-		return;
+		(void)spool_remove(&r->spool, SP_TMP, name, &e);
+		return -1;
 	}
 	fmt_time_us(received, t, sizeof(t));
 	memset(&m, 0, sizeof(m));
@@ -396,12 +397,10 @@ run_sync(struct receiver *r, const struct event_conf *ev,
 		answer_error(a, 500, "handler failed");
 		break;
 	}
-	if (out != OUT_OK) {
+	if (out != OUT_OK)
 		(void)spool_remove(&r->spool, SP_TMP, name, &e);
-		if (id != NULL)
-			spool_id_forget(&r->spool, id);
-	}
 	handler_result_free(&last);
+	return out == OUT_OK ? 0 : -1;
 }
 
 void
@@ -587,15 +586,23 @@ receiver_handle(struct receiver *r, const struct request *req,
 		goto out;
 	}
 	rl.spool = name;
+	if (ev != NULL && ev->mode == MODE_SYNC) {
+		/* A duplicate arriving meanwhile waits on the id lock for the
+		 * outcome: a failure releases the id, so the duplicate runs
+		 * it again instead of being told it was accepted. */
+		if (run_sync(r, ev, event, id, name, rl.remote, t0, r->line.len,
+		    a, &rl) == 0 && idfd != -1) {
+			if (spool_id_commit(idfd, name, &e) == -1)
+				rl.reason = e.msg;
+		} else if (idfd != -1)
+			spool_id_release(idfd);
+		idfd = -1;
+		goto out;
+	}
 	if (idfd != -1) {
 		if (spool_id_commit(idfd, name, &e) == -1)
 			rl.reason = e.msg;	/* stored; dedupe may miss */
 		idfd = -1;
-	}
-	if (ev != NULL && ev->mode == MODE_SYNC) {
-		run_sync(r, ev, event, id, name, rl.remote, t0, r->line.len, a,
-		    &rl);
-		goto out;
 	}
 	answer_accepted(a, event, id ? id : name, 0);
 	buf_puts(&a->body, "}");

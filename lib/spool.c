@@ -312,12 +312,6 @@ spool_id_release(int fd)
 	(void)close(fd);
 }
 
-void
-spool_id_forget(struct spool *s, const char *id)
-{
-	(void)unlinkat(s->fd[SP_IDS], id, 0);
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -362,7 +356,8 @@ spool_list(struct spool *s, enum spool_dir d, struct strlist *l,
 	if (errno != 0)
 		goto fail;
 	(void)closedir(dir);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
 	return 0;
 fail:
 	err_sys(e, "unable to read %s/%s", s->path, dirnames[d]);

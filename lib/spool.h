@@ -49,8 +49,6 @@ int	spool_id_reserve(struct spool *, const char *, int *, struct err *);
 int	spool_id_commit(int, const char *, struct err *);
 /* Give the id back (storing failed) and drop the lock. */
 void	spool_id_release(int);
-/* Forget an id entirely (a sync event the sender must retry). */
-void	spool_id_forget(struct spool *, const char *);
 
 /* Sorted entry names of a state folder (oldest first); free with
  * strlist_free. */

@@ -327,11 +327,6 @@ test_ids(struct spool *s)
 	is_int(spool_id_commit(fd, name, &e), 0, "evt_2 committed");
 	is_int(spool_id_reserve(s, "evt_2", &fd, &e), 0, "evt_2 now duplicate");
 
-	spool_id_forget(s, "evt_2");
-	ok(!exists("ids", "evt_2"), "forget removes ids/evt_2");
-	is_int(spool_id_reserve(s, "evt_2", &fd, &e), 1,
-	    "evt_2 after forget: reserved");
-	spool_id_release(fd);
 	is_int(count(s, SP_TMP), 0, "no .id leftovers in tmp/");
 }
 
