@@ -95,8 +95,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
-static size_t
+size_t
 utf8_len(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
@@ -119,6 +118,7 @@ utf8_len(const unsigned char *s, size_t n)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3f);
 	}
+	/* Shortest form only, no surrogates, nothing past U+10FFFF. */
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;

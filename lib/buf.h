@@ -28,6 +28,9 @@ void	buf_putc(struct buf *, int);
 /* Append printf-formatted text. */
 void	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Length (1-4) of the valid UTF-8 sequence at s, of at most n bytes; 0
+ * when invalid (overlong, surrogate, past U+10FFFF, truncated). */
+size_t	utf8_len(const unsigned char *, size_t);
 /* Append a JSON string literal (quotes included) of n bytes: control
  * characters are escaped and invalid UTF-8 becomes U+FFFD. */
 void	buf_json_str(struct buf *, const char *, size_t);

@@ -60,6 +60,21 @@ fail:
 	return -1;
 }
 
+static void
+log_error(struct dlog *log, const char *key, const char *value,
+    const char *reason)
+{
+	struct buf line = { 0 };
+
+	dlog_begin(&line, "error");
+	buf_printf(&line, ",\"%s\":", key);
+	buf_json_cstr(&line, value);
+	buf_puts(&line, ",\"reason\":");
+	buf_json_cstr(&line, reason);
+	dlog_end(log, &line);
+	buf_free(&line);
+}
+
 enum outcome
 deliver_event(const struct conf *c, struct dlog *log,
     const struct handler_meta *m, long timeout, int fd, off_t off,
@@ -76,39 +91,21 @@ deliver_event(const struct conf *c, struct dlog *log,
 
 	memset(last, 0, sizeof(*last));
 	if (handler_resolve(c, m->event, &progs, &e) == -1) {
-		dlog_begin(&line, "error");
-		buf_puts(&line, ",\"spool\":");
-		buf_json_cstr(&line, m->spool_file);
-		buf_puts(&line, ",\"reason\":");
-		buf_json_cstr(&line, e.msg);
-		dlog_end(log, &line);
-		buf_free(&line);
+		log_error(log, "spool", m->spool_file, e.msg);
 		return OUT_TEMP;
 	}
 	if (progs.n > 0 && ((envp = handler_env(c, m)) == NULL ||
 	    (body = body_copy(fd, off, &e)) == -1)) {
-		if (envp != NULL) {
-			dlog_begin(&line, "error");
-			buf_puts(&line, ",\"spool\":");
-			buf_json_cstr(&line, m->spool_file);
-			buf_puts(&line, ",\"reason\":");
-			buf_json_cstr(&line, e.msg);
-			dlog_end(log, &line);
-		}
+		if (envp != NULL)
+			log_error(log, "spool", m->spool_file, e.msg);
 		handler_env_free(envp);
 		strlist_free(&progs);
-		buf_free(&line);
 		return OUT_TEMP;
 	}
 	for (i = 0; i < progs.n; i++) {
 		if (handler_run(progs.v[i], body, 0, envp, c->handlers_dir,
 		    timeout, c->kill_grace, &r, &e) == -1) {
-			dlog_begin(&line, "error");
-			buf_puts(&line, ",\"handler\":");
-			buf_json_cstr(&line, progs.v[i]);
-			buf_puts(&line, ",\"reason\":");
-			buf_json_cstr(&line, e.msg);
-			dlog_end(log, &line);
+			log_error(log, "handler", progs.v[i], e.msg);
 			out = OUT_TEMP;
 			break;
 		}

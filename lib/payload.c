@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "buf.h"
 #include "payload.h"
 
 /* A strict RFC 8259 checker run before json-c builds the tree: json-c
@@ -63,31 +64,13 @@ jc_hex4(struct jcheck *j, unsigned *out)
 	return 0;
 }
 
-/* One UTF-8 sequence (shortest form, no surrogates, at most U+10FFFF). */
+/* One multi-byte UTF-8 sequence. */
 static int
 jc_utf8(struct jcheck *j)
 {
-	const unsigned char	*s = j->p;
-	unsigned		 cp;
-	size_t			 len, i;
+	size_t len = utf8_len(j->p, (size_t)(j->end - j->p));
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return jc_fail(j, "invalid UTF-8");
-	if ((size_t)(j->end - s) < len)
-		return jc_fail(j, "invalid UTF-8");
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return jc_fail(j, "invalid UTF-8");
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+	if (len == 0)
 		return jc_fail(j, "invalid UTF-8");
 	j->p += len;
 	return 0;
