@@ -4,9 +4,11 @@
 # file and of new/) and refused ones (wrong token). A first benchmark;
 # the comparison with the peers lives in the performance milestone.
 #   usage: bench/accept.sh [BUILD-DIR] [SECONDS] [CONNECTIONS]
+#   BENCH_RUNNER=off  accept only: the runner lock is held for the whole
+#                     run, so no hookpipe-run competes for the CPU
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$top/build}
+build=$(cd "${1:-$top/build}" && pwd) || exit 1
 secs=${2:-10}
 conns=${3:-8}
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -38,6 +40,10 @@ fastcgi.server = ( "/hooks" => (( "socket" => "$T/hp.sock",
   "bin-environment" => ( "HOOKPIPE_CONFIG" => "$T/hookpipe.ini" ),
   "check-local" => "disable", "max-procs" => 2 )) )
 EOF
+if [ "${BENCH_RUNNER:-on}" = off ]; then
+	mkdir -p "$T/spool"
+	flock "$T/spool/run.lock" sleep 3600 & pids+=($!)
+fi
 lighttpd -D -f "$T/lighttpd.conf" & pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 

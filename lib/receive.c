@@ -12,6 +12,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 #ifndef BINDIR
 #define BINDIR "/usr/local/bin"
 #endif
+
+extern char **environ;
 
 #define RETRY_STORE	30	/* Retry-After when the spool fails */
 #define RETRY_CONFIG	60	/* Retry-After when the config is broken */
@@ -621,11 +625,17 @@ out:
 void
 receiver_kick(struct receiver *r, int keep_stderr)
 {
-	struct sigaction	sa;
-	sigset_t		none;
-	pid_t			pid, gpid;
-	int			status, fd, sig;
+	posix_spawn_file_actions_t	fa;
+	posix_spawnattr_t		at;
+	sigset_t			all, none;
+	char				*argv[5];
+	pid_t				pid;
+	int				rc;
 
+	/* Reap runners started earlier that are done (sync handlers are
+	 * reaped where they run, so only runners can be waiting here). */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 	if (r->conf == NULL || !r->spool_open || r->runner == NULL)
 		return;
 	/* A runner holds the lock for as long as it works and looks at new/
@@ -633,37 +643,38 @@ receiver_kick(struct receiver *r, int keep_stderr)
 	if (flock(r->spool.lockfd, LOCK_EX | LOCK_NB) == -1)
 		return;
 	(void)flock(r->spool.lockfd, LOCK_UN);
-	if ((pid = fork()) == -1)
+
+	/* posix_spawn (vfork-like, no page-table copy) in a session of its
+	 * own, with default signals and only stdin/stdout/stderr open. */
+	if (posix_spawn_file_actions_init(&fa) != 0)
 		return;
-	if (pid == 0) {
-		/* Detach: own session, and a second fork so the web server's
-		 * process never has to reap it. */
-		if (setsid() == -1 || (gpid = fork()) == -1)
-			_exit(1);
-		if (gpid != 0)
-			_exit(0);
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		for (sig = 1; sig < NSIG; sig++)
-			(void)sigaction(sig, &sa, NULL);
-		(void)sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if ((fd = open("/dev/null", O_RDWR)) == -1 ||
-		    dup2(fd, 0) == -1 || dup2(fd, 1) == -1 ||
-		    (!keep_stderr && dup2(fd, 2) == -1))
-			_exit(1);
-#ifdef HAVE_CLOSE_RANGE
-		(void)close_range(3, ~0U, 0);
-#else
-		for (fd = 3; fd < 1024; fd++)
-			(void)close(fd);
-#endif
-		execl(r->runner, r->runner, "-q", "-c", r->conf_path,
-		    (char *)NULL);
-		_exit(127);
+	if (posix_spawnattr_init(&at) != 0) {
+		(void)posix_spawn_file_actions_destroy(&fa);
+		return;
 	}
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	(void)sigfillset(&all);
+	(void)sigemptyset(&none);
+	rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	rc |= posix_spawnattr_setsigdefault(&at, &all);
+	rc |= posix_spawnattr_setsigmask(&at, &none);
+	rc |= posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	rc |= posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (!keep_stderr)
+		rc |= posix_spawn_file_actions_addopen(&fa, 2, "/dev/null",
+		    O_WRONLY, 0);
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	rc |= posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+	argv[0] = r->runner;
+	argv[1] = (char *)(uintptr_t)"-q";
+	argv[2] = (char *)(uintptr_t)"-c";
+	argv[3] = r->conf_path;
+	argv[4] = NULL;
+	if (rc == 0)
+		(void)posix_spawn(&pid, r->runner, &fa, &at, argv, environ);
+	(void)posix_spawnattr_destroy(&at);
+	(void)posix_spawn_file_actions_destroy(&fa);
 }
 
 void
