@@ -54,10 +54,12 @@ static const char *const auth_keys[] = {
 	NULL
 };
 static const char *const delivery_keys[] = {
-	"timeout", "kill_grace", "runner", "path", NULL
+	"timeout", "kill_grace", "runner", "path", "retries", "backoff",
+	"concurrency", "keep", NULL
 };
 static const char *const event_keys[] = {
-	"handler", "required", "mode", "timeout", "sync_output", NULL
+	"handler", "required", "mode", "timeout", "sync_output", "retries",
+	"backoff", "serialize", NULL
 };
 
 static void
@@ -581,10 +583,78 @@ load_auth(struct loader *l, struct conf *c)
 		    "192.0.2.0/24 or 2001:db8::/32)", badi + 1);
 }
 
+static long
+get_int(struct loader *l, const char *sect, const char *key, long def,
+    long min, long max)
+{
+	const char	*v = get(l, sect, key);
+	char		*end;
+	long		 n;
+
+	if (v == NULL)
+		return def;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		bad(l, sect, key, "'%s' is not a whole number from %ld to %ld",
+		    v, min, max);
+		return def;
+	}
+	return n;
+}
+
+/* A backoff list: "10s, 1m, 5m"; NULL when absent. */
+static long *
+get_backoff(struct loader *l, const char *sect, size_t *n)
+{
+	struct strlist	 items;
+	const char	*v = get(l, sect, "backoff");
+	long		*out;
+	size_t		 i;
+
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	if (strlist_split(&items, v) == -1)
+		return NULL;
+	if (items.n == 0 || (out = calloc(items.n, sizeof(*out))) == NULL) {
+		bad(l, sect, "backoff", "write a list of durations like "
+		    "10s, 1m, 5m, 30m, 2h");
+		strlist_free(&items);
+		return NULL;
+	}
+	for (i = 0; i < items.n; i++) {
+		if (parse_duration(items.v[i], &out[i]) == -1 || out[i] < 1 ||
+		    out[i] > 30 * 86400) {
+			bad(l, sect, "backoff", "item %zu '%s' is not a duration "
+			    "from 1s to 30d", i + 1, items.v[i]);
+			free(out);
+			strlist_free(&items);
+			return NULL;
+		}
+	}
+	*n = items.n;
+	strlist_free(&items);
+	return out;
+}
+
 static void
 load_delivery(struct loader *l, struct conf *c)
 {
+	static const long defbackoff[] = CONF_DEFAULT_BACKOFF;
 	const char *v;
+
+	c->retries = (int)get_int(l, "delivery", "retries",
+	    CONF_DEFAULT_RETRIES, 0, 1000);
+	c->concurrency = (int)get_int(l, "delivery", "concurrency",
+	    CONF_DEFAULT_CONCURRENCY, 1, 64);
+	c->keep = get_duration(l, "delivery", "keep", CONF_DEFAULT_KEEP, 3600,
+	    3650L * 86400);
+	if ((c->backoff = get_backoff(l, "delivery", &c->nbackoff)) == NULL &&
+	    (c->backoff = malloc(sizeof(defbackoff))) != NULL) {
+		memcpy(c->backoff, defbackoff, sizeof(defbackoff));
+		c->nbackoff = sizeof(defbackoff) / sizeof(defbackoff[0]);
+	}
 
 	c->timeout = get_duration(l, "delivery", "timeout",
 	    CONF_DEFAULT_TIMEOUT, 1, 86400);
@@ -641,6 +711,9 @@ load_env_and_events(struct loader *l, struct conf *c)
 		ev->timeout = get_duration(l, it->sect, "timeout", 0, 1,
 		    86400);
 		ev->sync_output = get_bool(l, it->sect, "sync_output", 0);
+		ev->serialize = get_bool(l, it->sect, "serialize", 0);
+		ev->retries = (int)get_int(l, it->sect, "retries", -1, 0, 1000);
+		ev->backoff = get_backoff(l, it->sect, &ev->nbackoff);
 		if ((v = get(l, it->sect, "mode")) != NULL) {
 			if (strcmp(v, "queue") == 0)
 				ev->mode = MODE_QUEUE;
@@ -771,6 +844,7 @@ conf_free(struct conf *c)
 	cidr_list_free(&c->allow_from);
 	free(c->runner);
 	free(c->handler_path);
+	free(c->backoff);
 	for (i = 0; i < c->nenv; i++) {
 		free(c->env[i].name);
 		free(c->env[i].value);
@@ -779,6 +853,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nevents; i++) {
 		free(c->events[i].name);
 		free(c->events[i].handler);
+		free(c->events[i].backoff);
 		strlist_free(&c->events[i].required);
 	}
 	free(c->events);
@@ -815,6 +890,29 @@ conf_event(const struct conf *c, const char *name)
 		if (strcmp(c->events[i].name, name) == 0)
 			return &c->events[i];
 	return NULL;
+}
+
+int
+conf_retries(const struct conf *c, const struct event_conf *ev)
+{
+	return ev != NULL && ev->retries >= 0 ? ev->retries : c->retries;
+}
+
+long
+conf_backoff(const struct conf *c, const struct event_conf *ev, int attempt)
+{
+	const long	*v = c->backoff;
+	size_t		 n = c->nbackoff;
+
+	if (ev != NULL && ev->backoff != NULL) {
+		v = ev->backoff;
+		n = ev->nbackoff;
+	}
+	if (n == 0)
+		return 60;
+	if (attempt < 1)
+		attempt = 1;
+	return v[(size_t)attempt - 1 < n ? (size_t)attempt - 1 : n - 1];
 }
 
 long

@@ -16,6 +16,10 @@
 #define CONF_DEFAULT_MAX_BODY	(1024 * 1024)
 #define CONF_DEFAULT_TIMEOUT	30
 #define CONF_DEFAULT_GRACE	5
+#define CONF_DEFAULT_RETRIES	8
+#define CONF_DEFAULT_BACKOFF	{ 10, 60, 300, 1800, 7200, 21600, 43200, 86400 }
+#define CONF_DEFAULT_CONCURRENCY 2
+#define CONF_DEFAULT_KEEP	(7 * 86400)
 #define CONF_SYNC_TIMEOUT_MAX	900	/* below the runner's stale tmp/ age */
 #define CONF_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 
@@ -29,6 +33,10 @@ struct event_conf {
 	enum ev_mode	 mode;
 	long		 timeout;	/* seconds; 0 = [delivery] timeout */
 	int		 sync_output;	/* return the handler's stdout */
+	int		 serialize;	/* one at a time, in arrival order */
+	int		 retries;	/* -1 = [delivery] retries */
+	long		*backoff;	/* NULL = [delivery] backoff */
+	size_t		 nbackoff;
 };
 
 struct envvar {
@@ -65,6 +73,11 @@ struct conf {
 	long		 kill_grace;
 	char		*runner;
 	char		*handler_path;		/* PATH given to handlers */
+	int		 retries;		/* after the first attempt */
+	long		*backoff;		/* seconds before retry n */
+	size_t		 nbackoff;
+	int		 concurrency;		/* handler runs at once */
+	long		 keep;			/* seconds done/ and ids/ stay */
 
 	struct envvar	*env;
 	size_t		 nenv;
@@ -87,6 +100,10 @@ void		 conf_free(struct conf *);
 int		 conf_stale(const struct conf *);
 /* The [event NAME] section for a name, or NULL. */
 const struct event_conf *conf_event(const struct conf *, const char *);
+/* Retries allowed after the first attempt. */
+int		 conf_retries(const struct conf *, const struct event_conf *);
+/* Seconds to wait after failed attempt n (1-based), before jitter. */
+long		 conf_backoff(const struct conf *, const struct event_conf *, int);
 /* Timeout in seconds for an event (its own or the default). */
 long		 conf_timeout(const struct conf *, const struct event_conf *);
 /* Where the config is: -c value, else $HOOKPIPE_CONFIG, else the

@@ -24,15 +24,11 @@ enum outcome deliver_event(const struct conf *, struct dlog *,
 	    const struct handler_meta *, long, int, off_t,
 	    struct handler_result *);
 
-struct drain_stats {
-	unsigned	done, retry, dead, recovered, errors;
-	int		busy;	/* another runner held the lock */
-};
-
-/* Take the runner lock (or return 0 at once when another runner holds
- * it), re-queue what a crashed runner left in cur/, then run every
- * event in new/ in arrival order until none is left. */
-int	deliver_drain(const struct conf *, struct spool *, struct dlog *,
-	    struct drain_stats *, struct err *);
+/* The body (from offset) alone in a sealed memory file: handlers get
+ * exactly the payload on a seekable stdin, and none can change it. */
+int	deliver_body(int, off_t, struct err *);
+/* A {"type":"error"} line naming what failed. */
+void	deliver_log_error(struct dlog *, const char *, const char *,
+	    const char *);
 
 #endif

@@ -284,99 +284,35 @@ open_pidfd(pid_t pid)
 }
 
 int
-handler_run(const char *path, int in, off_t off, char *const *envp,
-    const char *cwd, long timeout, long grace, struct handler_result *r,
+handler_start(struct handler_job *j, const char *path, int in, off_t off,
+    char *const *envp, const char *cwd, long timeout, long grace,
     struct err *e)
 {
-	struct pollfd	pfd[3];
-	int64_t		start, deadline, now;
-	pid_t		pid;
-	int		outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int		pidfd = -1, status = 0, reaped = 0, open_out, open_err;
-	int		termed = 0, nfds, wait_ms;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 
-	memset(r, 0, sizeof(*r));
+	memset(j, 0, sizeof(*j));
+	j->outfd = j->errfd = j->pidfd = -1;
 	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
 		err_sys(e, "unable to make pipes for %s", path);
 		goto fail;
 	}
-	start = mono_ms();
-	if ((pid = fork()) == -1) {
+	j->start = mono_ms();
+	if ((j->pid = fork()) == -1) {
 		err_sys(e, "unable to fork for %s", path);
 		goto fail;
 	}
-	if (pid == 0)
+	if (j->pid == 0)
 		child(path, in, off, outp[1], errp[1], envp, cwd);
-	(void)setpgid(pid, pid);	/* both sides: no race with kill(-pid) */
+	(void)setpgid(j->pid, j->pid);	/* both sides: no race with kill(-pid) */
 	(void)close(outp[1]);
 	(void)close(errp[1]);
-	outp[1] = errp[1] = -1;
-	(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	(void)fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	pidfd = open_pidfd(pid);
-
-	deadline = start + timeout * 1000;
-	open_out = open_err = 1;
-	while (!reaped) {
-		nfds = 0;
-		if (open_out) {
-			pfd[nfds].fd = outp[0];
-			pfd[nfds++].events = POLLIN;
-		}
-		if (open_err) {
-			pfd[nfds].fd = errp[0];
-			pfd[nfds++].events = POLLIN;
-		}
-		if (pidfd != -1) {
-			pfd[nfds].fd = pidfd;
-			pfd[nfds++].events = POLLIN;
-		}
-		now = mono_ms();
-		wait_ms = now >= deadline ? 0 : (int)(deadline - now);
-		if (pidfd == -1 && wait_ms > 50)
-			wait_ms = 50;	/* no pidfd: poll for the exit */
-		if (poll(pfd, (nfds_t)nfds, wait_ms) == -1 && errno != EINTR) {
-			err_sys(e, "poll");
-			(void)kill(-pid, SIGKILL);
-		}
-		if (open_out)
-			open_out = pump(outp[0], r, 0);
-		if (open_err)
-			open_err = pump(errp[0], r, 1);
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			reaped = 1;
-			break;
-		}
-		if (mono_ms() >= deadline) {
-			if (!termed) {
-				r->timed_out = 1;
-				(void)kill(-pid, SIGTERM);
-				termed = 1;
-				deadline = mono_ms() + grace * 1000;
-			} else {
-				(void)kill(-pid, SIGKILL);
-				deadline = mono_ms() + 1000;
-			}
-		}
-	}
-	/* Whatever the handler left in its pipes before it exited. */
-	if (open_out)
-		(void)pump(outp[0], r, 0);
-	if (open_err)
-		(void)pump(errp[0], r, 1);
-	/* A timed-out handler's children go with it. */
-	if (r->timed_out)
-		(void)kill(-pid, SIGKILL);
-	r->ms = mono_ms() - start;
-	if (WIFEXITED(status)) {
-		r->exited = 1;
-		r->code = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status))
-		r->signo = WTERMSIG(status);
-	if (pidfd != -1)
-		(void)close(pidfd);
-	(void)close(outp[0]);
-	(void)close(errp[0]);
+	j->outfd = outp[0];
+	j->errfd = errp[0];
+	(void)fcntl(j->outfd, F_SETFL, O_NONBLOCK);
+	(void)fcntl(j->errfd, F_SETFL, O_NONBLOCK);
+	j->pidfd = open_pidfd(j->pid);
+	j->deadline = j->start + timeout * 1000;
+	j->grace = grace;
 	return 0;
 fail:
 	if (outp[0] != -1)
@@ -388,6 +324,134 @@ fail:
 	if (errp[1] != -1)
 		(void)close(errp[1]);
 	return -1;
+}
+
+int
+handler_pollfds(const struct handler_job *j, struct pollfd *p)
+{
+	int n = 0;
+
+	if (j->outfd != -1) {
+		p[n].fd = j->outfd;
+		p[n].events = POLLIN;
+		p[n++].revents = 0;
+	}
+	if (j->errfd != -1) {
+		p[n].fd = j->errfd;
+		p[n].events = POLLIN;
+		p[n++].revents = 0;
+	}
+	if (j->pidfd != -1) {
+		p[n].fd = j->pidfd;
+		p[n].events = POLLIN;
+		p[n++].revents = 0;
+	}
+	return n;
+}
+
+int64_t
+handler_wake(const struct handler_job *j)
+{
+	/* Without a pidfd the exit is noticed by polling. */
+	if (j->pidfd == -1 && j->deadline > mono_ms() + 50)
+		return mono_ms() + 50;
+	return j->deadline;
+}
+
+static void
+job_close(struct handler_job *j)
+{
+	if (j->outfd != -1)
+		(void)close(j->outfd);
+	if (j->errfd != -1)
+		(void)close(j->errfd);
+	if (j->pidfd != -1)
+		(void)close(j->pidfd);
+	j->outfd = j->errfd = j->pidfd = -1;
+}
+
+int
+handler_step(struct handler_job *j)
+{
+	struct handler_result	*r = &j->res;
+	int			 status;
+
+	if (j->done)
+		return 1;
+	if (j->outfd != -1 && pump(j->outfd, r, 0) == 0) {
+		(void)close(j->outfd);
+		j->outfd = -1;
+	}
+	if (j->errfd != -1 && pump(j->errfd, r, 1) == 0) {
+		(void)close(j->errfd);
+		j->errfd = -1;
+	}
+	if (waitpid(j->pid, &status, WNOHANG) == j->pid) {
+		/* What the handler left in its pipes before it exited. */
+		if (j->outfd != -1)
+			(void)pump(j->outfd, r, 0);
+		if (j->errfd != -1)
+			(void)pump(j->errfd, r, 1);
+		/* A timed-out handler's children go with it. */
+		if (r->timed_out)
+			(void)kill(-j->pid, SIGKILL);
+		r->ms = mono_ms() - j->start;
+		if (WIFEXITED(status)) {
+			r->exited = 1;
+			r->code = WEXITSTATUS(status);
+		} else if (WIFSIGNALED(status))
+			r->signo = WTERMSIG(status);
+		job_close(j);
+		j->done = 1;
+		return 1;
+	}
+	if (mono_ms() >= j->deadline) {
+		if (!j->termed) {
+			r->timed_out = 1;
+			(void)kill(-j->pid, SIGTERM);
+			j->termed = 1;
+			j->deadline = mono_ms() + j->grace * 1000;
+		} else {
+			(void)kill(-j->pid, SIGKILL);
+			j->deadline = mono_ms() + 1000;
+		}
+	}
+	return 0;
+}
+
+void
+handler_kill(struct handler_job *j)
+{
+	if (!j->done)
+		(void)kill(-j->pid, SIGKILL);
+}
+
+int
+handler_run(const char *path, int in, off_t off, char *const *envp,
+    const char *cwd, long timeout, long grace, struct handler_result *r,
+    struct err *e)
+{
+	struct handler_job	j;
+	struct pollfd		pfd[3];
+	int64_t			wait;
+	int			n;
+
+	if (handler_start(&j, path, in, off, envp, cwd, timeout, grace, e) ==
+	    -1) {
+		memset(r, 0, sizeof(*r));
+		return -1;
+	}
+	while (!handler_step(&j)) {
+		n = handler_pollfds(&j, pfd);
+		wait = handler_wake(&j) - mono_ms();
+		if (poll(pfd, (nfds_t)n, wait < 0 ? 0 : (int)wait) == -1 &&
+		    errno != EINTR) {
+			err_sys(e, "poll");
+			handler_kill(&j);
+		}
+	}
+	*r = j.res;
+	return 0;
 }
 
 void

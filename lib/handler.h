@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <poll.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -42,6 +43,20 @@ struct handler_result {
 	size_t		taillen;
 };
 
+/* One running handler, for callers that supervise several at once. */
+struct handler_job {
+	pid_t			pid;
+	int			pidfd;		/* -1: poll for the exit */
+	int			outfd;
+	int			errfd;
+	int64_t			start;
+	int64_t			deadline;	/* monotonic ms: TERM, then KILL */
+	long			grace;
+	int			termed;
+	int			done;
+	struct handler_result	res;
+};
+
 /* The programs for an event: the [event] handler, handlers_dir/EVENT,
  * or the executables of handlers_dir/EVENT.d in lexical order. An empty
  * list means the event is unknown. */
@@ -55,6 +70,17 @@ void	handler_env_free(char **);
 int	handler_run(const char *, int, off_t, char *const *, const char *,
 	    long, long, struct handler_result *, struct err *);
 void	handler_result_free(struct handler_result *);
+/* Start a handler without waiting for it. */
+int	handler_start(struct handler_job *, const char *, int, off_t,
+	    char *const *, const char *, long, long, struct err *);
+/* The descriptors to poll for this job (at most 3); returns how many. */
+int	handler_pollfds(const struct handler_job *, struct pollfd *);
+/* When (monotonic ms) the job wants to be stepped even without events. */
+int64_t	handler_wake(const struct handler_job *);
+/* Read output, enforce the deadline, reap; 1 when finished (res set). */
+int	handler_step(struct handler_job *);
+/* SIGKILL the job's process group (shutdown). */
+void	handler_kill(struct handler_job *);
 /* "exit 0", "exit 3", "signal 9", "timeout" for logs. */
 void	handler_result_str(const struct handler_result *, char *, size_t);
 

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "spool.h"
 
 static const char *const dirnames[SP_NDIRS] = {
-	"tmp", "new", "cur", "retry", "done", "dead", "ids"
+	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist"
 };
 
 const char *
@@ -310,6 +311,69 @@ spool_id_release(int fd)
 {
 	(void)ftruncate(fd, 0);
 	(void)close(fd);
+}
+
+int
+spool_hist_append(struct spool *s, const char *name, const char *line,
+    size_t len, struct err *e)
+{
+	int fd;
+
+	fd = openat(s->fd[SP_HIST], name, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return err_sys(e, "unable to open %s/hist/%s", s->path, name);
+	if (write_all(fd, line, len) == -1) {
+		err_sys(e, "unable to write %s/hist/%s", s->path, name);
+		(void)close(fd);
+		return -1;
+	}
+	if (close(fd) == -1)
+		return err_sys(e, "unable to close %s/hist/%s", s->path, name);
+	return 0;
+}
+
+int
+spool_hist_read(struct spool *s, const char *name, char **text,
+    struct err *e)
+{
+	char path[PATH_MAX];
+
+	*text = NULL;
+	if (spool_entry_path(s, SP_HIST, name, path, sizeof(path)) == -1)
+		return err_set(e, "path too long");
+	if (faccessat(s->fd[SP_HIST], name, F_OK, 0) == -1)
+		return 0;	/* no history yet */
+	return read_file(path, SPOOL_HIST_MAX, text, NULL, e);
+}
+
+enum spool_dir
+spool_find(struct spool *s, const char *name)
+{
+	static const enum spool_dir order[] = {
+		SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_TMP
+	};
+	struct stat	st;
+	size_t		i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (fstatat(s->fd[order[i]], name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			return order[i];
+	return SP_NDIRS;
+}
+
+int64_t
+spool_name_time(const char *name)
+{
+	long long	 sec, usec;
+	char		*end;
+
+	sec = strtoll(name, &end, 10);
+	if (*end != '.')
+		return 0;
+	usec = strtoll(end + 1, &end, 10);
+	return (int64_t)sec * 1000000 + usec;
 }
 
 static int

@@ -9,11 +9,13 @@
 #include "util.h"
 
 enum spool_dir {
-	SP_TMP, SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_IDS, SP_NDIRS
+	SP_TMP, SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_IDS, SP_HIST,
+	SP_NDIRS
 };
 
 #define SPOOL_NAME_MAX	64
 #define SPOOL_ENVELOPE_MAX (64 * 1024)
+#define SPOOL_HIST_MAX	(1024 * 1024)
 
 struct spool {
 	char		*path;
@@ -50,6 +52,15 @@ int	spool_id_commit(int, const char *, struct err *);
 /* Give the id back (storing failed) and drop the lock. */
 void	spool_id_release(int);
 
+/* Append a line (with its '\n') to hist/NAME, the event's history. */
+int	spool_hist_append(struct spool *, const char *, const char *, size_t,
+	    struct err *);
+/* The history text of an entry (malloc'd), or NULL when it has none. */
+int	spool_hist_read(struct spool *, const char *, char **, struct err *);
+/* The state folder holding an entry, or SP_NDIRS when none does. */
+enum spool_dir spool_find(struct spool *, const char *);
+/* The receive time (µs) encoded at the start of an entry name; 0 if none. */
+int64_t	spool_name_time(const char *);
 /* Sorted entry names of a state folder (oldest first); free with
  * strlist_free. */
 int	spool_list(struct spool *, enum spool_dir, struct strlist *,

@@ -1,0 +1,716 @@
+/* runner: the delivery engine. One runner per spool (flock on run.lock);
+ * events move new|retry -> cur -> done|retry|dead; every attempt and every
+ * handler run is appended to hist/NAME before the move, so a killed runner
+ * loses at most the result of the handlers that were running. */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "deliver.h"
+#include "handler.h"
+#include "payload.h"
+#include "runner.h"
+
+#define STALE_TMP_SECONDS	3600
+#define PRUNE_EVERY		3600	/* seconds between prunes */
+#define RESCAN_MS		60000	/* watch mode: look anyway */
+#define MAX_SLOTS		64
+
+struct slot {
+	int			 used;
+	char			 name[SPOOL_NAME_MAX];
+	char			 path[PATH_MAX];
+	json_object		*env;
+	const struct event_conf	*ev;
+	char			 event[EVENT_NAME_MAX + 1];
+	struct strlist		 progs;		/* still to run, in order */
+	size_t			 next;
+	int			 body;		/* sealed memfd */
+	char			**envp;
+	int			 attempt;
+	struct handler_job	 job;
+};
+
+struct run {
+	const struct conf	*c;
+	struct spool		*s;
+	struct dlog		*log;
+	struct runner_stats	*st;
+	struct slot		 slots[MAX_SLOTS];
+	int			 nslots;
+	int			 active;
+	unsigned		 claims;
+};
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+void
+history_free(struct history *h)
+{
+	strlist_free(&h->ok);
+	h->attempts = h->replays = 0;
+}
+
+int
+history_load(struct spool *s, const char *name, struct history *h,
+    struct err *e)
+{
+	json_object	*o;
+	const char	*type, *res, *handler;
+	char		*text, *line, *nl, **nv;
+
+	memset(h, 0, sizeof(*h));
+	if (spool_hist_read(s, name, &text, e) == -1)
+		return -1;
+	if (text == NULL)
+		return 0;
+	for (line = text; *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;		/* a torn last line: ignore it */
+		*nl = '\0';
+		if ((o = json_tokener_parse(line)) == NULL)
+			continue;
+		type = jstr(o, "type");
+		if (type == NULL)
+			;
+		else if (strcmp(type, "attempt") == 0)
+			h->attempts++;
+		else if (strcmp(type, "replay") == 0) {
+			/* A replay is a fresh delivery. */
+			strlist_free(&h->ok);
+			h->attempts = 0;
+			h->replays++;
+		} else if (strcmp(type, "handler") == 0 &&
+		    (res = jstr(o, "result")) != NULL &&
+		    strcmp(res, "exit 0") == 0 &&
+		    (handler = jstr(o, "handler")) != NULL) {
+			nv = reallocarray(h->ok.v, h->ok.n + 1, sizeof(*nv));
+			if (nv != NULL) {
+				h->ok.v = nv;
+				if ((nv[h->ok.n] = strdup(handler)) != NULL)
+					h->ok.n++;
+			}
+		}
+		json_object_put(o);
+	}
+	free(text);
+	return 0;
+}
+
+int
+history_add(struct spool *s, const char *name, const char *type,
+    const char *fields, struct err *e)
+{
+	struct buf	b = { 0 };
+	int		rc;
+
+	dlog_begin(&b, type);
+	if (fields != NULL)
+		buf_puts(&b, fields);
+	buf_puts(&b, "}\n");
+	rc = b.oom ? err_set(e, "out of memory") :
+	    spool_hist_append(s, name, b.p, b.len, e);
+	buf_free(&b);
+	return rc;
+}
+
+static void
+log_event(struct run *r, const char *name, const char *event, const char *id,
+    const char *state, const char *reason, int attempt)
+{
+	struct buf	line = { 0 };
+	struct err	e;
+	size_t		start;
+
+	dlog_begin(&line, "event");
+	start = line.len;
+	buf_puts(&line, ",\"spool\":");
+	buf_json_cstr(&line, name);
+	buf_puts(&line, ",\"event\":");
+	buf_json_cstr(&line, event);
+	buf_puts(&line, ",\"id\":");
+	buf_json_cstr(&line, id);
+	buf_puts(&line, ",\"state\":");
+	buf_json_cstr(&line, state);
+	if (attempt > 0)
+		buf_printf(&line, ",\"attempt\":%d", attempt);
+	if (reason != NULL) {
+		buf_puts(&line, ",\"reason\":");
+		buf_json_cstr(&line, reason);
+	}
+	if (!line.oom && strcmp(state, "cur") != 0) {
+		buf_putc(&line, '\0');
+		(void)history_add(r->s, name, "state", line.p + start, &e);
+		line.len--;
+	}
+	dlog_end(r->log, &line);
+	buf_free(&line);
+}
+
+static void
+slot_free(struct run *r, struct slot *sl)
+{
+	if (!sl->used)
+		return;
+	json_object_put(sl->env);
+	strlist_free(&sl->progs);
+	handler_env_free(sl->envp);
+	if (sl->body != -1)
+		(void)close(sl->body);
+	handler_result_free(&sl->job.res);
+	memset(sl, 0, sizeof(*sl));
+	sl->body = -1;
+	r->active--;
+}
+
+/* Move the claimed entry to its next state and free the slot. */
+static void
+finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
+    long delay)
+{
+	struct timespec	 ts[2];
+	struct err	 e;
+	const char	*state = spool_dirname(to);
+	char		 why[256];
+	int64_t		 due;
+
+	if (spool_move(r->s, SP_CUR, to, sl->name, &e) == -1) {
+		log_event(r, sl->name, sl->event, jstr(sl->env, "id"), "cur",
+		    e.msg, sl->attempt);
+		slot_free(r, sl);
+		return;
+	}
+	if (to == SP_RETRY) {
+		/* The due time is the entry's mtime: cheap to scan, and an
+		 * operator can `touch` an entry to make it due now. */
+		due = now_us() + (int64_t)delay * 1000000;
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)(due / 1000000);
+		ts[0].tv_nsec = ts[1].tv_nsec = (long)(due % 1000000) * 1000;
+		(void)utimensat(r->s->fd[SP_RETRY], sl->name, ts,
+		    AT_SYMLINK_NOFOLLOW);
+		(void)snprintf(why, sizeof(why), "%s; next attempt in %lds",
+		    reason ? reason : "temporary failure", delay);
+		reason = why;
+		r->st->retry++;
+	} else if (to == SP_DONE)
+		r->st->done++;
+	else
+		r->st->dead++;
+	log_event(r, sl->name, sl->event, jstr(sl->env, "id"), state, reason,
+	    sl->attempt);
+	slot_free(r, sl);
+}
+
+/* Seconds before the next attempt: the schedule, with +-10% jitter so a
+ * burst of failures does not come back as a burst. */
+static long
+backoff(const struct run *r, const struct slot *sl)
+{
+	long		base = conf_backoff(r->c, sl->ev, sl->attempt);
+	uint32_t	rnd;
+	char		hex[9];
+
+	if (base < 10 || random_hex(hex, 4) == -1)
+		return base;
+	rnd = (uint32_t)strtoul(hex, NULL, 16);
+	return base - base / 10 + (long)(rnd % (uint32_t)(base / 5 + 1));
+}
+
+static int
+start_next(struct run *r, struct slot *sl)
+{
+	struct err e;
+
+	while (sl->next < sl->progs.n) {
+		if (handler_start(&sl->job, sl->progs.v[sl->next], sl->body, 0,
+		    sl->envp, r->c->handlers_dir, conf_timeout(r->c, sl->ev),
+		    r->c->kill_grace, &e) == 0) {
+			r->st->runs++;
+			return 0;
+		}
+		deliver_log_error(r->log, "handler", sl->progs.v[sl->next],
+		    e.msg);
+		return -1;
+	}
+	return 1;	/* nothing left to run */
+}
+
+/* A handler finished: record it, then run the next one or settle. */
+static void
+advance(struct run *r, struct slot *sl)
+{
+	struct handler_result	*res = &sl->job.res;
+	struct buf		 line = { 0 };
+	struct err		 e;
+	size_t			 start;
+	int			 max = conf_retries(r->c, sl->ev) + 1;
+
+	dlog_begin(&line, "handler");
+	start = line.len;
+	buf_puts(&line, ",\"spool\":");
+	buf_json_cstr(&line, sl->name);
+	buf_puts(&line, ",\"request_id\":");
+	buf_json_cstr(&line, jstr(sl->env, "request_id"));
+	buf_puts(&line, ",\"event\":");
+	buf_json_cstr(&line, sl->event);
+	buf_puts(&line, ",\"id\":");
+	buf_json_cstr(&line, jstr(sl->env, "id"));
+	buf_printf(&line, ",\"mode\":\"queue\",\"attempt\":%d", sl->attempt);
+	dlog_handler_fields(&line, sl->progs.v[sl->next], res);
+	if (!line.oom) {
+		buf_putc(&line, '\0');
+		(void)history_add(r->s, sl->name, "handler", line.p + start, &e);
+		line.len--;
+	}
+	dlog_end(r->log, &line);
+	buf_free(&line);
+
+	if (!res->timed_out && res->exited && res->code == HANDLER_EXIT_OK) {
+		handler_result_free(res);
+		sl->next++;
+		switch (start_next(r, sl)) {
+		case 0:
+			return;
+		case 1:
+			finish(r, sl, SP_DONE, NULL, 0);
+			return;
+		default:
+			break;
+		}
+	} else if (!res->timed_out && res->exited &&
+	    res->code == HANDLER_EXIT_PERMFAIL) {
+		finish(r, sl, SP_DEAD, "handler exited 100 (permanent failure)",
+		    0);
+		return;
+	}
+	if (sl->attempt >= max)
+		finish(r, sl, SP_DEAD, "retries exhausted", 0);
+	else
+		finish(r, sl, SP_RETRY, res->timed_out ? "timeout" :
+		    "temporary failure", backoff(r, sl));
+}
+
+/* Claim one event (new/ or retry/ -> cur/) and start its first handler
+ * still to run. 0 claimed, 1 skipped (serialized type busy), -1 gone. */
+static int
+claim(struct run *r, enum spool_dir from, const char *name)
+{
+	struct handler_meta	 m;
+	struct history		 h;
+	struct strlist		 all;
+	struct slot		*sl = NULL;
+	struct err		 e;
+	const char		*ev;
+	char			*line, fields[64];
+	size_t			 i, j;
+	int			 fd, k, max, done;
+
+	if ((fd = spool_open_entry(r->s, from, name, &line, &e)) == -1)
+		return -1;
+	for (k = 0; k < r->nslots; k++)
+		if (!r->slots[k].used) {
+			sl = &r->slots[k];
+			break;
+		}
+	if (sl == NULL) {
+		(void)close(fd);
+		free(line);
+		return 1;
+	}
+	memset(sl, 0, sizeof(*sl));
+	sl->body = -1;
+	sl->env = json_tokener_parse(line);
+	free(line);
+	ev = jstr(sl->env, "event");
+	if (ev == NULL || strlen(ev) >= sizeof(sl->event)) {
+		(void)close(fd);
+		json_object_put(sl->env);
+		if (spool_move(r->s, from, SP_DEAD, name, &e) == 0) {
+			r->st->dead++;
+			log_event(r, name, NULL, NULL, "dead",
+			    "envelope is not readable", 0);
+		}
+		return -1;
+	}
+	(void)snprintf(sl->event, sizeof(sl->event), "%s", ev);
+	sl->ev = conf_event(r->c, sl->event);
+	if (sl->ev != NULL && sl->ev->serialize)
+		for (k = 0; k < r->nslots; k++)
+			if (r->slots[k].used && &r->slots[k] != sl &&
+			    strcmp(r->slots[k].event, sl->event) == 0) {
+				(void)close(fd);
+				json_object_put(sl->env);
+				sl->env = NULL;
+				return 1;
+			}
+	if (spool_move(r->s, from, SP_CUR, name, &e) == -1) {
+		(void)close(fd);
+		json_object_put(sl->env);
+		sl->env = NULL;
+		return -1;
+	}
+	sl->used = 1;
+	r->active++;
+	r->claims++;
+	(void)snprintf(sl->name, sizeof(sl->name), "%s", name);
+	(void)spool_entry_path(r->s, SP_CUR, name, sl->path, sizeof(sl->path));
+
+	if (history_load(r->s, name, &h, &e) == -1)
+		memset(&h, 0, sizeof(h));
+	max = conf_retries(r->c, sl->ev) + 1;
+	sl->attempt = h.attempts + 1;
+	if (h.attempts >= max) {
+		/* Interrupted attempts count: a handler that kills its
+		 * runner every time must not run for ever. */
+		history_free(&h);
+		(void)close(fd);
+		finish(r, sl, SP_DEAD, "retries exhausted (interrupted "
+		    "attempts count)", 0);
+		return 0;
+	}
+	(void)snprintf(fields, sizeof(fields), ",\"attempt\":%d", sl->attempt);
+	(void)history_add(r->s, name, "attempt", fields, &e);
+
+	/* The handlers still to run: those without a success since the
+	 * last replay, in their order. */
+	if (handler_resolve(r->c, sl->event, &all, &e) == -1) {
+		deliver_log_error(r->log, "spool", name, e.msg);
+		history_free(&h);
+		(void)close(fd);
+		finish(r, sl, SP_RETRY, "cannot list handlers",
+		    backoff(r, sl));
+		return 0;
+	}
+	for (i = 0; i < all.n; i++) {
+		for (done = 0, j = 0; j < h.ok.n && !done; j++)
+			done = strcmp(all.v[i], h.ok.v[j]) == 0;
+		if (!done) {
+			sl->progs.v = reallocarray(sl->progs.v, sl->progs.n + 1,
+			    sizeof(*sl->progs.v));
+			if (sl->progs.v == NULL)
+				break;
+			sl->progs.v[sl->progs.n++] = all.v[i];
+			all.v[i] = NULL;
+		}
+	}
+	strlist_free(&all);
+	history_free(&h);
+	if (sl->progs.n == 0) {
+		(void)close(fd);
+		finish(r, sl, SP_DONE, all.n == 0 && sl->ev == NULL ?
+		    "no handler for this event" : NULL, 0);
+		return 0;
+	}
+
+	memset(&m, 0, sizeof(m));
+	m.event = sl->event;
+	m.id = jstr(sl->env, "id");
+	m.request_id = jstr(sl->env, "request_id");
+	m.received_at = jstr(sl->env, "received_at");
+	m.remote_addr = jstr(sl->env, "remote");
+	m.spool_file = sl->path;
+	m.mode = "queue";
+	m.attempt = sl->attempt;
+	sl->envp = handler_env(r->c, &m);
+	sl->body = deliver_body(fd, lseek(fd, 0, SEEK_CUR), &e);
+	(void)close(fd);
+	if (sl->envp == NULL || sl->body == -1 || start_next(r, sl) != 0) {
+		if (sl->body == -1)
+			deliver_log_error(r->log, "spool", name, e.msg);
+		finish(r, sl, SP_RETRY, "cannot start the handler",
+		    backoff(r, sl));
+	}
+	return 0;
+}
+
+/* Start due events until every slot is busy. Returns the seconds until
+ * the next retry falls due (-1: none waiting). */
+static long
+fill(struct run *r)
+{
+	struct strlist	nl, rl;
+	struct stat	st;
+	struct err	e;
+	size_t		i, j;
+	time_t		now = time(NULL);
+	long		next = -1, wait;
+	int		from_new, cmp;
+
+	if (spool_list(r->s, SP_NEW, &nl, &e) == -1)
+		return -1;
+	if (spool_list(r->s, SP_RETRY, &rl, &e) == -1) {
+		strlist_free(&nl);
+		return -1;
+	}
+	/* Both lists in arrival order (names start with the receive time):
+	 * merge them so older events go first. */
+	for (i = j = 0; i < nl.n || j < rl.n;) {
+		if (i < nl.n && j < rl.n)
+			cmp = strcmp(nl.v[i], rl.v[j]);
+		else
+			cmp = i < nl.n ? -1 : 1;
+		from_new = cmp <= 0;
+		if (!from_new) {
+			if (fstatat(r->s->fd[SP_RETRY], rl.v[j], &st,
+			    AT_SYMLINK_NOFOLLOW) == -1) {
+				j++;
+				continue;
+			}
+			if (st.st_mtime > now) {
+				wait = (long)(st.st_mtime - now);
+				if (next == -1 || wait < next)
+					next = wait;
+				j++;
+				continue;
+			}
+		}
+		if (r->active >= r->nslots) {
+			if (from_new)
+				i++;
+			else
+				j++;
+			continue;	/* still look for the next retry */
+		}
+		(void)claim(r, from_new ? SP_NEW : SP_RETRY,
+		    from_new ? nl.v[i] : rl.v[j]);
+		if (from_new)
+			i++;
+		else
+			j++;
+	}
+	strlist_free(&nl);
+	strlist_free(&rl);
+	return next;
+}
+
+static void
+recover(struct run *r)
+{
+	struct strlist	l;
+	struct stat	sb;
+	struct err	e;
+	time_t		now = time(NULL);
+	size_t		i;
+
+	if (spool_list(r->s, SP_CUR, &l, &e) == 0) {
+		for (i = 0; i < l.n; i++)
+			if (spool_move(r->s, SP_CUR, SP_NEW, l.v[i], &e) == 0) {
+				r->st->recovered++;
+				log_event(r, l.v[i], NULL, NULL, "new",
+				    "re-queued after an interrupted run", 0);
+			}
+		strlist_free(&l);
+	}
+	if (spool_list(r->s, SP_TMP, &l, &e) == 0) {
+		for (i = 0; i < l.n; i++)
+			if (fstatat(r->s->fd[SP_TMP], l.v[i], &sb,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    now - sb.st_mtime > STALE_TMP_SECONDS)
+				(void)unlinkat(r->s->fd[SP_TMP], l.v[i], 0);
+		strlist_free(&l);
+	}
+}
+
+/* done/ entries and ids/ records older than `keep` go, at most once an
+ * hour (the stamp's mtime says when it last ran). dead/ stays. */
+static void
+prune(struct run *r)
+{
+	struct strlist	l;
+	struct stat	st;
+	struct err	e;
+	int64_t		cut = now_us() - (int64_t)r->c->keep * 1000000;
+	time_t		now = time(NULL);
+	size_t		i;
+	int		fd;
+
+	if (fstatat(r->s->fd[SP_HIST], "..", &st, 0) == -1)
+		return;
+	fd = openat(r->s->fd[SP_HIST], "../prune.stamp",
+	    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    now - st.st_mtime < PRUNE_EVERY) {
+		(void)close(fd);
+		return;
+	}
+	(void)futimens(fd, NULL);
+	(void)write_all(fd, "x", 1);
+	(void)ftruncate(fd, 1);
+	(void)close(fd);
+	if (spool_list(r->s, SP_DONE, &l, &e) == 0) {
+		for (i = 0; i < l.n; i++) {
+			if (spool_name_time(l.v[i]) >= cut)
+				continue;
+			if (unlinkat(r->s->fd[SP_DONE], l.v[i], 0) == 0) {
+				(void)unlinkat(r->s->fd[SP_HIST], l.v[i], 0);
+				r->st->pruned++;
+			}
+		}
+		strlist_free(&l);
+	}
+	if (spool_list(r->s, SP_IDS, &l, &e) == 0) {
+		for (i = 0; i < l.n; i++)
+			if (fstatat(r->s->fd[SP_IDS], l.v[i], &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    (int64_t)st.st_mtime * 1000000 < cut)
+				(void)unlinkat(r->s->fd[SP_IDS], l.v[i], 0);
+		strlist_free(&l);
+	}
+}
+
+static int
+pending(struct spool *s)
+{
+	struct strlist	l;
+	struct err	e;
+	int		n;
+
+	if (spool_list(s, SP_NEW, &l, &e) == -1)
+		return 0;
+	n = l.n > 0;
+	strlist_free(&l);
+	return n;
+}
+
+/* Note the lock holder's pid in run.lock, for `hookpipe status`. */
+static void
+note_pid(struct spool *s)
+{
+	char	b[32];
+	int	n = snprintf(b, sizeof(b), "%ld\n", (long)getpid());
+
+	if (ftruncate(s->lockfd, 0) == 0)
+		(void)pwrite(s->lockfd, b, (size_t)n, 0);
+}
+
+static void
+drain_inotify(int fd)
+{
+	char	b[4096];
+
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+}
+
+int
+runner_run(const struct conf *c, struct spool *s, struct dlog *log,
+    int flags, volatile sig_atomic_t *stop, struct runner_stats *st,
+    struct err *e)
+{
+	static struct run	 r;
+	struct pollfd		 pfd[MAX_SLOTS * 3 + 1];
+	int64_t			 wake, now;
+	long			 next;
+	int			 n, k, infd = -1, watch = flags & RUNNER_WATCH;
+	int			 waitms;
+	unsigned		 before;
+
+	memset(st, 0, sizeof(*st));
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.s = s;
+	r.log = log;
+	r.st = st;
+	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
+	for (k = 0; k < MAX_SLOTS; k++)
+		r.slots[k].body = -1;
+	st->next_due = -1;
+relock:
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			st->busy = 1;
+			return 0;
+		}
+		return err_sys(e, "unable to lock %s/run.lock", s->path);
+	}
+	note_pid(s);
+	recover(&r);
+	prune(&r);
+	if (watch && infd == -1) {
+		/* Without inotify the periodic rescan still finds events. */
+		infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (infd != -1) {
+			char p[PATH_MAX];
+
+			(void)snprintf(p, sizeof(p), "%s/new", s->path);
+			if (inotify_add_watch(infd, p, IN_MOVED_TO |
+			    IN_CLOSE_WRITE) == -1) {
+				(void)close(infd);
+				infd = -1;
+			}
+		}
+	}
+	for (;;) {
+		before = r.claims;
+		next = (stop != NULL && *stop) ? -1 : fill(&r);
+		st->next_due = (int)next;
+		if (r.active == 0 && (!watch || (stop != NULL && *stop))) {
+			/* Events that settled at once may have left others
+			 * waiting for a slot: look again before leaving. */
+			if (r.claims != before && !(stop != NULL && *stop))
+				continue;
+			break;
+		}
+		/* Wait for a handler event, a new event, a due retry. */
+		n = 0;
+		now = mono_ms();
+		wake = now + (watch ? RESCAN_MS : 1000);
+		if (next >= 0 && now + next * 1000 < wake)
+			wake = now + next * 1000;
+		for (k = 0; k < r.nslots; k++) {
+			if (!r.slots[k].used)
+				continue;
+			n += handler_pollfds(&r.slots[k].job, pfd + n);
+			if (handler_wake(&r.slots[k].job) < wake)
+				wake = handler_wake(&r.slots[k].job);
+		}
+		if (infd != -1) {
+			pfd[n].fd = infd;
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
+		}
+		waitms = wake - mono_ms() < 0 ? 0 : (int)(wake - mono_ms());
+		if (poll(pfd, (nfds_t)n, waitms) == -1 && errno != EINTR) {
+			err_sys(e, "poll");
+			break;
+		}
+		if (infd != -1)
+			drain_inotify(infd);
+		for (k = 0; k < r.nslots; k++)
+			if (r.slots[k].used && handler_step(&r.slots[k].job))
+				advance(&r, &r.slots[k]);
+	}
+	if (flock(s->lockfd, LOCK_UN) == -1)
+		return err_sys(e, "unable to unlock %s/run.lock", s->path);
+	/* An event committed while we held the lock found a runner busy and
+	 * did not start one: look once more. */
+	if (!(stop != NULL && *stop) && pending(s))
+		goto relock;
+	if (infd != -1)
+		(void)close(infd);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* runner: drain the spool: run due events with at most `concurrency`
+ * handlers at once, record every attempt, retry with backoff, dead-letter.
+ * The body of hookpipe-run (once, from cron or the responder, or --watch). */
+#ifndef HOOKPIPE_RUNNER_H
+#define HOOKPIPE_RUNNER_H
+
+#include <signal.h>
+
+#include "conf.h"
+#include "dlog.h"
+#include "spool.h"
+
+struct runner_stats {
+	unsigned	done, retry, dead, recovered, pruned, runs;
+	int		busy;		/* another runner held the lock */
+	int		next_due;	/* seconds to the next retry, -1: none */
+};
+
+#define RUNNER_WATCH	0x01	/* keep running: inotify on new/, timers */
+
+/* Take the runner lock (or return 0 at once, busy, when another runner
+ * holds it), recover what a killed runner left, then run every due event.
+ * Without RUNNER_WATCH it returns when nothing is due; with it, when
+ * *stop becomes non-zero (after the running handlers finished). */
+int	runner_run(const struct conf *, struct spool *, struct dlog *, int,
+	    volatile sig_atomic_t *, struct runner_stats *, struct err *);
+
+/* An event's history (hist/NAME) since its last replay. */
+struct history {
+	int		attempts;	/* attempts started */
+	struct strlist	ok;		/* handlers that exited 0 */
+	int		replays;
+};
+
+int	history_load(struct spool *, const char *, struct history *,
+	    struct err *);
+void	history_free(struct history *);
+/* Append a {"time":...,"type":TYPE<fields>} line to hist/NAME. */
+int	history_add(struct spool *, const char *, const char *, const char *,
+	    struct err *);
+
+#endif
