@@ -5,28 +5,61 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "conf.h"
 #include "handler.h"
 #include "payload.h"
 #include "spool.h"
 
+static int	cmd_check(const char *, int, char **);
+
+static const struct command {
+	const char	*name;
+	int		(*fn)(const char *, int, char **);
+	const char	*usage;
+} commands[] = {
+	{ "check", cmd_check, "check\n"
+	    "  validate the configuration, folders, token and handlers;\n"
+	    "  prints \"configuration OK\" or every problem found" },
+	{ "status", cmd_status, "status [--json]\n"
+	    "  events per state, oldest pending, next retry, failures in "
+	    "the last hour,\n  whether a runner is at work" },
+	{ "ls", cmd_ls, "ls [new|cur|retry|done|dead ...] [--event E] "
+	    "[--since T]\n  list events (all states by default); T is 2h, 3d "
+	    "or 2026-11-28[T10:00:00Z]" },
+	{ "show", cmd_show, "show [--raw] ENTRY|EVENT-ID\n"
+	    "  envelope, attempts with exit codes and stderr, payload "
+	    "(--raw: exact bytes)" },
+	{ "replay", cmd_replay, "replay [--run] ENTRY|EVENT-ID ... | --dead "
+	    "[--since T] | --event E [--since T]\n"
+	    "  put events back in new/ as fresh deliveries (bypasses dedupe); "
+	    "--run runs them now" },
+	{ "purge", cmd_purge, "purge --older-than AGE [--state done|dead|"
+	    "retry]\n  delete old events (default state done)" },
+	{ "send", cmd_send, "send URL [--event E] [--file F] [--token-file F] "
+	    "[--header NAME] [--insecure]\n"
+	    "  post an event as a sender would; exit 0 on 2xx, 1 otherwise" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: hookpipe [-c FILE] command\n"
+	size_t i;
+
+	fprintf(f, "usage: hookpipe [-c FILE] command [args]\n"
 	    "  -c FILE  configuration (default: $HOOKPIPE_CONFIG, then "
-	    SYSCONFDIR "/hookpipe.ini)\n"
-	    "commands:\n"
-	    "  check    validate the configuration, folders, token and "
-	    "handlers;\n"
-	    "           prints \"configuration OK\" or every problem found\n"
-	    "Exit: 0 ok, 1 problems found, 2 usage.\n");
+	    SYSCONFDIR "/hookpipe.ini)\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  hookpipe %s\n", commands[i].usage);
+	fprintf(f, "Exit: 0 ok, 1 failure, 2 usage. See hookpipe(1).\n");
 }
 
 struct report {
@@ -110,7 +143,7 @@ check_handler_file(struct report *r, const char *what, const char *path)
 }
 
 static int
-cmd_check(const char *cfg)
+cmd_check(const char *cfg, int argc, char **argv)
 {
 	struct report	 r = { cfg, 0, 0 };
 	struct diag	 d = { { 0 }, 0, 0 };
@@ -121,6 +154,11 @@ cmd_check(const char *cfg)
 	char		 dir[PATH_MAX], *slash;
 	size_t		 i, j;
 
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: hookpipe check\n");
+		return EXIT_USAGE;
+	}
 	c = conf_load(cfg, &d);
 	fprintf(stderr, "%s", buf_cstr(&d.text));
 	r.nerr = d.nerr;
@@ -194,7 +232,8 @@ int
 main(int argc, char *argv[])
 {
 	const char	*cfg = NULL;
-	int		 ch;
+	size_t		 i;
+	int		 ch, j;
 
 	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (ch) {
@@ -214,21 +253,26 @@ main(int argc, char *argv[])
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
-	if (strcmp(argv[optind], "check") == 0) {
-		if (optind + 1 != argc) {
-			usage(stderr);
-			return 2;
-		}
-		return cmd_check(conf_locate(cfg));
-	}
-	if (strcmp(argv[optind], "help") == 0 ||
-	    strcmp(argv[optind], "--help") == 0) {
+	if (strcmp(argv[optind], "help") == 0) {
 		usage(stdout);
-		return 0;
+		return EXIT_OK;
+	}
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		for (j = optind + 1; j < argc; j++)
+			if (strcmp(argv[j], "--help") == 0 ||
+			    strcmp(argv[j], "-h") == 0) {
+				printf("usage: hookpipe [-c FILE] %s\n",
+				    commands[i].usage);
+				return EXIT_OK;
+			}
+		return commands[i].fn(conf_locate(cfg), argc - optind,
+		    argv + optind);
 	}
 	fprintf(stderr, "hookpipe: unknown command '%s'\n", argv[optind]);
 	usage(stderr);
-	return 2;
+	return EXIT_USAGE;
 }

@@ -1,0 +1,784 @@
+/* spoolcmd: the operator's view of the spool: status, ls, show, replay,
+ * purge. They read the same files the runner writes and move entries
+ * with the same renames, so they are safe while a runner works. */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "dlog.h"
+#include "payload.h"
+#include "runner.h"
+
+static const enum spool_dir states[] = {
+	SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD
+};
+#define NSTATES	(sizeof(states) / sizeof(states[0]))
+
+struct conf *
+cli_open(const char *cfg, struct spool *s)
+{
+	struct diag	 d = { { 0 }, 0, 0 };
+	struct conf	*c;
+	struct err	 e;
+	struct stat	 st;
+
+	if ((c = conf_load(cfg, &d)) == NULL) {
+		fprintf(stderr, "%s", buf_cstr(&d.text));
+		fprintf(stderr, "hookpipe: %s has errors: fix them (hookpipe "
+		    "check -c %s)\n", cfg, cfg);
+		diag_free(&d);
+		return NULL;
+	}
+	diag_free(&d);
+	if (stat(c->spool_dir, &st) == -1) {
+		fprintf(stderr, "hookpipe: spool %s: %s (has any event been "
+		    "received yet?)\n", c->spool_dir, strerror(errno));
+		conf_free(c);
+		return NULL;
+	}
+	if (spool_open(s, c->spool_dir, 1, &e) == -1) {
+		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int64_t
+cli_parse_since(const char *s)
+{
+	struct tm	 tm;
+	const char	*end;
+	long		 secs;
+
+	if (parse_duration(s, &secs) == 0)
+		return now_us() - (int64_t)secs * 1000000;
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) {
+		if (*end == 'Z')
+			end++;
+	} else {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (end == NULL || *end != '\0')
+		return -1;
+	return (int64_t)timegm(&tm) * 1000000;
+}
+
+static enum spool_dir
+state_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NSTATES; i++)
+		if (strcmp(spool_dirname(states[i]), name) == 0)
+			return states[i];
+	return SP_NDIRS;
+}
+
+/* The envelope of an entry (parsed), or NULL. */
+static json_object *
+envelope_of(struct spool *s, enum spool_dir d, const char *name, int *fdp)
+{
+	json_object	*env;
+	struct err	 e;
+	char		*line;
+	int		 fd;
+
+	if ((fd = spool_open_entry(s, d, name, &line, &e)) == -1)
+		return NULL;
+	env = json_tokener_parse(line);
+	free(line);
+	if (fdp != NULL)
+		*fdp = fd;
+	else
+		(void)close(fd);
+	return env;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* An entry name, or an event id found through ids/. */
+static int
+resolve(struct spool *s, const char *arg, char name[SPOOL_NAME_MAX],
+    enum spool_dir *d)
+{
+	char	buf[SPOOL_NAME_MAX + 2];
+	ssize_t	n;
+	int	fd;
+
+	if (strlen(arg) < SPOOL_NAME_MAX && strchr(arg, '/') == NULL &&
+	    (*d = spool_find(s, arg)) != SP_NDIRS) {
+		(void)snprintf(name, SPOOL_NAME_MAX, "%s", arg);
+		return 0;
+	}
+	if (!event_id_ok(arg))
+		return -1;
+	if ((fd = openat(s->fd[SP_IDS], arg, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strlen(buf) >= SPOOL_NAME_MAX ||
+	    (*d = spool_find(s, buf)) == SP_NDIRS)
+		return -1;
+	memcpy(name, buf, strlen(buf) + 1);
+	return 0;
+}
+
+static void
+fmt_age(int64_t secs, char *out, size_t len)
+{
+	if (secs < 120)
+		(void)snprintf(out, len, "%llds", (long long)secs);
+	else if (secs < 7200)
+		(void)snprintf(out, len, "%lldm", (long long)(secs / 60));
+	else if (secs < 172800)
+		(void)snprintf(out, len, "%lldh", (long long)(secs / 3600));
+	else
+		(void)snprintf(out, len, "%lldd", (long long)(secs / 86400));
+}
+
+/* Failed handler runs in the last hour, from the end of the delivery log. */
+static int
+recent_failures(const char *log)
+{
+	json_object	*o;
+	const char	*type, *res, *t;
+	char		*text, *p, *nl, cut[40];
+	FILE		*f;
+	long		 size, from;
+	size_t		 n;
+	int		 count = 0;
+
+	fmt_time_us(now_us() - 3600LL * 1000000, cut, sizeof(cut));
+	if (log == NULL || (f = fopen(log, "re")) == NULL)
+		return 0;
+	if (fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0) {
+		(void)fclose(f);
+		return 0;
+	}
+	from = size > 4 * 1024 * 1024 ? size - 4 * 1024 * 1024 : 0;
+	if (fseek(f, from, SEEK_SET) == -1 ||
+	    (text = malloc((size_t)(size - from) + 1)) == NULL) {
+		(void)fclose(f);
+		return 0;
+	}
+	n = fread(text, 1, (size_t)(size - from), f);
+	text[n] = '\0';
+	(void)fclose(f);
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		if (strstr(p, "\"type\":\"handler\"") == NULL)
+			continue;
+		if ((o = json_tokener_parse(p)) == NULL)
+			continue;
+		type = jstr(o, "type");
+		res = jstr(o, "result");
+		t = jstr(o, "time");
+		if (type != NULL && res != NULL && t != NULL &&
+		    strcmp(res, "exit 0") != 0 && strcmp(t, cut) >= 0)
+			count++;
+		json_object_put(o);
+	}
+	free(text);
+	return count;
+}
+
+int
+cmd_status(const char *cfg, int argc, char **argv)
+{
+	struct strlist	 l;
+	struct spool	 s;
+	struct conf	*c;
+	struct stat	 st;
+	struct err	 e;
+	int64_t		 oldest = 0, t, now = now_us();
+	time_t		 next = 0;
+	size_t		 counts[NSTATES], i, j;
+	char		 pidbuf[32], age[32];
+	long		 pid = 0;
+	ssize_t		 n;
+	int		 json = 0, running, failures;
+
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		json = 1;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: hookpipe status [--json]\n");
+		return EXIT_USAGE;
+	}
+	if ((c = cli_open(cfg, &s)) == NULL)
+		return EXIT_FAIL;
+	for (i = 0; i < NSTATES; i++) {
+		counts[i] = 0;
+		if (spool_list(&s, states[i], &l, &e) == -1) {
+			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			continue;
+		}
+		counts[i] = l.n;
+		for (j = 0; j < l.n; j++) {
+			if (states[i] == SP_NEW || states[i] == SP_CUR ||
+			    states[i] == SP_RETRY) {
+				t = spool_name_time(l.v[j]);
+				if (t > 0 && (oldest == 0 || t < oldest))
+					oldest = t;
+			}
+			if (states[i] == SP_RETRY && fstatat(s.fd[SP_RETRY],
+			    l.v[j], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    (next == 0 || st.st_mtime < next))
+				next = st.st_mtime;
+		}
+		strlist_free(&l);
+	}
+	running = flock(s.lockfd, LOCK_SH | LOCK_NB) == -1;
+	if (!running)
+		(void)flock(s.lockfd, LOCK_UN);
+	else if ((n = pread(s.lockfd, pidbuf, sizeof(pidbuf) - 1, 0)) > 0) {
+		pidbuf[n] = '\0';
+		pid = strtol(pidbuf, NULL, 10);
+	}
+	failures = recent_failures(c->log_file);
+	if (json) {
+		printf("{\"spool\":");
+		{
+			struct buf b = { 0 };
+
+			buf_json_cstr(&b, c->spool_dir);
+			printf("%s", buf_cstr(&b));
+			buf_free(&b);
+		}
+		for (i = 0; i < NSTATES; i++)
+			printf(",\"%s\":%zu", spool_dirname(states[i]),
+			    counts[i]);
+		printf(",\"oldest_pending_seconds\":");
+		if (oldest)
+			printf("%lld", (long long)((now - oldest) / 1000000));
+		else
+			printf("null");
+		printf(",\"next_retry_seconds\":");
+		if (next)
+			printf("%lld", (long long)(next - time(NULL) > 0 ?
+			    next - time(NULL) : 0));
+		else
+			printf("null");
+		printf(",\"failures_last_hour\":%d,\"runner\":{\"running\":%s",
+		    failures, running ? "true" : "false");
+		if (pid > 0)
+			printf(",\"pid\":%ld", pid);
+		printf("}}\n");
+	} else {
+		printf("spool    %s\n", c->spool_dir);
+		for (i = 0; i < NSTATES; i++)
+			printf("%-8s %zu\n", spool_dirname(states[i]),
+			    counts[i]);
+		if (oldest) {
+			fmt_age((now - oldest) / 1000000, age, sizeof(age));
+			printf("oldest pending   %s ago\n", age);
+		} else
+			printf("oldest pending   none\n");
+		if (next) {
+			fmt_age(next - time(NULL) > 0 ? next - time(NULL) : 0,
+			    age, sizeof(age));
+			printf("next retry       in %s\n", age);
+		} else
+			printf("next retry       none\n");
+		printf("failures (1h)    %d\n", failures);
+		if (running && pid > 0)
+			printf("runner           running (pid %ld)\n", pid);
+		else
+			printf("runner           %s\n", running ? "running" :
+			    "idle");
+	}
+	spool_close(&s);
+	conf_free(c);
+	return EXIT_OK;
+}
+
+int
+cmd_ls(const char *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "event", required_argument, NULL, 'e' },
+		{ "since", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct history	 h;
+	struct strlist	 l;
+	struct spool	 s;
+	struct conf	*c;
+	struct err	 e;
+	json_object	*env;
+	const char	*event = NULL, *ev, *id;
+	enum spool_dir	 want[NSTATES];
+	size_t		 nwant = 0, i, j;
+	int64_t		 since = 0, t;
+	char		 when[40];
+	int		 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "e:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			event = optarg;
+			break;
+		case 's':
+			if ((since = cli_parse_since(optarg)) == -1) {
+				fprintf(stderr, "hookpipe: --since %s: write a "
+				    "duration (2h, 3d) or a date "
+				    "(2026-11-28, 2026-11-28T10:00:00Z)\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			fprintf(stderr, "usage: hookpipe ls [new|cur|retry|done|"
+			    "dead ...] [--event E] [--since T]\n");
+			return EXIT_USAGE;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if ((want[nwant] = state_of(argv[optind])) == SP_NDIRS ||
+		    nwant == NSTATES) {
+			fprintf(stderr, "hookpipe: '%s' is not a state: new, "
+			    "cur, retry, done or dead\n", argv[optind]);
+			return EXIT_USAGE;
+		}
+		nwant++;
+	}
+	if (nwant == 0)
+		for (; nwant < NSTATES; nwant++)
+			want[nwant] = states[nwant];
+	if ((c = cli_open(cfg, &s)) == NULL)
+		return EXIT_FAIL;
+	printf("%-46s %-6s %-24s %-28s %s\n", "ENTRY", "STATE", "EVENT", "ID",
+	    "TRIES");
+	for (i = 0; i < nwant; i++) {
+		if (spool_list(&s, want[i], &l, &e) == -1) {
+			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			continue;
+		}
+		for (j = 0; j < l.n; j++) {
+			t = spool_name_time(l.v[j]);
+			if (since && t < since)
+				continue;
+			env = envelope_of(&s, want[i], l.v[j], NULL);
+			ev = jstr(env, "event");
+			id = jstr(env, "id");
+			if (event != NULL && (ev == NULL || strcmp(ev, event)))
+			{
+				json_object_put(env);
+				continue;
+			}
+			if (history_load(&s, l.v[j], &h, &e) == -1)
+				memset(&h, 0, sizeof(h));
+			fmt_time_us(t, when, sizeof(when));
+			printf("%-46s %-6s %-24s %-28s %d\n", l.v[j],
+			    spool_dirname(want[i]), ev ? ev : "?", id ? id : "-",
+			    h.attempts);
+			history_free(&h);
+			json_object_put(env);
+		}
+		strlist_free(&l);
+	}
+	spool_close(&s);
+	conf_free(c);
+	return EXIT_OK;
+}
+
+/* Print the body: pretty JSON, or the bytes as they are with --raw. */
+static int
+print_body(int fd, int raw)
+{
+	struct buf	 b = { 0 };
+	json_object	*o;
+	char		 chunk[65536];
+	ssize_t		 n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_add(&b, chunk, (size_t)n);
+	if (n == -1 || b.oom) {
+		buf_free(&b);
+		return -1;
+	}
+	if (raw) {
+		(void)fflush(stdout);
+		n = write_all(1, b.p ? b.p : "", b.len);
+	} else if ((o = json_tokener_parse(buf_cstr(&b))) != NULL) {
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else
+		printf("%s\n", buf_cstr(&b));
+	buf_free(&b);
+	return (int)n;
+}
+
+static long long
+jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return -1;
+	return (long long)json_object_get_int64(v);
+}
+
+static void
+print_hist_line(json_object *o)
+{
+	const char *type = jstr(o, "type"), *tail, *why;
+
+	printf("  %s  ", jstr(o, "time") ? jstr(o, "time") : "?");
+	if (type == NULL)
+		printf("?\n");
+	else if (strcmp(type, "attempt") == 0)
+		printf("attempt %lld\n", jint(o, "attempt"));
+	else if (strcmp(type, "handler") == 0) {
+		printf("%s: %s (%lld ms)\n", jstr(o, "handler") ?
+		    jstr(o, "handler") : "?", jstr(o, "result") ?
+		    jstr(o, "result") : "?", jint(o, "ms"));
+		tail = jstr(o, "stderr");
+		if (tail != NULL && *tail != '\0')
+			printf("      stderr: %s%s", tail,
+			    tail[strlen(tail) - 1] == '\n' ? "" : "\n");
+	} else if (strcmp(type, "state") == 0) {
+		why = jstr(o, "reason");
+		printf("-> %s%s%s\n", jstr(o, "state") ? jstr(o, "state") : "?",
+		    why ? ": " : "", why ? why : "");
+	} else if (strcmp(type, "replay") == 0)
+		printf("replayed by %s\n", jstr(o, "by") ? jstr(o, "by") : "?");
+	else
+		printf("%s\n", type);
+}
+
+int
+cmd_show(const char *cfg, int argc, char **argv)
+{
+	struct spool	 s;
+	struct conf	*c;
+	struct err	 e;
+	json_object	*env, *o;
+	enum spool_dir	 d;
+	const char	*arg = NULL;
+	char		 name[SPOOL_NAME_MAX], *hist, *p, *nl;
+	int		 raw = 0, fd = -1, i, rc = EXIT_OK;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--raw") == 0)
+			raw = 1;
+		else if (arg == NULL && argv[i][0] != '-')
+			arg = argv[i];
+		else
+			arg = NULL, i = argc + 1;
+	}
+	if (arg == NULL || i > argc) {
+		fprintf(stderr, "usage: hookpipe show [--raw] ENTRY|EVENT-ID\n");
+		return EXIT_USAGE;
+	}
+	if ((c = cli_open(cfg, &s)) == NULL)
+		return EXIT_FAIL;
+	if (resolve(&s, arg, name, &d) == -1) {
+		fprintf(stderr, "hookpipe: no event '%s' in %s: list them with "
+		    "hookpipe ls\n", arg, c->spool_dir);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if ((env = envelope_of(&s, d, name, &fd)) == NULL) {
+		fprintf(stderr, "hookpipe: %s/%s/%s has no readable envelope\n",
+		    c->spool_dir, spool_dirname(d), name);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (raw) {
+		rc = print_body(fd, 1) == -1 ? EXIT_FAIL : EXIT_OK;
+		json_object_put(env);
+		goto out;
+	}
+	printf("entry      %s\nstate      %s\nfile       %s/%s/%s\n", name,
+	    spool_dirname(d), c->spool_dir, spool_dirname(d), name);
+	printf("event      %s\nid         %s\nreceived   %s\nrequest    %s\n"
+	    "remote     %s\nbytes      %s\n", jstr(env, "event") ?
+	    jstr(env, "event") : "?", jstr(env, "id") ? jstr(env, "id") : "-",
+	    jstr(env, "received_at") ? jstr(env, "received_at") : "?",
+	    jstr(env, "request_id") ? jstr(env, "request_id") : "?",
+	    jstr(env, "remote") ? jstr(env, "remote") : "?",
+	    json_object_object_get_ex(env, "bytes", &o) ?
+	    json_object_get_string(o) : "?");
+	printf("history\n");
+	if (spool_hist_read(&s, name, &hist, &e) == 0 && hist != NULL) {
+		for (p = hist; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+			*nl = '\0';
+			if ((o = json_tokener_parse(p)) != NULL)
+				print_hist_line(o);
+			json_object_put(o);
+		}
+		free(hist);
+	} else
+		printf("  (none)\n");
+	printf("payload\n");
+	if (print_body(fd, 0) == -1)
+		rc = EXIT_FAIL;
+	json_object_put(env);
+out:
+	if (fd != -1)
+		(void)close(fd);
+	spool_close(&s);
+	conf_free(c);
+	return rc;
+}
+
+/* Put one entry back into new/ as a fresh delivery. */
+static int
+replay_one(struct spool *s, struct dlog *log, const char *name,
+    enum spool_dir from)
+{
+	struct buf	 line = { 0 };
+	struct err	 e;
+	json_object	*env;
+	char		 fields[96];
+	int		 rc = 0;
+
+	if (from == SP_CUR || from == SP_NEW || from == SP_TMP) {
+		fprintf(stderr, "hookpipe: %s is in %s/: it is %s already\n",
+		    name, spool_dirname(from), from == SP_CUR ? "running" :
+		    "waiting to run");
+		return -1;
+	}
+	(void)snprintf(fields, sizeof(fields), ",\"by\":\"hookpipe replay "
+	    "(uid %ld)\",\"from\":\"%s\"", (long)getuid(),
+	    spool_dirname(from));
+	if (history_add(s, name, "replay", fields, &e) == -1 ||
+	    spool_move(s, from, SP_NEW, name, &e) == -1) {
+		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		return -1;
+	}
+	env = envelope_of(s, SP_NEW, name, NULL);
+	dlog_begin(&line, "event");
+	buf_puts(&line, ",\"spool\":");
+	buf_json_cstr(&line, name);
+	buf_puts(&line, ",\"event\":");
+	buf_json_cstr(&line, jstr(env, "event"));
+	buf_puts(&line, ",\"id\":");
+	buf_json_cstr(&line, jstr(env, "id"));
+	buf_printf(&line, ",\"state\":\"new\",\"reason\":\"replay from %s\"",
+	    spool_dirname(from));
+	dlog_end(log, &line);
+	buf_free(&line);
+	printf("replayed %s (%s, from %s)\n", name, jstr(env, "event") ?
+	    jstr(env, "event") : "?", spool_dirname(from));
+	json_object_put(env);
+	return rc;
+}
+
+int
+cmd_replay(const char *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dead", no_argument, NULL, 'd' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "since", required_argument, NULL, 's' },
+		{ "run", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const enum spool_dir from[] = { SP_RETRY, SP_DEAD, SP_DONE };
+	struct runner_stats	 st;
+	struct strlist		 l;
+	struct spool		 s;
+	struct conf		*c;
+	struct dlog		 log;
+	struct err		 e;
+	json_object		*env;
+	enum spool_dir		 d;
+	const char		*event = NULL, *ev;
+	char			 name[SPOOL_NAME_MAX];
+	int64_t			 since = 0;
+	size_t			 i, j;
+	int			 ch, dead = 0, run = 0, n = 0, bad = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "de:s:r", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dead = 1;
+			break;
+		case 'e':
+			event = optarg;
+			break;
+		case 's':
+			if ((since = cli_parse_since(optarg)) == -1) {
+				fprintf(stderr, "hookpipe: --since %s: write a "
+				    "duration (2h) or a date (2026-11-28)\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			run = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if ((optind < argc) == (dead || event != NULL) ||
+	    (since && event == NULL && !dead))
+		goto usage;
+	if ((c = cli_open(cfg, &s)) == NULL)
+		return EXIT_FAIL;
+	if (dlog_open(&log, c->log_file, &e) == -1)
+		fprintf(stderr, "hookpipe: warning: %s\n", e.msg);
+	for (; optind < argc; optind++) {
+		if (resolve(&s, argv[optind], name, &d) == -1) {
+			fprintf(stderr, "hookpipe: no event '%s' in %s: list "
+			    "them with hookpipe ls\n", argv[optind],
+			    c->spool_dir);
+			bad++;
+			continue;
+		}
+		if (replay_one(&s, &log, name, d) == -1)
+			bad++;
+		else
+			n++;
+	}
+	for (i = 0; (dead || event != NULL) && i < 3; i++) {
+		if (dead && from[i] != SP_DEAD)
+			continue;
+		if (spool_list(&s, from[i], &l, &e) == -1)
+			continue;
+		for (j = 0; j < l.n; j++) {
+			if (since && spool_name_time(l.v[j]) < since)
+				continue;
+			if (event != NULL) {
+				env = envelope_of(&s, from[i], l.v[j], NULL);
+				ev = jstr(env, "event");
+				if (ev == NULL || strcmp(ev, event) != 0) {
+					json_object_put(env);
+					continue;
+				}
+				json_object_put(env);
+			}
+			if (replay_one(&s, &log, l.v[j], from[i]) == 0)
+				n++;
+		}
+		strlist_free(&l);
+	}
+	printf("%d event%s replayed\n", n, n == 1 ? "" : "s");
+	if (run && n > 0) {
+		if (runner_run(c, &s, &log, 0, NULL, &st, &e) == -1) {
+			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			bad++;
+		} else if (st.busy)
+			printf("a runner is at work: it runs them\n");
+		else
+			printf("ran: %u done, %u retry, %u dead\n", st.done,
+			    st.retry, st.dead);
+	}
+	dlog_close(&log);
+	spool_close(&s);
+	conf_free(c);
+	return bad ? EXIT_FAIL : EXIT_OK;
+usage:
+	fprintf(stderr, "usage: hookpipe replay [--run] ENTRY|EVENT-ID ...\n"
+	    "       hookpipe replay [--run] --dead [--since T]\n"
+	    "       hookpipe replay [--run] --event E [--since T]\n");
+	return EXIT_USAGE;
+}
+
+int
+cmd_purge(const char *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct strlist	 l;
+	struct spool	 s;
+	struct conf	*c;
+	struct err	 e;
+	enum spool_dir	 d = SP_DONE;
+	int64_t		 cut = -1;
+	long		 age;
+	size_t		 i;
+	int		 ch, n = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			if (parse_duration(optarg, &age) == -1)
+				goto usage;
+			cut = now_us() - (int64_t)age * 1000000;
+			break;
+		case 's':
+			d = state_of(optarg);
+			if (d != SP_DONE && d != SP_DEAD && d != SP_RETRY) {
+				fprintf(stderr, "hookpipe: --state %s: purge "
+				    "takes done, dead or retry\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (cut == -1 || optind != argc)
+		goto usage;
+	if ((c = cli_open(cfg, &s)) == NULL)
+		return EXIT_FAIL;
+	if (spool_list(&s, d, &l, &e) == -1) {
+		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		spool_close(&s);
+		conf_free(c);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (spool_name_time(l.v[i]) >= cut)
+			continue;
+		if (spool_remove(&s, d, l.v[i], &e) == -1) {
+			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			continue;
+		}
+		(void)unlinkat(s.fd[SP_HIST], l.v[i], 0);
+		n++;
+	}
+	strlist_free(&l);
+	printf("%d event%s purged from %s/\n", n, n == 1 ? "" : "s",
+	    spool_dirname(d));
+	spool_close(&s);
+	conf_free(c);
+	return EXIT_OK;
+usage:
+	fprintf(stderr, "usage: hookpipe purge --older-than AGE [--state "
+	    "done|dead|retry]\n  AGE: 30d, 12h, ...; the default state is "
+	    "done\n");
+	return EXIT_USAGE;
+}
