@@ -89,7 +89,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 	long			 status = 0;
 	int			 ch, insecure = 0, rc = EXIT_FAIL;
 
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "e:f:t:H:k", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {

@@ -343,7 +343,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	char		 when[40];
 	int		 ch;
 
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "e:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
@@ -624,7 +624,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	size_t			 i, j;
 	int			 ch, dead = 0, run = 0, n = 0, bad = 0;
 
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "de:s:r", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -730,7 +730,7 @@ cmd_purge(const char *cfg, int argc, char **argv)
 	size_t		 i;
 	int		 ch, n = 0;
 
-	optind = 1;
+	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "o:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':

@@ -3,6 +3,7 @@
  * process group so a timeout can stop everything it started. */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -194,8 +195,8 @@ close_from(int lowfd)
 
 /* In the child: never returns. */
 static void
-child(const char *path, int in, off_t off, int out, int errfd,
-    char *const *envp, const char *cwd)
+child(pid_t parent, const char *path, int in, off_t off, int out, int errfd,
+    char *const *envp, const char *cwd, int note)
 {
 	struct sigaction	sa;
 	sigset_t		all;
@@ -204,6 +205,23 @@ child(const char *path, int in, off_t off, int out, int errfd,
 	int			sig, saved;
 
 	(void)setpgid(0, 0);
+	/* A handler does not outlive the process running it: a killed
+	 * runner's handler must not run on beside its re-queued event. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(111);
+	/* Say who runs before anything runs: whatever this handler starts
+	 * is then findable by a runner recovering after a crash. */
+	if (note != -1) {
+		char	line[160], t[40];
+		int	n;
+
+		fmt_time_us(now_us(), t, sizeof(t));
+		n = snprintf(line, sizeof(line), "{\"time\":\"%s\",\"type\":"
+		    "\"run\",\"pgid\":%ld,\"start\":%llu}\n", t,
+		    (long)getpid(), handler_starttime(getpid()));
+		if (n <= 0 || write_all(note, line, (size_t)n) == -1)
+			_exit(111);
+	}
 	/* The web server may ignore SIGPIPE or block signals; a handler
 	 * starts with the defaults. */
 	memset(&sa, 0, sizeof(sa));
@@ -285,10 +303,11 @@ open_pidfd(pid_t pid)
 
 int
 handler_start(struct handler_job *j, const char *path, int in, off_t off,
-    char *const *envp, const char *cwd, long timeout, long grace,
+    char *const *envp, const char *cwd, long timeout, long grace, int note,
     struct err *e)
 {
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int	outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	pid_t	parent;
 
 	memset(j, 0, sizeof(*j));
 	j->outfd = j->errfd = j->pidfd = -1;
@@ -297,12 +316,13 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 		goto fail;
 	}
 	j->start = mono_ms();
+	parent = getpid();
 	if ((j->pid = fork()) == -1) {
 		err_sys(e, "unable to fork for %s", path);
 		goto fail;
 	}
 	if (j->pid == 0)
-		child(path, in, off, outp[1], errp[1], envp, cwd);
+		child(parent, path, in, off, outp[1], errp[1], envp, cwd, note);
 	(void)setpgid(j->pid, j->pid);	/* both sides: no race with kill(-pid) */
 	(void)close(outp[1]);
 	(void)close(errp[1]);
@@ -419,6 +439,95 @@ handler_step(struct handler_job *j)
 	return 0;
 }
 
+unsigned long long
+handler_starttime(pid_t pid)
+{
+	char			 path[64], b[1024], *p;
+	unsigned long long	 v = 0;
+	ssize_t			 n;
+	int			 fd, field;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, b, sizeof(b) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = '\0';
+	/* After the command name in parentheses: state is field 3 and the
+	 * start time field 22. */
+	if ((p = strrchr(b, ')')) == NULL)
+		return 0;
+	for (field = 2; *p != '\0' && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	v = strtoull(p, NULL, 10);
+	return v;
+}
+
+/* The process group of a parsed /proc/PID/stat line, and its start. */
+static int
+proc_group(const char *pid, pid_t *pgrp, unsigned long long *start)
+{
+	char	path[64], b[1024], *p, *end;
+	ssize_t	n;
+	int	fd, field;
+
+	(void)snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, b, sizeof(b) - 1);
+	(void)close(fd);
+	if (n <= 0 || (b[n] = '\0', p = strrchr(b, ')')) == NULL)
+		return -1;
+	/* p -> ") S ppid pgrp ..." : pgrp is field 5, starttime 22. */
+	for (field = 2; *p != '\0' && field < 5; p++)
+		if (*p == ' ')
+			field++;
+	*pgrp = (pid_t)strtol(p, &end, 10);
+	for (p = end; *p != '\0' && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+int
+handler_reap_group(pid_t pgid, unsigned long long start, long span)
+{
+	unsigned long long	 st, end;
+	struct dirent		*de;
+	pid_t			 g;
+	DIR			*d;
+	int			 found, round;
+
+	/* A pid names the same process only while its start time says so:
+	 * members of that group started after its leader and before the
+	 * leader's deadline; a reused pgid started later than that. */
+	end = start + (unsigned long long)span *
+	    (unsigned long long)sysconf(_SC_CLK_TCK);
+	for (round = 0; round < 50; round++) {
+		if ((d = opendir("/proc")) == NULL)
+			return -1;
+		found = 0;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			if (proc_group(de->d_name, &g, &st) == 0 &&
+			    g == pgid && st >= start && st <= end) {
+				(void)kill((pid_t)atol(de->d_name), SIGKILL);
+				found++;
+			}
+		}
+		(void)closedir(d);
+		if (found == 0)
+			return round > 0;
+		(void)usleep(20000);
+	}
+	return 1;
+}
+
 void
 handler_kill(struct handler_job *j)
 {
@@ -436,8 +545,8 @@ handler_run(const char *path, int in, off_t off, char *const *envp,
 	int64_t			wait;
 	int			n;
 
-	if (handler_start(&j, path, in, off, envp, cwd, timeout, grace, e) ==
-	    -1) {
+	if (handler_start(&j, path, in, off, envp, cwd, timeout, grace, -1,
+	    e) == -1) {
 		memset(r, 0, sizeof(*r));
 		return -1;
 	}

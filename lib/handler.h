@@ -71,14 +71,22 @@ int	handler_run(const char *, int, off_t, char *const *, const char *,
 	    long, long, struct handler_result *, struct err *);
 void	handler_result_free(struct handler_result *);
 /* Start a handler without waiting for it. */
+/* When note is a descriptor, the child appends a {"type":"run"} line
+ * with its pgid and start time to it before it execs. */
 int	handler_start(struct handler_job *, const char *, int, off_t,
-	    char *const *, const char *, long, long, struct err *);
+	    char *const *, const char *, long, long, int, struct err *);
 /* The descriptors to poll for this job (at most 3); returns how many. */
 int	handler_pollfds(const struct handler_job *, struct pollfd *);
 /* When (monotonic ms) the job wants to be stepped even without events. */
 int64_t	handler_wake(const struct handler_job *);
 /* Read output, enforce the deadline, reap; 1 when finished (res set). */
 int	handler_step(struct handler_job *);
+/* The kernel start time of a process (clock ticks after boot), 0 if gone. */
+unsigned long long handler_starttime(pid_t);
+/* Kill what is left of a handler's process group from an earlier run
+ * (a killed runner's): members of group pgid started from `start` to
+ * `span` seconds later; wait for them to go. 1 when one was killed. */
+int	handler_reap_group(pid_t, unsigned long long, long);
 /* SIGKILL the job's process group (shutdown). */
 void	handler_kill(struct handler_job *);
 /* "exit 0", "exit 3", "signal 9", "timeout" for logs. */

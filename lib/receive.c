@@ -569,10 +569,21 @@ receiver_handle(struct receiver *r, const struct request *req,
 			goto out;
 		}
 	}
+	/* The id record names the entry before the commit: a crash after
+	 * the commit then still leaves the sender's retry a duplicate, and
+	 * a crash before it leaves a record naming nothing stored. */
+	if (spool_newname(&r->spool, name) == -1)
+		rc = err_sys(&e, "unable to make a spool name");
+	else if (idfd != -1 && spool_id_note(idfd, name, &e) == -1)
+		rc = -1;
+	else
+		rc = 0;
 	envelope(&r->line, event, id, a->request_id, t0, rl.remote,
 	    req->params, (size_t)len, ev && ev->mode == MODE_SYNC ? "sync" :
 	    "queue");
-	if (r->line.oom)
+	if (rc == -1)
+		;
+	else if (r->line.oom)
 		rc = err_set(&e, "out of memory");
 	else if (ev != NULL && ev->mode == MODE_SYNC)
 		rc = spool_write(&r->spool, r->line.p, r->line.len, r->body,
@@ -595,19 +606,16 @@ receiver_handle(struct receiver *r, const struct request *req,
 		 * outcome: a failure releases the id, so the duplicate runs
 		 * it again instead of being told it was accepted. */
 		if (run_sync(r, ev, event, id, name, rl.remote, t0, r->line.len,
-		    a, &rl) == 0 && idfd != -1) {
-			if (spool_id_commit(idfd, name, &e) == -1)
-				rl.reason = e.msg;
-		} else if (idfd != -1)
+		    a, &rl) == 0 && idfd != -1)
+			(void)close(idfd);	/* in done/: duplicates see it */
+		else if (idfd != -1)
 			spool_id_release(idfd);
 		idfd = -1;
 		goto out;
 	}
-	if (idfd != -1) {
-		if (spool_id_commit(idfd, name, &e) == -1)
-			rl.reason = e.msg;	/* stored; dedupe may miss */
-		idfd = -1;
-	}
+	if (idfd != -1)
+		(void)close(idfd);	/* the lock goes; the record stays */
+	idfd = -1;
 	answer_accepted(a, event, id ? id : name, 0);
 	buf_puts(&a->body, "}");
 	a->kick = 1;

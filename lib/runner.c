@@ -241,12 +241,25 @@ backoff(const struct run *r, const struct slot *sl)
 static int
 start_next(struct run *r, struct slot *sl)
 {
-	struct err e;
+	struct err	e;
+	int		note, rc;
 
 	while (sl->next < sl->progs.n) {
-		if (handler_start(&sl->job, sl->progs.v[sl->next], sl->body, 0,
+		/* The child notes who runs in the history before it execs, so
+		 * a runner recovering after a crash can stop what is left. */
+		note = openat(r->s->fd[SP_HIST], sl->name, O_WRONLY | O_APPEND |
+		    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (note == -1) {
+			err_sys(&e, "unable to open %s/hist/%s", r->s->path,
+			    sl->name);
+			deliver_log_error(r->log, "spool", sl->name, e.msg);
+			return -1;
+		}
+		rc = handler_start(&sl->job, sl->progs.v[sl->next], sl->body, 0,
 		    sl->envp, r->c->handlers_dir, conf_timeout(r->c, sl->ev),
-		    r->c->kill_grace, &e) == 0) {
+		    r->c->kill_grace, note, &e);
+		(void)close(note);
+		if (rc == 0) {
 			r->st->runs++;
 			return 0;
 		}
@@ -505,6 +518,65 @@ fill(struct run *r)
 	return next;
 }
 
+static json_object *
+envelope_of_cur(struct run *r, const char *name)
+{
+	json_object	*env;
+	struct err	 e;
+	char		*line;
+	int		 fd;
+
+	if ((fd = spool_open_entry(r->s, SP_CUR, name, &line, &e)) == -1)
+		return NULL;
+	(void)close(fd);
+	env = json_tokener_parse(line);
+	free(line);
+	return env;
+}
+
+/* The handlers a killed runner was running die with it (PDEATHSIG);
+ * their own children may not. Stop them before the event runs again. */
+static void
+stop_leftovers(struct run *r, const char *name)
+{
+	const struct event_conf	*ev;
+	json_object	*o, *v, *env;
+	const char	*type;
+	char		*text, *line, *nl, *last;
+	struct err	 e;
+	pid_t		 pgid;
+	long		 span;
+
+	if (spool_hist_read(r->s, name, &text, &e) == -1 || text == NULL)
+		return;
+	/* Only the runs of the last attempt: the one interrupted. */
+	for (last = text, line = text; (nl = strchr(line, '\n')) != NULL;
+	    line = nl + 1)
+		if (strstr(line, "\"type\":\"attempt\"") != NULL &&
+		    strstr(line, "\"type\":\"attempt\"") < nl)
+			last = line;
+	env = envelope_of_cur(r, name);
+	ev = conf_event(r->c, jstr(env, "event") ? jstr(env, "event") : "");
+	span = conf_timeout(r->c, ev) + r->c->kill_grace + 5;
+	json_object_put(env);
+	for (line = last; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		if ((o = json_tokener_parse(line)) == NULL)
+			continue;
+		type = jstr(o, "type");
+		if (type != NULL && strcmp(type, "run") == 0 &&
+		    json_object_object_get_ex(o, "pgid", &v) &&
+		    (pgid = (pid_t)json_object_get_int64(v)) > 1 &&
+		    json_object_object_get_ex(o, "start", &v) &&
+		    handler_reap_group(pgid,
+		    (unsigned long long)json_object_get_int64(v), span) > 0)
+			log_event(r, name, NULL, NULL, "cur", "stopped what was "
+			    "left of an interrupted handler", 0);
+		json_object_put(o);
+	}
+	free(text);
+}
+
 static void
 recover(struct run *r)
 {
@@ -515,12 +587,14 @@ recover(struct run *r)
 	size_t		i;
 
 	if (spool_list(r->s, SP_CUR, &l, &e) == 0) {
-		for (i = 0; i < l.n; i++)
+		for (i = 0; i < l.n; i++) {
+			stop_leftovers(r, l.v[i]);
 			if (spool_move(r->s, SP_CUR, SP_NEW, l.v[i], &e) == 0) {
 				r->st->recovered++;
 				log_event(r, l.v[i], NULL, NULL, "new",
 				    "re-queued after an interrupted run", 0);
 			}
+		}
 		strlist_free(&l);
 	}
 	if (spool_list(r->s, SP_TMP, &l, &e) == 0) {

@@ -119,7 +119,7 @@ spool_entry_path(struct spool *s, enum spool_dir d, const char *name,
 
 int
 spool_write(struct spool *s, const char *env, size_t envlen,
-    const char *body, size_t len, int durable, char name[SPOOL_NAME_MAX],
+    const char *body, size_t len, int durable, const char *name,
     struct err *e)
 {
 	struct iovec	 iov[3];
@@ -127,8 +127,6 @@ spool_write(struct spool *s, const char *env, size_t envlen,
 	ssize_t		 w;
 	int		 fd, saved;
 
-	if (spool_newname(s, name) == -1)
-		return err_sys(e, "unable to make a spool name");
 	fd = openat(s->fd[SP_TMP], name,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1)
@@ -179,7 +177,7 @@ fail:
 
 int
 spool_commit(struct spool *s, const char *env, size_t envlen,
-    const char *body, size_t len, char name[SPOOL_NAME_MAX], struct err *e)
+    const char *body, size_t len, const char *name, struct err *e)
 {
 	int saved;
 
@@ -225,10 +223,33 @@ spool_remove(struct spool *s, enum spool_dir d, const char *name,
 	return 0;
 }
 
+/* 1 when the entry is in one of the committed states. Entries only move
+ * forward through these folders except retry -> cur and cur -> new; two
+ * passes make a move between the looks harmless. */
+static int
+stored(struct spool *s, const char *name)
+{
+	static const enum spool_dir dirs[] = {
+		SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD
+	};
+	struct stat	st;
+	size_t		i;
+	int		pass;
+
+	if (strchr(name, '/') != NULL || name[0] == '.')
+		return 0;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			if (fstatat(s->fd[dirs[i]], name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0)
+				return 1;
+	return 0;
+}
+
 int
 spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 {
-	char	tmpname[SPOOL_NAME_MAX + 4], c;
+	char	tmpname[SPOOL_NAME_MAX + 4], rec[SPOOL_NAME_MAX + 2];
 	ssize_t	r;
 	int	fd;
 
@@ -268,18 +289,26 @@ spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 		(void)close(fd);
 		return -1;
 	}
-	while ((r = pread(fd, &c, 1, 0)) == -1 && errno == EINTR)
+	while ((r = pread(fd, rec, sizeof(rec) - 1, 0)) == -1 && errno == EINTR)
 		;
 	if (r == -1) {
 		err_sys(e, "unable to read %s/ids/%s", s->path, id);
 		(void)close(fd);
 		return -1;
 	}
-	if (r == 1) {
+	rec[r] = '\0';
+	rec[strcspn(rec, "\n")] = '\0';
+	if (rec[0] != '\0' && stored(s, rec)) {
 		(void)close(fd);
 		return 0;
 	}
-	/* Empty: an earlier attempt failed or crashed before storing. */
+	/* Empty, or naming an entry that never reached new/: an earlier
+	 * attempt failed or crashed before its commit. Ours now. */
+	if (ftruncate(fd, 0) == -1) {
+		err_sys(e, "unable to reset %s/ids/%s", s->path, id);
+		(void)close(fd);
+		return -1;
+	}
 	*out = fd;
 	return 1;
 fail:
@@ -289,15 +318,24 @@ fail:
 }
 
 int
-spool_id_commit(int fd, const char *name, struct err *e)
+spool_id_note(int fd, const char *name, struct err *e)
 {
 	char	line[SPOOL_NAME_MAX + 1];
 	size_t	n = strlen(name);
 
+	if (n >= SPOOL_NAME_MAX)
+		return err_set(e, "spool name too long");
 	memcpy(line, name, n);
 	line[n] = '\n';
-	if (pwrite(fd, line, n + 1, 0) != (ssize_t)(n + 1)) {
-		err_sys(e, "unable to record the event id");
+	if (pwrite(fd, line, n + 1, 0) != (ssize_t)(n + 1))
+		return err_sys(e, "unable to record the event id");
+	return 0;
+}
+
+int
+spool_id_commit(int fd, const char *name, struct err *e)
+{
+	if (spool_id_note(fd, name, e) == -1) {
 		(void)close(fd);
 		return -1;
 	}

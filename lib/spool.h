@@ -31,13 +31,14 @@ int	spool_open(struct spool *, const char *, int, struct err *);
 void	spool_close(struct spool *);
 /* A name unique across processes and hosts: time, pid, counter, random. */
 int	spool_newname(struct spool *, char[SPOOL_NAME_MAX]);
-/* Write envelope + '\n' + body to tmp/NAME (fsync'd when durable). */
+/* Write envelope + '\n' + body to tmp/NAME (fsync'd when durable); the
+ * name comes from spool_newname. */
 int	spool_write(struct spool *, const char *, size_t, const char *, size_t,
-	    int, char[SPOOL_NAME_MAX], struct err *);
-/* The commit: write envelope + '\n' + body to tmp/, fsync, rename into
+	    int, const char *, struct err *);
+/* The commit, under a name from spool_newname: write envelope + '\n' + body to tmp/, fsync, rename into
  * new/, fsync new/. On failure nothing is left in tmp/ or new/. */
 int	spool_commit(struct spool *, const char *, size_t, const char *, size_t,
-	    char[SPOOL_NAME_MAX], struct err *);
+	    const char *, struct err *);
 /* Move an entry between state folders; 0, or -1 (ENOENT: gone). */
 int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,
 	    struct err *);
@@ -45,9 +46,13 @@ int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,
 int	spool_remove(struct spool *, enum spool_dir, const char *, struct err *);
 
 /* Dedupe. Reserve an event id: 1 = ours (fd holds the locked record),
- * 0 = a stored event already has this id, -1 = error. */
+ * 0 = a stored event already has this id, -1 = error. A record naming
+ * an entry that is not stored (a crash before the commit) is ours. */
 int	spool_id_reserve(struct spool *, const char *, int *, struct err *);
-/* Mark the id as stored under `name` and drop the lock. */
+/* Name the entry in the record, keeping the lock (before the commit, so
+ * a crash right after the commit still leaves a duplicate detectable). */
+int	spool_id_note(int, const char *, struct err *);
+/* Note the name and drop the lock. */
 int	spool_id_commit(int, const char *, struct err *);
 /* Give the id back (storing failed) and drop the lock. */
 void	spool_id_release(int);

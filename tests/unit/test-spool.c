@@ -149,6 +149,7 @@ test_commit(struct spool *s)
 	ssize_t		 r;
 	int		 fd;
 
+	(void)spool_newname(s, name);
 	is_int(spool_commit(s, ENV, strlen(ENV), BODY, BODYLEN, name, &e), 0,
 	    "commit a binary body");
 	ok(exists("new", name), "entry is in new/");
@@ -183,6 +184,7 @@ test_commit(struct spool *s)
 	free(env);
 
 	/* An empty body. */
+	(void)spool_newname(s, name);
 	is_int(spool_commit(s, "{}", 2, "", 0, name, &e), 0,
 	    "commit an empty body");
 	fd = spool_open_entry(s, SP_NEW, name, &env, &e);
@@ -223,6 +225,7 @@ test_moves(struct spool *s)
 	char		 small[8];
 	struct err	 e;
 
+	(void)spool_newname(s, name);
 	if (spool_commit(s, ENV, strlen(ENV), BODY, BODYLEN, name, &e) == -1) {
 		ok(0, "commit for moves: %s", e.msg);
 		return;
@@ -283,7 +286,8 @@ test_list(struct spool *s)
 	}
 	is_int(count(s, SP_NEW), 0, "new/ emptied");
 	for (i = 0; i < 3; i++)
-		if (spool_commit(s, "{}", 2, "x", 1, n[i], &e) == -1)
+		if (spool_newname(s, n[i]) == -1 ||
+		    spool_commit(s, "{}", 2, "x", 1, n[i], &e) == -1)
 			ok(0, "commit %zu: %s", i, e.msg);
 	is_int(spool_list(s, SP_NEW, &l, &e), 0, "list new/");
 	is_int(l.n, 3, "new/: 3 entries");
@@ -298,12 +302,14 @@ test_list(struct spool *s)
 static void
 test_ids(struct spool *s)
 {
-	char		 name[SPOOL_NAME_MAX] = "0000000001.000001.1.1.ab";
+	char		 name[SPOOL_NAME_MAX], ghost[SPOOL_NAME_MAX];
 	char		*p;
 	struct err	 e;
 	size_t		 len = 0;
 	int		 fd = -2;
 
+	(void)spool_newname(s, name);
+	(void)spool_commit(s, "{}", 2, "x", 1, name, &e);
 	is_int(spool_id_reserve(s, "evt_1", &fd, &e), 1, "fresh id: reserved");
 	ok(fd >= 0, "fresh id: fd returned");
 	is_int(spool_id_commit(fd, name, &e), 0, "id committed");
@@ -327,6 +333,21 @@ test_ids(struct spool *s)
 	is_int(spool_id_commit(fd, name, &e), 0, "evt_2 committed");
 	is_int(spool_id_reserve(s, "evt_2", &fd, &e), 0, "evt_2 now duplicate");
 
+	/* A record naming an entry that never got stored (a crash between
+	 * the record and the commit) does not block the sender's retry. */
+	(void)spool_newname(s, ghost);
+	fd = -2;
+	is_int(spool_id_reserve(s, "evt_3", &fd, &e), 1, "evt_3 reserved");
+	is_int(spool_id_note(fd, ghost, &e), 0, "evt_3 names an entry");
+	(void)close(fd);	/* "crash": the commit never happened */
+	fd = -2;
+	is_int(spool_id_reserve(s, "evt_3", &fd, &e), 1,
+	    "a record naming nothing stored is taken over");
+	p = slurp("ids", "evt_3", &len);
+	is_int((long long)len, 0, "and reset");
+	free(p);
+	(void)close(fd);
+
 	is_int(count(s, SP_TMP), 0, "no .id leftovers in tmp/");
 }
 
@@ -336,12 +357,15 @@ static void
 test_ids_fork(struct spool *s, int commit)
 {
 	const char	*id = commit ? "evt_fork_c" : "evt_fork_r";
-	char		 c = 0, *p;
+	char		 c = 0, *p, entry[SPOOL_NAME_MAX], want[SPOOL_NAME_MAX + 1];
 	struct err	 e;
 	size_t		 len = 0;
 	pid_t		 pid;
 	int		 pfd[2], fd = -2, status = -1, rc;
 
+	(void)spool_newname(s, entry);
+	(void)spool_commit(s, "{}", 2, "x", 1, entry, &e);
+	(void)snprintf(want, sizeof(want), "%s\n", entry);
 	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
 		ok(0, "pipe/fork");
 		return;
@@ -355,7 +379,7 @@ test_ids_fork(struct spool *s, int commit)
 		(void)write(pfd[1], ok_ ? "r" : "x", 1);
 		(void)usleep(300 * 1000);
 		if (commit) {
-			if (ok_ && spool_id_commit(cfd, "child-entry", &e) != 0)
+			if (ok_ && spool_id_commit(cfd, entry, &e) != 0)
 				ok_ = 0;
 		} else if (ok_)
 			spool_id_release(cfd);
@@ -368,8 +392,8 @@ test_ids_fork(struct spool *s, int commit)
 	if (commit) {
 		is_int(rc, 0, "parent waited: child committed -> duplicate");
 		p = slurp("ids", id, &len);
-		ok(p != NULL && len == 12 &&
-		    memcmp(p, "child-entry\n", 12) == 0,
+		ok(p != NULL && len == strlen(want) &&
+		    memcmp(p, want, len) == 0,
 		    "the child's decision was in place when we returned");
 		free(p);
 	} else {
