@@ -215,6 +215,17 @@ cmd_check(const char *cfg, int argc, char **argv)
 			    "300s: senders and web servers give up sooner",
 			    c->events[i].name);
 	}
+	{
+		long	total = 0;
+		int	k;
+
+		for (k = 1; k <= c->retries; k++)
+			total += conf_backoff(c, NULL, k);
+		if (total > c->keep)
+			problem(&r, 1, "[delivery] keep (%lds) is shorter than "
+			    "the retry schedule (%lds): dedupe ids of events "
+			    "still retrying get pruned", c->keep, total);
+	}
 	if (c->tokens.n > 0 && c->require_https == 0)
 		problem(&r, 1, "require_https = no: the token crosses the "
 		    "network in clear unless a proxy in front terminates TLS");

@@ -87,7 +87,8 @@ cmd_send(const char *cfg, int argc, char **argv)
 	CURLcode		 cc;
 	CURL			*curl;
 	long			 status = 0;
-	int			 ch, insecure = 0, rc = EXIT_FAIL;
+	int			 ch, insecure = 0, header_set = 0;
+	int			 rc = EXIT_FAIL;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "e:f:t:H:k", longopts, NULL)) !=
@@ -104,6 +105,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 			break;
 		case 'H':
 			header = optarg;
+			header_set = 1;
 			break;
 		case 'k':
 			insecure = 1;
@@ -126,12 +128,18 @@ cmd_send(const char *cfg, int argc, char **argv)
 			fprintf(stderr, "hookpipe: %s\n", e.msg);
 			return EXIT_FAIL;
 		}
-	} else if (cfg != NULL && access(cfg, R_OK) == 0 &&
-	    (c = conf_load(cfg, &d)) != NULL) {
+	} else if (cfg != NULL && access(cfg, R_OK) == 0) {
+		if ((c = conf_load(cfg, &d)) == NULL) {
+			fprintf(stderr, "%shookpipe: %s has errors; give "
+			    "--token-file\n", buf_cstr(&d.text), cfg);
+			diag_free(&d);
+			return EXIT_FAIL;
+		}
 		toks = c->tokens;
 		c->tokens.v = NULL;
 		c->tokens.n = 0;
-		header = c->auth_header;
+		if (!header_set)
+			header = c->auth_header;
 		field = c->event_field;
 	}
 	diag_free(&d);

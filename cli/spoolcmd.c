@@ -50,7 +50,9 @@ cli_open(const char *cfg, struct spool *s)
 		conf_free(c);
 		return NULL;
 	}
-	if (spool_open(s, c->spool_dir, 1, &e) == -1) {
+	/* Never create folders here: run as another user (root) they would
+	 * lock the web server out of its own spool. */
+	if (spool_open(s, c->spool_dir, 0, &e) == -1) {
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		conf_free(c);
 		return NULL;
@@ -378,7 +380,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 			want[nwant] = states[nwant];
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
-	printf("%-46s %-6s %-24s %-28s %s\n", "ENTRY", "STATE", "EVENT", "ID",
+	printf("%-50s %-6s %-24s %-28s %s\n", "ENTRY", "STATE", "EVENT", "ID",
 	    "TRIES");
 	for (i = 0; i < nwant; i++) {
 		if (spool_list(&s, want[i], &l, &e) == -1) {
@@ -400,7 +402,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 			if (history_load(&s, l.v[j], &h, &e) == -1)
 				memset(&h, 0, sizeof(h));
 			fmt_time_us(t, when, sizeof(when));
-			printf("%-46s %-6s %-24s %-28s %d\n", l.v[j],
+			printf("%-50s %-6s %-24s %-28s %d\n", l.v[j],
 			    spool_dirname(want[i]), ev ? ev : "?", id ? id : "-",
 			    h.attempts);
 			history_free(&h);
@@ -576,8 +578,18 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	(void)snprintf(fields, sizeof(fields), ",\"by\":\"hookpipe replay "
 	    "(uid %ld)\",\"from\":\"%s\"", (long)getuid(),
 	    spool_dirname(from));
-	if (history_add(s, name, "replay", fields, &e) == -1 ||
-	    spool_move(s, from, SP_NEW, name, &e) == -1) {
+	/* Through cur/, where no runner picks it up, so the replay record
+	 * is in place before the entry is seen again in new/. */
+	if (spool_move(s, from, SP_CUR, name, &e) == -1) {
+		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		return -1;
+	}
+	if (history_add(s, name, "replay", fields, &e) == -1) {
+		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		(void)spool_move(s, SP_CUR, from, name, &e);
+		return -1;
+	}
+	if (spool_move(s, SP_CUR, SP_NEW, name, &e) == -1 && errno != ENOENT) {
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		return -1;
 	}
@@ -728,7 +740,7 @@ cmd_purge(const char *cfg, int argc, char **argv)
 	int64_t		 cut = -1;
 	long		 age;
 	size_t		 i;
-	int		 ch, n = 0;
+	int		 ch, n = 0, bad = 0;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "o:s:", longopts, NULL)) != -1) {
@@ -765,6 +777,7 @@ cmd_purge(const char *cfg, int argc, char **argv)
 			continue;
 		if (spool_remove(&s, d, l.v[i], &e) == -1) {
 			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			bad++;
 			continue;
 		}
 		(void)unlinkat(s.fd[SP_HIST], l.v[i], 0);
@@ -775,7 +788,7 @@ cmd_purge(const char *cfg, int argc, char **argv)
 	    spool_dirname(d));
 	spool_close(&s);
 	conf_free(c);
-	return EXIT_OK;
+	return bad ? EXIT_FAIL : EXIT_OK;
 usage:
 	fprintf(stderr, "usage: hookpipe purge --older-than AGE [--state "
 	    "done|dead|retry]\n  AGE: 30d, 12h, ...; the default state is "

@@ -679,8 +679,11 @@ receiver_kick(struct receiver *r, int keep_stderr)
 	argv[2] = (char *)(uintptr_t)"-c";
 	argv[3] = r->conf_path;
 	argv[4] = NULL;
-	if (rc == 0)
-		(void)posix_spawn(&pid, r->runner, &fa, &at, argv, environ);
+	if (rc == 0 && (rc = posix_spawn(&pid, r->runner, &fa, &at, argv,
+	    environ)) != 0)
+		fprintf(stderr, "hookpipe.fcgi: warning: unable to start %s: %s;"
+		    " events wait for cron or hookpipe-run --watch\n", r->runner,
+		    strerror(rc));
 	(void)posix_spawnattr_destroy(&at);
 	(void)posix_spawn_file_actions_destroy(&fa);
 }

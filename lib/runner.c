@@ -340,8 +340,17 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	size_t			 i, j;
 	int			 fd, k, max, done;
 
-	if ((fd = spool_open_entry(r->s, from, name, &line, &e)) == -1)
+	if ((fd = spool_open_entry(r->s, from, name, &line, &e)) == -1) {
+		/* Gone (claimed or replayed elsewhere) is fine; anything
+		 * else would be looked at for ever: set it aside. */
+		if (e.errnum != ENOENT && spool_move(r->s, from, SP_DEAD, name,
+		    &e) == 0) {
+			r->st->dead++;
+			log_event(r, name, NULL, NULL, "dead", "entry is not "
+			    "readable (no envelope line)", 0);
+		}
 		return -1;
+	}
 	for (k = 0; k < r->nslots; k++)
 		if (!r->slots[k].used) {
 			sl = &r->slots[k];
@@ -404,7 +413,14 @@ claim(struct run *r, enum spool_dir from, const char *name)
 		return 0;
 	}
 	(void)snprintf(fields, sizeof(fields), ",\"attempt\":%d", sl->attempt);
-	(void)history_add(r->s, name, "attempt", fields, &e);
+	if (history_add(r->s, name, "attempt", fields, &e) == -1) {
+		/* Unrecorded attempts could repeat for ever: do not run. */
+		deliver_log_error(r->log, "spool", name, e.msg);
+		history_free(&h);
+		(void)close(fd);
+		finish(r, sl, SP_RETRY, "cannot write the history", 60);
+		return 0;
+	}
 
 	/* The handlers still to run: those without a success since the
 	 * last replay, in their order. */
@@ -577,13 +593,31 @@ stop_leftovers(struct run *r, const char *name)
 	free(text);
 }
 
+/* tmp/ files of a responder killed mid-write (older than any write). */
 static void
-recover(struct run *r)
+recover_tmp(struct run *r)
 {
 	struct strlist	l;
 	struct stat	sb;
 	struct err	e;
 	time_t		now = time(NULL);
+	size_t		i;
+
+	if (spool_list(r->s, SP_TMP, &l, &e) == -1)
+		return;
+	for (i = 0; i < l.n; i++)
+		if (fstatat(r->s->fd[SP_TMP], l.v[i], &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now - sb.st_mtime > STALE_TMP_SECONDS)
+			(void)unlinkat(r->s->fd[SP_TMP], l.v[i], 0);
+	strlist_free(&l);
+}
+
+static void
+recover(struct run *r)
+{
+	struct strlist	l;
+	struct err	e;
 	size_t		i;
 
 	if (spool_list(r->s, SP_CUR, &l, &e) == 0) {
@@ -597,14 +631,7 @@ recover(struct run *r)
 		}
 		strlist_free(&l);
 	}
-	if (spool_list(r->s, SP_TMP, &l, &e) == 0) {
-		for (i = 0; i < l.n; i++)
-			if (fstatat(r->s->fd[SP_TMP], l.v[i], &sb,
-			    AT_SYMLINK_NOFOLLOW) == 0 &&
-			    now - sb.st_mtime > STALE_TMP_SECONDS)
-				(void)unlinkat(r->s->fd[SP_TMP], l.v[i], 0);
-		strlist_free(&l);
-	}
+	recover_tmp(r);
 }
 
 /* done/ entries and ids/ records older than `keep` go, at most once an
@@ -700,9 +727,18 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	int64_t			 wake, now;
 	long			 next;
 	int			 n, k, infd = -1, watch = flags & RUNNER_WATCH;
-	int			 waitms;
+	int			 waitms, failed = 0;
 	unsigned		 before;
+	struct timespec		 ts;
+	sigset_t		 stopsigs, oldmask;
+	int64_t			 upkeep;
 
+	(void)sigemptyset(&stopsigs);
+	(void)sigaddset(&stopsigs, SIGTERM);
+	(void)sigaddset(&stopsigs, SIGINT);
+	(void)sigaddset(&stopsigs, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
+	upkeep = mono_ms();
 	memset(st, 0, sizeof(*st));
 	memset(&r, 0, sizeof(r));
 	r.c = c;
@@ -715,11 +751,15 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	st->next_due = -1;
 relock:
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
+		if (errno == EWOULDBLOCK)
 			st->busy = 1;
-			return 0;
-		}
-		return err_sys(e, "unable to lock %s/run.lock", s->path);
+		else
+			failed = err_sys(e, "unable to lock %s/run.lock",
+			    s->path);
+		if (infd != -1)
+			(void)close(infd);
+		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		return failed ? -1 : 0;
 	}
 	note_pid(s);
 	recover(&r);
@@ -768,9 +808,23 @@ relock:
 			pfd[n++].revents = 0;
 		}
 		waitms = wake - mono_ms() < 0 ? 0 : (int)(wake - mono_ms());
-		if (poll(pfd, (nfds_t)n, waitms) == -1 && errno != EINTR) {
+		ts.tv_sec = waitms / 1000;
+		ts.tv_nsec = (long)(waitms % 1000) * 1000000;
+		/* The stop signals are blocked outside this wait, so one that
+		 * arrives after the check above still ends the wait. */
+		if (ppoll(pfd, (nfds_t)n, &ts, &oldmask) == -1 &&
+		    errno != EINTR) {
 			err_sys(e, "poll");
+			failed = 1;
+			for (k = 0; k < r.nslots; k++)
+				if (r.slots[k].used)
+					handler_kill(&r.slots[k].job);
 			break;
+		}
+		if (watch && mono_ms() - upkeep > RESCAN_MS) {
+			recover_tmp(&r);
+			prune(&r);
+			upkeep = mono_ms();
 		}
 		if (infd != -1)
 			drain_inotify(infd);
@@ -778,13 +832,14 @@ relock:
 			if (r.slots[k].used && handler_step(&r.slots[k].job))
 				advance(&r, &r.slots[k]);
 	}
-	if (flock(s->lockfd, LOCK_UN) == -1)
-		return err_sys(e, "unable to unlock %s/run.lock", s->path);
+	if (flock(s->lockfd, LOCK_UN) == -1 && !failed)
+		failed = err_sys(e, "unable to unlock %s/run.lock", s->path);
 	/* An event committed while we held the lock found a runner busy and
 	 * did not start one: look once more. */
-	if (!(stop != NULL && *stop) && pending(s))
+	if (!failed && !(stop != NULL && *stop) && pending(s))
 		goto relock;
 	if (infd != -1)
 		(void)close(infd);
-	return 0;
+	(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return failed ? -1 : 0;
 }

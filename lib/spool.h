@@ -15,7 +15,7 @@ enum spool_dir {
 
 #define SPOOL_NAME_MAX	64
 #define SPOOL_ENVELOPE_MAX (64 * 1024)
-#define SPOOL_HIST_MAX	(1024 * 1024)
+#define SPOOL_HIST_MAX	(16 * 1024 * 1024)
 
 struct spool {
 	char		*path;
