@@ -192,6 +192,21 @@ for cmd in check status ls show replay purge send; do
 	ok $? "hookpipe $cmd --help exits 0"
 done
 
+# --- retention: done/ and ids/ after keep, dead/ never -----------------
+sed 's/^concurrency = 2/concurrency = 2\nkeep = 1h/' "$T/d.ini" > "$T/keep.ini"
+old=1000000000.000000.1.000001.0123456789abcdef
+printf '{"event":"ok","id":"old-1"}\n{}' > "$SP/done/$old"
+printf '{"event":"ok","id":"old-2"}\n{}' > "$SP/dead/$old.x"
+printf '%s\n' "$old" > "$SP/ids/old-1"
+touch -d '2 hours ago' "$SP/ids/old-1"
+post "$T/keep.ini" '{"event":"ok","id":"young-1"}' >/dev/null
+rm -f "$SP/prune.stamp"
+"$RUN" -q -c "$T/keep.ini"
+[ ! -e "$SP/done/$old" ] && [ ! -e "$SP/ids/old-1" ]
+ok $? "done/ entries and ids older than keep are pruned"
+[ -e "$SP/dead/$old.x" ] && [ -e "$SP/ids/young-1" ] && [ -n "$(entry_of young-1)" ]
+ok $? "dead/ and recent events and ids are kept"
+
 # --- --watch: handles new events at once, retries when due, stops on TERM
 sed 's|^runner = /bin/true|runner = /bin/true|' "$T/d.ini" > "$T/w.ini"
 "$RUN" --watch -c "$T/w.ini" > "$T/watch.out" 2>&1 &
