@@ -113,17 +113,6 @@ envelope_of(struct spool *s, enum spool_dir d, const char *name, int *fdp)
 	return env;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* An entry name, or an event id found through ids/. */
 static int
 resolve(struct spool *s, const char *arg, char name[SPOOL_NAME_MAX],
@@ -203,9 +192,9 @@ recent_failures(const char *log)
 			continue;
 		if ((o = json_tokener_parse(p)) == NULL)
 			continue;
-		type = jstr(o, "type");
-		res = jstr(o, "result");
-		t = jstr(o, "time");
+		type = json_str(o, "type");
+		res = json_str(o, "result");
+		t = json_str(o, "time");
 		if (type != NULL && res != NULL && t != NULL &&
 		    strcmp(res, "exit 0") != 0 && strcmp(t, cut) >= 0)
 			count++;
@@ -392,8 +381,8 @@ cmd_ls(const char *cfg, int argc, char **argv)
 			if (since && t < since)
 				continue;
 			env = envelope_of(&s, want[i], l.v[j], NULL);
-			ev = jstr(env, "event");
-			id = jstr(env, "id");
+			ev = json_str(env, "event");
+			id = json_str(env, "id");
 			if (event != NULL && (ev == NULL || strcmp(ev, event)))
 			{
 				json_object_put(env);
@@ -457,27 +446,27 @@ jint(json_object *o, const char *key)
 static void
 print_hist_line(json_object *o)
 {
-	const char *type = jstr(o, "type"), *tail, *why;
+	const char *type = json_str(o, "type"), *tail, *why;
 
-	printf("  %s  ", jstr(o, "time") ? jstr(o, "time") : "?");
+	printf("  %s  ", json_str(o, "time") ? json_str(o, "time") : "?");
 	if (type == NULL)
 		printf("?\n");
 	else if (strcmp(type, "attempt") == 0)
 		printf("attempt %lld\n", jint(o, "attempt"));
 	else if (strcmp(type, "handler") == 0) {
-		printf("%s: %s (%lld ms)\n", jstr(o, "handler") ?
-		    jstr(o, "handler") : "?", jstr(o, "result") ?
-		    jstr(o, "result") : "?", jint(o, "ms"));
-		tail = jstr(o, "stderr");
+		printf("%s: %s (%lld ms)\n", json_str(o, "handler") ?
+		    json_str(o, "handler") : "?", json_str(o, "result") ?
+		    json_str(o, "result") : "?", jint(o, "ms"));
+		tail = json_str(o, "stderr");
 		if (tail != NULL && *tail != '\0')
 			printf("      stderr: %s%s", tail,
 			    tail[strlen(tail) - 1] == '\n' ? "" : "\n");
 	} else if (strcmp(type, "state") == 0) {
-		why = jstr(o, "reason");
-		printf("-> %s%s%s\n", jstr(o, "state") ? jstr(o, "state") : "?",
+		why = json_str(o, "reason");
+		printf("-> %s%s%s\n", json_str(o, "state") ? json_str(o, "state") : "?",
 		    why ? ": " : "", why ? why : "");
 	} else if (strcmp(type, "replay") == 0)
-		printf("replayed by %s\n", jstr(o, "by") ? jstr(o, "by") : "?");
+		printf("replayed by %s\n", json_str(o, "by") ? json_str(o, "by") : "?");
 	else
 		printf("%s\n", type);
 }
@@ -528,11 +517,11 @@ cmd_show(const char *cfg, int argc, char **argv)
 	printf("entry      %s\nstate      %s\nfile       %s/%s/%s\n", name,
 	    spool_dirname(d), c->spool_dir, spool_dirname(d), name);
 	printf("event      %s\nid         %s\nreceived   %s\nrequest    %s\n"
-	    "remote     %s\nbytes      %s\n", jstr(env, "event") ?
-	    jstr(env, "event") : "?", jstr(env, "id") ? jstr(env, "id") : "-",
-	    jstr(env, "received_at") ? jstr(env, "received_at") : "?",
-	    jstr(env, "request_id") ? jstr(env, "request_id") : "?",
-	    jstr(env, "remote") ? jstr(env, "remote") : "?",
+	    "remote     %s\nbytes      %s\n", json_str(env, "event") ?
+	    json_str(env, "event") : "?", json_str(env, "id") ? json_str(env, "id") : "-",
+	    json_str(env, "received_at") ? json_str(env, "received_at") : "?",
+	    json_str(env, "request_id") ? json_str(env, "request_id") : "?",
+	    json_str(env, "remote") ? json_str(env, "remote") : "?",
 	    json_object_object_get_ex(env, "bytes", &o) ?
 	    json_object_get_string(o) : "?");
 	printf("history\n");
@@ -598,15 +587,15 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	buf_puts(&line, ",\"spool\":");
 	buf_json_cstr(&line, name);
 	buf_puts(&line, ",\"event\":");
-	buf_json_cstr(&line, jstr(env, "event"));
+	buf_json_cstr(&line, json_str(env, "event"));
 	buf_puts(&line, ",\"id\":");
-	buf_json_cstr(&line, jstr(env, "id"));
+	buf_json_cstr(&line, json_str(env, "id"));
 	buf_printf(&line, ",\"state\":\"new\",\"reason\":\"replay from %s\"",
 	    spool_dirname(from));
 	dlog_end(log, &line);
 	buf_free(&line);
-	printf("replayed %s (%s, from %s)\n", name, jstr(env, "event") ?
-	    jstr(env, "event") : "?", spool_dirname(from));
+	printf("replayed %s (%s, from %s)\n", name, json_str(env, "event") ?
+	    json_str(env, "event") : "?", spool_dirname(from));
 	json_object_put(env);
 	return rc;
 }
@@ -690,7 +679,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 				continue;
 			if (event != NULL) {
 				env = envelope_of(&s, from[i], l.v[j], NULL);
-				ev = jstr(env, "event");
+				ev = json_str(env, "event");
 				if (ev == NULL || strcmp(ev, event) != 0) {
 					json_object_put(env);
 					continue;

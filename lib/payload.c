@@ -316,6 +316,17 @@ payload_parse(const char *body, size_t len, int depth, json_object **out,
 	return 0;
 }
 
+const char *
+json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 json_object *
 payload_get(json_object *o, const char *path)
 {

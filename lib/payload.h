@@ -20,6 +20,8 @@ int	payload_parse(const char *, size_t, int, json_object **, struct err *);
 /* Follow a dotted path ("data.booking_id") through objects; NULL when
  * any step is missing. */
 json_object *payload_get(json_object *, const char *);
+/* The string member `key` of object o, or NULL (absent, not a string). */
+const char *json_str(json_object *, const char *);
 /* 1 when the name is a valid event name: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
 int	event_name_ok(const char *);
 /* 1 when the id is usable as a dedupe key: [A-Za-z0-9_:-][A-Za-z0-9._:-]{0,199}. */

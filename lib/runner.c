@@ -55,17 +55,6 @@ struct run {
 	unsigned		 claims;
 };
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 void
 history_free(struct history *h)
 {
@@ -92,7 +81,7 @@ history_load(struct spool *s, const char *name, struct history *h,
 		*nl = '\0';
 		if ((o = json_tokener_parse(line)) == NULL)
 			continue;
-		type = jstr(o, "type");
+		type = json_str(o, "type");
 		if (type == NULL)
 			;
 		else if (strcmp(type, "attempt") == 0)
@@ -103,9 +92,9 @@ history_load(struct spool *s, const char *name, struct history *h,
 			h->attempts = 0;
 			h->replays++;
 		} else if (strcmp(type, "handler") == 0 &&
-		    (res = jstr(o, "result")) != NULL &&
+		    (res = json_str(o, "result")) != NULL &&
 		    strcmp(res, "exit 0") == 0 &&
-		    (handler = jstr(o, "handler")) != NULL) {
+		    (handler = json_str(o, "handler")) != NULL) {
 			nv = reallocarray(h->ok.v, h->ok.n + 1, sizeof(*nv));
 			if (nv != NULL) {
 				h->ok.v = nv;
@@ -197,7 +186,7 @@ finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
 	int64_t		 due;
 
 	if (spool_move(r->s, SP_CUR, to, sl->name, &e) == -1) {
-		log_event(r, sl->name, sl->event, jstr(sl->env, "id"), "cur",
+		log_event(r, sl->name, sl->event, json_str(sl->env, "id"), "cur",
 		    e.msg, sl->attempt);
 		slot_free(r, sl);
 		return;
@@ -218,7 +207,7 @@ finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
 		r->st->done++;
 	else
 		r->st->dead++;
-	log_event(r, sl->name, sl->event, jstr(sl->env, "id"), state, reason,
+	log_event(r, sl->name, sl->event, json_str(sl->env, "id"), state, reason,
 	    sl->attempt);
 	slot_free(r, sl);
 }
@@ -285,11 +274,11 @@ advance(struct run *r, struct slot *sl)
 	buf_puts(&line, ",\"spool\":");
 	buf_json_cstr(&line, sl->name);
 	buf_puts(&line, ",\"request_id\":");
-	buf_json_cstr(&line, jstr(sl->env, "request_id"));
+	buf_json_cstr(&line, json_str(sl->env, "request_id"));
 	buf_puts(&line, ",\"event\":");
 	buf_json_cstr(&line, sl->event);
 	buf_puts(&line, ",\"id\":");
-	buf_json_cstr(&line, jstr(sl->env, "id"));
+	buf_json_cstr(&line, json_str(sl->env, "id"));
 	buf_printf(&line, ",\"mode\":\"queue\",\"attempt\":%d", sl->attempt);
 	dlog_handler_fields(&line, sl->progs.v[sl->next], res);
 	if (!line.oom) {
@@ -365,7 +354,7 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	sl->body = -1;
 	sl->env = json_tokener_parse(line);
 	free(line);
-	ev = jstr(sl->env, "event");
+	ev = json_str(sl->env, "event");
 	if (ev == NULL || strlen(ev) >= sizeof(sl->event)) {
 		(void)close(fd);
 		json_object_put(sl->env);
@@ -455,10 +444,10 @@ claim(struct run *r, enum spool_dir from, const char *name)
 
 	memset(&m, 0, sizeof(m));
 	m.event = sl->event;
-	m.id = jstr(sl->env, "id");
-	m.request_id = jstr(sl->env, "request_id");
-	m.received_at = jstr(sl->env, "received_at");
-	m.remote_addr = jstr(sl->env, "remote");
+	m.id = json_str(sl->env, "id");
+	m.request_id = json_str(sl->env, "request_id");
+	m.received_at = json_str(sl->env, "received_at");
+	m.remote_addr = json_str(sl->env, "remote");
 	m.spool_file = sl->path;
 	m.mode = "queue";
 	m.attempt = sl->attempt;
@@ -572,14 +561,14 @@ stop_leftovers(struct run *r, const char *name)
 		    strstr(line, "\"type\":\"attempt\"") < nl)
 			last = line;
 	env = envelope_of_cur(r, name);
-	ev = conf_event(r->c, jstr(env, "event") ? jstr(env, "event") : "");
+	ev = conf_event(r->c, json_str(env, "event") ? json_str(env, "event") : "");
 	span = conf_timeout(r->c, ev) + r->c->kill_grace + 5;
 	json_object_put(env);
 	for (line = last; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
 		if ((o = json_tokener_parse(line)) == NULL)
 			continue;
-		type = jstr(o, "type");
+		type = json_str(o, "type");
 		if (type != NULL && strcmp(type, "run") == 0 &&
 		    json_object_object_get_ex(o, "pgid", &v) &&
 		    (pgid = (pid_t)json_object_get_int64(v)) > 1 &&

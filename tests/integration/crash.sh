@@ -7,7 +7,7 @@
 
 N=${CRASH_EVENTS:-2000}
 TOKEN=crash-token-0123456789abcd
-mkdir -p "$T/h" "$T/rec/locks" "$T/www"
+mkdir -p "$T/h" "$T/rec/locks"
 printf '%s\n' "$TOKEN" > "$T/token"
 chmod 600 "$T/token"
 cat > "$T/h/k" <<'SH'
@@ -42,14 +42,7 @@ REC = $T/rec
 handler = k
 EOF
 PORT=$(free_port)
-cat > "$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$T/lighttpd.error.log"
-server.modules = ( "mod_fastcgi" )
-fastcgi.server = ( "/hooks" => (( "socket" => "$T/hp.sock", "bin-path" => "$BUILD/hookpipe.fcgi", "bin-environment" => ( "HOOKPIPE_CONFIG" => "$T/k.ini" ), "check-local" => "disable", "max-procs" => 2 )) )
-EOF
+lighttpd_conf "$T/lighttpd.conf" "$PORT" "$T/k.ini" 2
 start_lighttpd "$T/lighttpd.conf" "$PORT" || { echo "Bail out! lighttpd did not start"; exit 1; }
 LPID=${SERVER_PIDS[0]}
 

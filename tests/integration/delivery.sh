@@ -231,15 +231,7 @@ is "$?" 0 "and exited 0"
 
 # --- send: the test sender, through a real lighttpd ---------------------
 PORT=$(free_port)
-mkdir -p "$T/www"
-cat > "$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.errorlog = "$T/lighttpd.error.log"
-server.modules = ( "mod_fastcgi" )
-fastcgi.server = ( "/hooks" => (( "socket" => "$T/hp.sock", "bin-path" => "$BUILD/hookpipe.fcgi", "bin-environment" => ( "HOOKPIPE_CONFIG" => "$T/s.ini" ), "check-local" => "disable", "max-procs" => 1 )) )
-EOF
+lighttpd_conf "$T/lighttpd.conf" "$PORT" "$T/s.ini" 1
 sed 's|^runner = /bin/true|runner = '"$RUN"'|; s/^\[hookpipe\]/[hookpipe]\nrequire_https = no/' "$T/d.ini" > "$T/s.ini"
 start_lighttpd "$T/lighttpd.conf" "$PORT" || echo "Bail out! lighttpd did not start"
 printf '{"id":"snd-1","data":{"guest":"Ana Martín"}}' > "$T/send.json"

@@ -136,6 +136,20 @@ make_tls() {
 	cat "$T/tls.crt" "$T/tls.key" > "$T/tls.pem"
 }
 
+# lighttpd_conf FILE PORT INI [PROCS]: a server on 127.0.0.1:PORT with
+# hookpipe.fcgi mounted at /hooks, configured by INI.
+lighttpd_conf() {
+	mkdir -p "$T/www"
+	cat > "$1" <<EOF
+server.document-root = "$T/www"
+server.bind = "127.0.0.1"
+server.port = $2
+server.errorlog = "$T/lighttpd.error.log"
+server.modules = ( "mod_fastcgi" )
+fastcgi.server = ( "/hooks" => (( "socket" => "$T/hp.sock", "bin-path" => "$BUILD/hookpipe.fcgi", "bin-environment" => ( "HOOKPIPE_CONFIG" => "$3" ), "check-local" => "disable", "max-procs" => ${4:-2} )) )
+EOF
+}
+
 SERVER_PIDS=()
 start_lighttpd() {	# start_lighttpd CONF PORT...
 	local conf=$1 pid p
