@@ -51,7 +51,8 @@ static const char *const hookpipe_keys[] = {
 };
 static const char *const auth_keys[] = {
 	"header", "token_file", "token", "allow_from", "insecure_permissions",
-	NULL
+	"verify", "secret_file", "secret", "tolerance", "signature_header",
+	"algorithm", "encoding", "prefix", NULL
 };
 static const char *const delivery_keys[] = {
 	"timeout", "kill_grace", "runner", "path", "retries", "backoff",
@@ -469,6 +470,16 @@ get_required(struct loader *l, const char *sect, struct strlist *out,
 			    "path like data.booking_id", out->v[i]);
 }
 
+/* A header as a source of the event name or id: "header:X-GitHub-Event". */
+static void
+header_field(struct loader *l, const char *key, const char *v, char *param,
+    size_t len)
+{
+	if (auth_header_param(v + 7, param, len) == -1)
+		bad(l, "hookpipe", key, "'%s' does not name a header (letters, "
+		    "digits and -)", v);
+}
+
 static void
 load_hookpipe(struct loader *l, struct conf *c)
 {
@@ -499,14 +510,23 @@ load_hookpipe(struct loader *l, struct conf *c)
 
 	v = get(l, "hookpipe", "event_field");
 	c->event_field = strdup(v != NULL ? v : "event");
-	if (c->event_field != NULL && !payload_path_ok(c->event_field))
+	if (c->event_field != NULL && strncmp(c->event_field, "header:", 7) ==
+	    0)
+		header_field(l, "event_field", c->event_field, c->event_param,
+		    sizeof(c->event_param));
+	else if (c->event_field != NULL && !payload_path_ok(c->event_field))
 		bad(l, "hookpipe", "event_field", "'%s' is not a dotted JSON "
-		    "path like event or meta.type", c->event_field);
+		    "path like event or meta.type, nor header:NAME",
+		    c->event_field);
 	v = get(l, "hookpipe", "id_field");
 	c->id_field = strdup(v != NULL ? v : "id");
-	if (c->id_field != NULL && !payload_path_ok(c->id_field))
+	if (c->id_field != NULL && strncmp(c->id_field, "header:", 7) == 0)
+		header_field(l, "id_field", c->id_field, c->id_param,
+		    sizeof(c->id_param));
+	else if (c->id_field != NULL && !payload_path_ok(c->id_field))
 		bad(l, "hookpipe", "id_field", "'%s' is not a dotted JSON "
-		    "path like id or meta.event_id", c->id_field);
+		    "path like id or meta.event_id, nor header:NAME",
+		    c->id_field);
 	get_required(l, "hookpipe", &c->required, NULL);
 
 	if ((v = get(l, "hookpipe", "unknown_events")) != NULL) {
@@ -520,13 +540,65 @@ load_hookpipe(struct loader *l, struct conf *c)
 	}
 }
 
+/* The secret(s) of a scheme: from FILEKEY (a private file, one per line)
+ * or INLINEKEY (only when the INI itself is private). */
 static void
-load_auth(struct loader *l, struct conf *c)
+load_secrets(struct loader *l, struct conf *c, const char *filekey,
+    const char *inlinekey, struct tokens *out)
 {
 	struct err	 e;
 	struct stat	 st;
-	const char	*v, *tok;
-	size_t		 badi = 0, i;
+	const char	*inl;
+	size_t		 i;
+
+	c->token_file = get_path(l, "auth", filekey, NULL);
+	inl = get(l, "auth", inlinekey);
+	if (c->token_file != NULL && inl != NULL) {
+		bad(l, "auth", inlinekey, "set either %s or %s, not both",
+		    inlinekey, filekey);
+	} else if (c->token_file != NULL) {
+		if (stat(c->token_file, &st) == -1)
+			bad(l, "auth", filekey, "%s: %s", c->token_file,
+			    strerror(errno));
+		else {
+			c->token_mtime = st.st_mtim;
+			if ((st.st_mode & S_IROTH) && !c->insecure_permissions)
+				bad(l, "auth", filekey, "%s is readable "
+				    "by others: chmod o-rwx %s (or set "
+				    "insecure_permissions = yes)",
+				    c->token_file, c->token_file);
+			else if (tokens_load(c->token_file, out, &e) == -1)
+				bad(l, "auth", filekey, "%s", e.msg);
+		}
+	} else if (inl != NULL) {
+		if (stat(l->path, &st) == 0 && (st.st_mode & S_IROTH) &&
+		    !c->insecure_permissions)
+			bad(l, "auth", inlinekey, "%s holds a secret and is "
+			    "readable by others: chmod o-rwx %s, or move it to "
+			    "a private %s", l->path, l->path, filekey);
+		else if (tokens_parse(inl, inlinekey, out, &e) == -1)
+			bad(l, "auth", inlinekey, "%s", e.msg);
+	} else
+		diag_add(l->diag, 0, l->path, line_of(l->scan, "auth", NULL),
+		    "[auth] %s is not set: name a file holding the shared "
+		    "secret(s), one per line", filekey);
+	for (i = 0; i < out->n; i++)
+		if (out->v[i].n < 16)
+			diag_add(l->diag, 1, l->path, line_of(l->scan, "auth",
+			    c->token_file ? filekey : inlinekey),
+			    "%s %zu is shorter than 16 characters: easy to "
+			    "guess", c->verify.scheme == VERIFY_TOKEN ? "token" :
+			    "secret", i + 1);
+}
+
+static void
+load_auth(struct loader *l, struct conf *c)
+{
+	struct verify	*vf = &c->verify;
+	struct err	 e;
+	const char	*v;
+	size_t		 badi = 0;
+	int		 sch;
 
 	v = get(l, "auth", "header");
 	c->auth_header = strdup(v != NULL ? v : "x-auth-token");
@@ -537,44 +609,56 @@ load_auth(struct loader *l, struct conf *c)
 	c->insecure_permissions = get_bool(l, "auth", "insecure_permissions",
 	    0);
 
-	c->token_file = get_path(l, "auth", "token_file", NULL);
-	tok = get(l, "auth", "token");
-	if (c->token_file != NULL && tok != NULL) {
-		bad(l, "auth", "token", "set either token or token_file, not "
-		    "both");
-	} else if (c->token_file != NULL) {
-		if (stat(c->token_file, &st) == -1)
-			bad(l, "auth", "token_file", "%s: %s", c->token_file,
-			    strerror(errno));
-		else {
-			c->token_mtime = st.st_mtim;
-			if ((st.st_mode & S_IROTH) && !c->insecure_permissions)
-				bad(l, "auth", "token_file", "%s is readable "
-				    "by others: chmod o-rwx %s (or set "
-				    "insecure_permissions = yes)",
-				    c->token_file, c->token_file);
-			else if (tokens_load(c->token_file, &c->tokens, &e) ==
-			    -1)
-				bad(l, "auth", "token_file", "%s", e.msg);
-		}
-	} else if (tok != NULL) {
-		if (stat(l->path, &st) == 0 && (st.st_mode & S_IROTH) &&
-		    !c->insecure_permissions)
-			bad(l, "auth", "token", "%s holds a token and is "
-			    "readable by others: chmod o-rwx %s, or move the "
-			    "token to a private token_file", l->path, l->path);
-		else if (tokens_parse(tok, "[auth] token", &c->tokens, &e) == -1)
-			bad(l, "auth", "token", "%s", e.msg);
-	} else
+	vf->scheme = VERIFY_TOKEN;
+	if ((v = get(l, "auth", "verify")) != NULL) {
+		if ((sch = verify_scheme_parse(v)) == -1)
+			bad(l, "auth", "verify", "'%s': write token, "
+			    "standard-webhooks, github, stripe or hmac", v);
+		else
+			vf->scheme = (enum verify_scheme)sch;
+	}
+	vf->tolerance = get_duration(l, "auth", "tolerance", 300, 1, 86400);
+	vf->alg = VERIFY_SHA256;
+	vf->enc = VERIFY_HEX;
+	if ((v = get(l, "auth", "algorithm")) != NULL) {
+		if (strcmp(v, "sha512") == 0)
+			vf->alg = VERIFY_SHA512;
+		else if (strcmp(v, "sha256") != 0)
+			bad(l, "auth", "algorithm", "'%s': write sha256 or "
+			    "sha512", v);
+	}
+	if ((v = get(l, "auth", "encoding")) != NULL) {
+		if (strcmp(v, "base64") == 0)
+			vf->enc = VERIFY_BASE64;
+		else if (strcmp(v, "hex") != 0)
+			bad(l, "auth", "encoding", "'%s': write hex or base64",
+			    v);
+	}
+	if ((v = get(l, "auth", "prefix")) != NULL && *v != '\0')
+		vf->prefix = strdup(v);
+	v = get(l, "auth", "signature_header");
+	if (vf->scheme == VERIFY_GITHUB) {
+		v = v != NULL ? v : "X-Hub-Signature-256";
+		if (vf->prefix == NULL)
+			vf->prefix = strdup("sha256=");
+	}
+	if (v != NULL && auth_header_param(v, vf->param, sizeof(vf->param)) ==
+	    -1)
+		bad(l, "auth", "signature_header", "'%s' is not a header name",
+		    v);
+	if (vf->scheme == VERIFY_HMAC && v == NULL)
 		diag_add(l->diag, 0, l->path, line_of(l->scan, "auth", NULL),
-		    "[auth] token_file is not set: name a file holding the "
-		    "shared secret(s), one per line");
-	for (i = 0; i < c->tokens.n; i++)
-		if (c->tokens.v[i].n < 16)
-			diag_add(l->diag, 1, l->path, line_of(l->scan, "auth",
-			    c->token_file ? "token_file" : "token"),
-			    "token %zu is shorter than 16 characters: easy to "
-			    "guess", i + 1);
+		    "[auth] verify = hmac needs signature_header: the header "
+		    "that carries the signature");
+
+	if (vf->scheme == VERIFY_TOKEN)
+		load_secrets(l, c, "token_file", "token", &c->tokens);
+	else {
+		load_secrets(l, c, "secret_file", "secret", &vf->secrets);
+		if (verify_decode_secrets(vf, &e) == -1)
+			bad(l, "auth", c->token_file ? "secret_file" : "secret",
+			    "%s", e.msg);
+	}
 
 	if ((v = get(l, "auth", "allow_from")) != NULL &&
 	    cidr_list_parse(v, &c->allow_from, &badi) == -1)
@@ -733,6 +817,32 @@ load_env_and_events(struct loader *l, struct conf *c)
 	}
 }
 
+/* GitHub names the event and the delivery in headers; Standard Webhooks
+ * the message id: they are the defaults unless the INI says otherwise. */
+static void
+scheme_defaults(struct loader *l, struct conf *c)
+{
+	const char *ev = NULL, *id = NULL;
+
+	if (c->verify.scheme == VERIFY_GITHUB) {
+		ev = "header:X-GitHub-Event";
+		id = "header:X-GitHub-Delivery";
+	} else if (c->verify.scheme == VERIFY_STDWH)
+		id = "header:webhook-id";
+	if (ev != NULL && get(l, "hookpipe", "event_field") == NULL) {
+		free(c->event_field);
+		c->event_field = strdup(ev);
+		header_field(l, "event_field", ev, c->event_param,
+		    sizeof(c->event_param));
+	}
+	if (id != NULL && get(l, "hookpipe", "id_field") == NULL) {
+		free(c->id_field);
+		c->id_field = strdup(id);
+		header_field(l, "id_field", id, c->id_param,
+		    sizeof(c->id_param));
+	}
+}
+
 /* The scanner reports syntax errors with line numbers already. */
 static int
 ini_silent(const char *fmt, ...)
@@ -810,6 +920,7 @@ conf_load(const char *path, struct diag *d)
 	c->size = st.st_size;
 	load_hookpipe(&l, c);
 	load_auth(&l, c);
+	scheme_defaults(&l, c);
 	load_delivery(&l, c);
 	load_env_and_events(&l, c);
 out:
@@ -841,6 +952,8 @@ conf_free(struct conf *c)
 	free(c->auth_header);
 	free(c->token_file);
 	tokens_free(&c->tokens);
+	tokens_free(&c->verify.secrets);
+	free(c->verify.prefix);
 	cidr_list_free(&c->allow_from);
 	free(c->runner);
 	free(c->handler_path);

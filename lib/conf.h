@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "cidr.h"
 #include "util.h"
+#include "verify.h"
 
 #define CONF_DEFAULT_MAX_BODY	(1024 * 1024)
 #define CONF_DEFAULT_TIMEOUT	30
@@ -56,16 +57,20 @@ struct conf {
 	char		*log_file;
 	size_t		 max_body;
 	int		 require_https;
-	char		*event_field;
+	char		*event_field;	/* dotted JSON path, or header:NAME */
 	char		*id_field;
+	char		 event_param[160];	/* CGI name when from a header */
+	char		 id_param[160];
 	struct strlist	 required;
 	int		 unknown_reject;
 
 	char		*auth_header;
 	char		 auth_param[160];	/* HTTP_X_AUTH_TOKEN */
-	char		*token_file;		/* NULL: token in the INI */
+	char		*token_file;		/* the token or secret file, or
+						   NULL: inline in the INI */
 	struct timespec	 token_mtime;
 	struct tokens	 tokens;
+	struct verify	 verify;		/* scheme; secrets if not token */
 	struct cidr_list allow_from;
 	int		 insecure_permissions;
 

@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deliver.h"
 #include "handler.h"
 #include "payload.h"
 #include "receive.h"
+#include "verify.h"
 
 #ifndef BINDIR
 #define BINDIR "/usr/local/bin"
@@ -465,8 +467,9 @@ receiver_handle(struct receiver *r, const struct request *req,
 		a->allow_post = 1;
 		goto out;
 	}
-	if (!auth_token_ok(&r->conf->tokens,
-	    param_get(req->params, r->conf->auth_param))) {
+	/* A token is checked before the body is read; signatures need it. */
+	if (r->conf->verify.scheme == VERIFY_TOKEN && !auth_token_ok(
+	    &r->conf->tokens, param_get(req->params, r->conf->auth_param))) {
 		answer_error(a, 401, "authentication failed");
 		goto out;
 	}
@@ -499,20 +502,30 @@ receiver_handle(struct receiver *r, const struct request *req,
 			    "Content-Length");
 		goto out;
 	}
+	if (r->conf->verify.scheme != VERIFY_TOKEN &&
+	    !verify_signature(&r->conf->verify, req->params, r->body,
+	    (size_t)len, time(NULL), &e)) {
+		answer_error(a, 401, "authentication failed");
+		rl.reason = e.msg;	/* why, for the log only */
+		goto out;
+	}
 	if (payload_parse(r->body, (size_t)len, PAYLOAD_MAX_DEPTH, &root,
 	    &e) == -1) {
 		answer_error(a, 400, e.msg);
 		goto out;
 	}
 
-	v = payload_get(root, r->conf->event_field);
-	if (v == NULL || !json_object_is_type(v, json_type_string)) {
+	if (r->conf->event_param[0] != '\0')
+		event = param_get(req->params, r->conf->event_param);
+	else if ((v = payload_get(root, r->conf->event_field)) != NULL &&
+	    json_object_is_type(v, json_type_string))
+		event = json_object_get_string(v);
+	if (event == NULL) {
 		(void)snprintf(e.msg, sizeof(e.msg), "event field '%s' is "
 		    "missing or not a string", r->conf->event_field);
 		answer_error(a, 422, e.msg);
 		goto out;
 	}
-	event = json_object_get_string(v);
 	if (!event_name_ok(event)) {
 		rl.event = NULL;
 		answer_error(a, 422, "event name must be 1-128 of "
@@ -532,8 +545,14 @@ receiver_handle(struct receiver *r, const struct request *req,
 			goto out;
 		}
 	}
-	id = id_text(payload_get(root, r->conf->id_field), idtmp,
-	    sizeof(idtmp), &badid);
+	if (r->conf->id_param[0] != '\0') {
+		id = param_get(req->params, r->conf->id_param);
+		badid = id != NULL && !event_id_ok(id);
+		if (badid)
+			id = NULL;
+	} else
+		id = id_text(payload_get(root, r->conf->id_field), idtmp,
+		    sizeof(idtmp), &badid);
 	if (badid) {
 		(void)snprintf(e.msg, sizeof(e.msg), "id field '%s' must be an "
 		    "integer or 1-200 of A-Z a-z 0-9 . _ : - not starting with "

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# signatures.sh: requests signed by an independent implementation
+# (Python's hmac module) verify under each scheme; stale, future,
+# modified and wrongly keyed ones answer 401; GitHub's and Standard
+# Webhooks' header-borne event names and ids are used.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/h" "$T/rec"
+printf '#!/bin/sh\ncat > "$REC/$HOOKPIPE_EVENT.$HOOKPIPE_ID"\n' > "$T/h/push"
+cp "$T/h/push" "$T/h/payment.succeeded"
+cp "$T/h/push" "$T/h/booking.updated"
+chmod 755 "$T/h/"*
+secret_ini() {	# secret_ini NAME SECRET AUTH-LINES...
+	local name=$1 secret=$2
+	shift 2
+	printf '%s\n' "$secret" > "$T/$name.secret"
+	chmod 600 "$T/$name.secret"
+	{
+		printf '[hookpipe]\nspool_dir = %s-spool\nhandlers_dir = h\n' "$name"
+		printf '[delivery]\nrunner = /bin/true\n[env]\nREC = %s\n' "$T/rec"
+		printf '[auth]\nsecret_file = %s.secret\n' "$name"
+		printf '%s\n' "$@"
+	} > "$T/$name.ini"
+}
+secret_ini stdwh whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw 'verify = standard-webhooks'
+secret_ini github gh-secret-0123456789abcdef 'verify = github'
+secret_ini stripe whsec_stripe0123456789abcdef 'verify = stripe'
+secret_ini hmac hmac-secret-0123456789abcdef 'verify = hmac' \
+    'signature_header = X-Signature' 'algorithm = sha512' 'encoding = base64' \
+    'prefix = sha512='
+
+# cgi CONFIG BODY-FILE VAR=VALUE...: one request, sets STATUS and BODY.
+cgi() {
+	local cfg=$1 file=$2
+	shift 2
+	env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+	    UBSAN_OPTIONS="$UBSAN_OPTIONS" HOOKPIPE_CONFIG="$cfg" \
+	    REQUEST_METHOD=POST HTTPS=on CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH="$(wc -c < "$file")" "$@" \
+	    "$BUILD/hookpipe.fcgi" < "$file" > "$T/out"
+	STATUS=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$T/out")
+	BODY=$(sed '1,/^\r$/d' "$T/out")
+}
+# sign SCHEME SECRET BODY-FILE [ID] [TIMESTAMP]: the header value, by Python.
+sign() {
+	python3 - "$@" <<'PY'
+import base64, hashlib, hmac, sys
+scheme, secret, path = sys.argv[1], sys.argv[2], sys.argv[3]
+body = open(path, "rb").read()
+if scheme == "stdwh":
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    msg = sys.argv[4].encode() + b"." + sys.argv[5].encode() + b"." + body
+    print("v1," + base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest()).decode())
+elif scheme == "github":
+    print("sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest())
+elif scheme == "stripe":
+    sig = hmac.new(secret.encode(), sys.argv[5].encode() + b"." + body, hashlib.sha256).hexdigest()
+    print("t=%s,v1=%s,v0=%s" % (sys.argv[5], "00" * 32, "ab" * 32) if len(sys.argv) > 6 else "t=%s,v1=%s" % (sys.argv[5], sig))
+    if len(sys.argv) > 6:
+        sys.exit(0)
+elif scheme == "stripe2":
+    sig = hmac.new(secret.encode(), sys.argv[5].encode() + b"." + body, hashlib.sha256).hexdigest()
+    print("t=%s,v1=%s,v1=%s" % (sys.argv[5], "00" * 32, sig))
+elif scheme == "hmac":
+    print("sha512=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha512).digest()).decode())
+PY
+}
+now=$(date +%s)
+printf '{"event":"booking.updated","data":{"guest":"Zoë"}}' > "$T/b1"
+
+# --- Standard Webhooks ---------------------------------------------------
+S=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+cgi "$T/stdwh.ini" "$T/b1" HTTP_WEBHOOK_ID=msg_1 HTTP_WEBHOOK_TIMESTAMP="$now" \
+    HTTP_WEBHOOK_SIGNATURE="$(sign stdwh "$S" "$T/b1" msg_1 "$now")"
+is "$STATUS" 200 "standard-webhooks: signed by Python's hmac: 200"
+like "$BODY" '"id":"msg_1"' "webhook-id is the event id"
+cgi "$T/stdwh.ini" "$T/b1" HTTP_WEBHOOK_ID=msg_1 HTTP_WEBHOOK_TIMESTAMP="$now" \
+    HTTP_WEBHOOK_SIGNATURE="$(sign stdwh "$S" "$T/b1" msg_1 "$now")"
+like "$BODY" '"duplicate":true' "the same webhook-id again is a duplicate"
+# The exact 300/301 s boundary is a unit test (with a fixed clock); here
+# the clock moves during the test, so the margins are wider.
+t=$(( $(date +%s) + 290 ))
+cgi "$T/stdwh.ini" "$T/b1" HTTP_WEBHOOK_ID=msg_2 HTTP_WEBHOOK_TIMESTAMP="$t" \
+    HTTP_WEBHOOK_SIGNATURE="$(sign stdwh "$S" "$T/b1" msg_2 "$t")"
+is "$STATUS" 200 "timestamp +290 s accepted"
+for d in 310 -310; do
+	t=$(( $(date +%s) + d ))
+	cgi "$T/stdwh.ini" "$T/b1" HTTP_WEBHOOK_ID=msg_3 HTTP_WEBHOOK_TIMESTAMP="$t" \
+	    HTTP_WEBHOOK_SIGNATURE="$(sign stdwh "$S" "$T/b1" msg_3 "$t")"
+	is "$STATUS" 401 "timestamp $d s refused"
+done
+printf '{"event":"booking.updated","data":{"guest":"Zoe"}}' > "$T/b1x"
+cgi "$T/stdwh.ini" "$T/b1x" HTTP_WEBHOOK_ID=msg_4 HTTP_WEBHOOK_TIMESTAMP="$now" \
+    HTTP_WEBHOOK_SIGNATURE="$(sign stdwh "$S" "$T/b1" msg_4 "$now")"
+is "$STATUS" 401 "signature over a modified body refused"
+cgi "$T/stdwh.ini" "$T/b1" HTTP_WEBHOOK_ID=msg_5 HTTP_WEBHOOK_TIMESTAMP="$now" \
+    HTTP_WEBHOOK_SIGNATURE="$(sign stdwh whsec_c2VjcmV0LW90aGVy "$T/b1" msg_5 "$now")"
+is "$STATUS" 401 "signature with another secret refused"
+like "$(cat "$T/stdwh-spool/delivery.log")" 'no signature matched' "the log says why; the client only sees 401"
+unlike "$BODY" 'signature|secret|timestamp' "the answer gives no hint"
+
+# --- GitHub ----------------------------------------------------------------
+G=gh-secret-0123456789abcdef
+printf '{"ref":"refs/heads/main","repository":{"full_name":"o/r"}}' > "$T/b2"
+cgi "$T/github.ini" "$T/b2" HTTP_X_GITHUB_EVENT=push \
+    HTTP_X_GITHUB_DELIVERY=72d3162e-cc78-11e3-81ab-4c9367dc0958 \
+    HTTP_X_HUB_SIGNATURE_256="$(sign github "$G" "$T/b2")"
+is "$STATUS" 200 "github: signed push accepted"
+like "$BODY" '"event":"push"' "event from X-GitHub-Event"
+like "$BODY" '"id":"72d3162e-cc78-11e3-81ab-4c9367dc0958"' "id from X-GitHub-Delivery"
+"$BUILD/hookpipe-run" -q -c "$T/github.ini"
+cmp -s "$T/b2" "$T/rec/push.72d3162e-cc78-11e3-81ab-4c9367dc0958"
+ok $? "the handler got the signed bytes"
+cgi "$T/github.ini" "$T/b2" HTTP_X_GITHUB_EVENT=push HTTP_X_GITHUB_DELIVERY=d2 \
+    HTTP_X_HUB_SIGNATURE_256="sha256=$(printf '0%.0s' $(seq 64))"
+is "$STATUS" 401 "github: wrong signature refused"
+cgi "$T/github.ini" "$T/b2" HTTP_X_GITHUB_EVENT=push HTTP_X_GITHUB_DELIVERY=d3
+is "$STATUS" 401 "github: no signature refused"
+cgi "$T/github.ini" "$T/b2" HTTP_X_GITHUB_EVENT=../../bin/sh HTTP_X_GITHUB_DELIVERY=d4 \
+    HTTP_X_HUB_SIGNATURE_256="$(sign github "$G" "$T/b2")"
+is "$STATUS" 422 "github: a bad event name from the header is refused"
+
+# --- Stripe ----------------------------------------------------------------
+P=whsec_stripe0123456789abcdef
+printf '{"id":"evt_1","type":"payment.succeeded","event":"payment.succeeded"}' > "$T/b3"
+cgi "$T/stripe.ini" "$T/b3" HTTP_STRIPE_SIGNATURE="$(sign stripe "$P" "$T/b3" - "$now")"
+is "$STATUS" 200 "stripe: signed event accepted"
+cgi "$T/stripe.ini" "$T/b3" HTTP_STRIPE_SIGNATURE="$(sign stripe2 "$P" "$T/b3" - "$now")"
+like "$BODY" '"duplicate":true' "stripe: several v1, one valid: accepted (a duplicate here)"
+t=$((now - 400))
+cgi "$T/stripe.ini" "$T/b3" HTTP_STRIPE_SIGNATURE="$(sign stripe "$P" "$T/b3" - "$t")"
+is "$STATUS" 401 "stripe: stale timestamp refused"
+cgi "$T/stripe.ini" "$T/b3" HTTP_STRIPE_SIGNATURE="$(sign stripe "$P" "$T/b3" - "$now" only-v0)"
+is "$STATUS" 401 "stripe: only wrong v1/v0 signatures refused"
+
+# --- generic hmac (sha512, base64, prefix) ---------------------------------
+H=hmac-secret-0123456789abcdef
+cgi "$T/hmac.ini" "$T/b1" HTTP_X_SIGNATURE="$(sign hmac "$H" "$T/b1")"
+is "$STATUS" 200 "hmac sha512/base64/prefix: accepted"
+cgi "$T/hmac.ini" "$T/b1x" HTTP_X_SIGNATURE="$(sign hmac "$H" "$T/b1")"
+is "$STATUS" 401 "hmac: modified body refused"
+
+# --- configuration errors ----------------------------------------------------
+printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = md5\nsecret_file = hmac.secret\n' > "$T/bad1.ini"
+out=$("$BUILD/hookpipe" -c "$T/bad1.ini" check 2>&1)
+like "$out" "bad1.ini:5: \[auth\] verify: 'md5': write token, standard-webhooks" "an unknown scheme is named with the choices"
+printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = hmac\nsecret_file = hmac.secret\n' > "$T/bad2.ini"
+out=$("$BUILD/hookpipe" -c "$T/bad2.ini" check 2>&1)
+like "$out" 'needs signature_header' "hmac without a header is an error"
+
+finish
