@@ -79,6 +79,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 	struct curl_slist	*hdrs = NULL;
 	struct tokens		 toks = { NULL, 0 };
 	struct buf		 body = { 0 }, resp = { 0 }, h = { 0 };
+	struct buf		 evh = { 0 };
 	struct err		 e;
 	struct diag		 d = { { 0 }, 0, 0 };
 	struct conf		*c = NULL;
@@ -153,7 +154,11 @@ cmd_send(const char *cfg, int argc, char **argv)
 		    strcmp(file, "-") == 0 ? "stdin" : file, strerror(errno));
 		goto out;
 	}
-	if (event != NULL && (strchr(field, '.') != NULL ?
+	if (event != NULL && strncmp(field, "header:", 7) == 0) {
+		/* The sender names the event in a header (GitHub style). */
+		buf_printf(&evh, "%s: %s", field + 7, event);
+		hdrs = curl_slist_append(hdrs, buf_cstr(&evh));
+	} else if (event != NULL && (strchr(field, '.') != NULL ?
 	    (fprintf(stderr, "hookpipe: --event sets a top-level field; "
 	    "event_field is %s\n", field), -1) :
 	    set_event(&body, field, event)) == -1)
@@ -193,14 +198,15 @@ cmd_send(const char *cfg, int argc, char **argv)
 		    resp.len && resp.p[resp.len - 1] == '\n' ? "" : "\n");
 		rc = status >= 200 && status < 300 ? EXIT_OK : EXIT_FAIL;
 	}
-	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 out:
+	curl_slist_free_all(hdrs);
 	wipe(h.p ? h.p : (char *)&h, h.p ? h.len : 0);
 	buf_free(&h);
 	buf_free(&body);
 	buf_free(&resp);
+	buf_free(&evh);
 	tokens_free(&toks);
 	conf_free(c);
 	return rc;

@@ -651,6 +651,40 @@ load_auth(struct loader *l, struct conf *c)
 		    "[auth] verify = hmac needs signature_header: the header "
 		    "that carries the signature");
 
+	/* Keys of another scheme would be ignored: say so instead. */
+	if (vf->scheme != VERIFY_HMAC) {
+		static const char *const hmac_only[] = {
+			"algorithm", "encoding", NULL
+		};
+		const char *const *k;
+
+		for (k = hmac_only; *k != NULL; k++)
+			if (get(l, "auth", *k) != NULL)
+				bad(l, "auth", *k, "applies to verify = hmac "
+				    "only (%s fixes its own)",
+				    verify_scheme_name(vf->scheme));
+	}
+	if (vf->scheme == VERIFY_STDWH || vf->scheme == VERIFY_STRIPE ||
+	    vf->scheme == VERIFY_TOKEN) {
+		if (get(l, "auth", "signature_header") != NULL)
+			bad(l, "auth", "signature_header", "applies to verify "
+			    "= hmac or github only");
+		if (get(l, "auth", "prefix") != NULL)
+			bad(l, "auth", "prefix", "applies to verify = hmac or "
+			    "github only");
+	}
+	if (vf->scheme == VERIFY_TOKEN && (get(l, "auth", "secret_file") !=
+	    NULL || get(l, "auth", "secret") != NULL))
+		bad(l, "auth", get(l, "auth", "secret") ? "secret" :
+		    "secret_file", "signing secrets need verify = "
+		    "standard-webhooks, github, stripe or hmac; a shared "
+		    "token goes in token_file");
+	if (vf->scheme != VERIFY_TOKEN && (get(l, "auth", "token_file") !=
+	    NULL || get(l, "auth", "token") != NULL))
+		bad(l, "auth", get(l, "auth", "token") ? "token" :
+		    "token_file", "verify = %s signs with secret_file (or "
+		    "secret), not a token", verify_scheme_name(vf->scheme));
+
 	if (vf->scheme == VERIFY_TOKEN)
 		load_secrets(l, c, "token_file", "token", &c->tokens);
 	else {

@@ -148,4 +148,11 @@ printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = hmac\nsecr
 out=$("$BUILD/hookpipe" -c "$T/bad2.ini" check 2>&1)
 like "$out" 'needs signature_header' "hmac without a header is an error"
 
+printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = github\nalgorithm = sha512\nsecret_file = hmac.secret\n' > "$T/bad3.ini"
+out=$("$BUILD/hookpipe" -c "$T/bad3.ini" check 2>&1)
+like "$out" 'bad3.ini:6: \[auth\] algorithm: applies to verify = hmac only' "a key of another scheme is an error, not ignored"
+printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = stripe\ntoken_file = hmac.secret\n' > "$T/bad4.ini"
+out=$("$BUILD/hookpipe" -c "$T/bad4.ini" check 2>&1)
+like "$out" 'signs with secret_file' "a token file with a signature scheme is named"
+
 finish

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# faults.sh: every system call of the spool commit fails in turn (an
+# LD_PRELOAD shim: write, fsync of the file, fsync of new/, rename, the
+# exclusive create) and each time the answer is 503 with Retry-After,
+# nothing is left in new/ or tmp/, and the sender's retry then succeeds.
+. "$(dirname "$0")/lib.sh"
+
+SHIM=$BUILD/tests/fault/fault.so
+if [ ! -f "$SHIM" ]; then
+	skip "fault injection" "tests/fault/fault.so was not built"
+	finish
+fi
+TOKEN='fault-token-0123456789abcdef'
+mkdir -p "$T/h"
+printf '%s\n' "$TOKEN" > "$T/token"
+chmod 600 "$T/token"
+printf '[hookpipe]\nspool_dir = spool\nhandlers_dir = h\n[auth]\ntoken_file = token\n[delivery]\nrunner = /bin/true\n' > "$T/f.ini"
+
+cgi() {	# cgi FAULT BODY: sets STATUS, OUT
+	printf '%s' "$2" > "$T/body"
+	env -i PATH=/usr/bin:/bin HOOKPIPE_FAULT="$1" LD_PRELOAD="$SHIM" \
+	    ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+	    UBSAN_OPTIONS="$UBSAN_OPTIONS" HOOKPIPE_CONFIG="$T/f.ini" \
+	    REQUEST_METHOD=POST HTTPS=on CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH="$(wc -c < "$T/body")" HTTP_X_AUTH_TOKEN="$TOKEN" \
+	    "$BUILD/hookpipe.fcgi" < "$T/body" > "$T/out"
+	OUT=$(tr -d '\r' < "$T/out")
+	STATUS=$(printf '%s\n' "$OUT" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
+}
+n=0
+for fault in writev:ENOSPC writev:EIO fsync:EIO fsync:EIO:2 renameat:EIO \
+    openat_excl:EACCES openat_excl:EDQUOT; do
+	n=$((n + 1))
+	cgi "$fault" "{\"event\":\"x.y\",\"id\":\"f$n\"}"
+	is "$STATUS" 503 "$fault: 503"
+	like "$OUT" 'Retry-After: [0-9]+' "$fault: Retry-After set"
+	is "$(find "$T/spool/new" "$T/spool/tmp" -type f | wc -l | tr -d ' ')" 0 \
+	    "$fault: nothing committed, no partial file left"
+	cgi "" "{\"event\":\"x.y\",\"id\":\"f$n\"}"
+	is "$STATUS" 200 "$fault: the sender's retry is stored"
+	unlike "$OUT" '"duplicate"' "$fault: and is not taken for a duplicate"
+	rm -f "$T/spool/new/"*
+done
+echo "# faults injected: $n"
+
+finish
