@@ -5,7 +5,7 @@
 #   usage: bench/accept.sh [BUILD-DIR] [SECONDS] [CONNECTIONS]
 #   BENCH_RUNNER=off  accept only: the runner lock is held for the whole
 #                     run, so no hookpipe-run competes for the CPU
-# shellcheck source=bench/lib.sh
+# shellcheck source=bench/lib.sh disable=SC2154 # $token and $T come from it
 . "$(dirname "$0")/lib.sh"
 build=$(cd "${1:-$top/build}" && pwd) || exit 1
 secs=${2:-10}

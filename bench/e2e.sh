@@ -4,7 +4,7 @@
 # handler (/bin/true), for 1, 2, 4 and 8 concurrent senders. Delivered/s
 # counts from the start of the load until the spool has drained.
 #   usage: bench/e2e.sh [BUILD-DIR] [SECONDS]
-# shellcheck source=bench/lib.sh
+# shellcheck source=bench/lib.sh disable=SC2154 # $token and $T come from it
 . "$(dirname "$0")/lib.sh"
 build=$(cd "${1:-$top/build}" && pwd) || exit 1
 secs=${2:-10}
