@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,42 @@ cidr_list_match(const struct cidr_list *l, const char *addr)
 		if (cidr_match(&l->v[i], a))
 			return 1;
 	return 0;
+}
+
+const char *
+cidr_client(const struct cidr_list *trusted, const char *remote,
+    const char *xff, char *out, size_t len)
+{
+	const char	*end, *p, *b;
+	size_t		 n;
+
+	if (remote == NULL)
+		return NULL;
+	(void)snprintf(out, len, "%s", remote);
+	if (trusted->n == 0 || xff == NULL || !cidr_list_match(trusted, remote))
+		return out;
+	/* From the right: each hop appended the address it saw. */
+	for (end = xff + strlen(xff); end > xff; end = p) {
+		p = end;
+		while (p > xff && p[-1] != ',')
+			p--;
+		for (b = p; b < end && (*b == ' ' || *b == '\t'); b++)
+			;
+		n = (size_t)(end - b);
+		while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+			n--;
+		if (n == 0 || n >= len) {
+			(void)snprintf(out, len, "invalid");
+			return out;
+		}
+		memcpy(out, b, n);
+		out[n] = '\0';
+		if (!cidr_list_match(trusted, out))
+			return out;	/* unparseable counts as untrusted */
+		if (p > xff)
+			p--;		/* the comma */
+	}
+	return out;	/* every hop trusted: the left-most */
 }
 
 void

@@ -52,7 +52,7 @@ static const char *const hookpipe_keys[] = {
 static const char *const auth_keys[] = {
 	"header", "token_file", "token", "allow_from", "insecure_permissions",
 	"verify", "secret_file", "secret", "tolerance", "signature_header",
-	"algorithm", "encoding", "prefix", NULL
+	"algorithm", "encoding", "prefix", "trusted_proxies", NULL
 };
 static const char *const delivery_keys[] = {
 	"timeout", "kill_grace", "runner", "path", "retries", "backoff",
@@ -694,6 +694,10 @@ load_auth(struct loader *l, struct conf *c)
 			    "%s", e.msg);
 	}
 
+	if ((v = get(l, "auth", "trusted_proxies")) != NULL &&
+	    cidr_list_parse(v, &c->trusted_proxies, &badi) == -1)
+		bad(l, "auth", "trusted_proxies", "item %zu is not an IPv4/IPv6 "
+		    "address or CIDR range with zero host bits", badi + 1);
 	if ((v = get(l, "auth", "allow_from")) != NULL &&
 	    cidr_list_parse(v, &c->allow_from, &badi) == -1)
 		bad(l, "auth", "allow_from", "item %zu is not an IPv4/IPv6 "
@@ -989,6 +993,7 @@ conf_free(struct conf *c)
 	tokens_free(&c->verify.secrets);
 	free(c->verify.prefix);
 	cidr_list_free(&c->allow_from);
+	cidr_list_free(&c->trusted_proxies);
 	free(c->runner);
 	free(c->handler_path);
 	free(c->backoff);

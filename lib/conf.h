@@ -72,6 +72,7 @@ struct conf {
 	struct tokens	 tokens;
 	struct verify	 verify;		/* scheme; secrets if not token */
 	struct cidr_list allow_from;
+	struct cidr_list trusted_proxies;	/* whose X-Forwarded-For counts */
 	int		 insecure_permissions;
 
 	long		 timeout;

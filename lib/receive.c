@@ -7,6 +7,8 @@
 #include <sys/file.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -421,6 +423,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 	json_object		*root = NULL, *v;
 	const char		*path, *cl, *event = NULL, *id = NULL;
 	char			 name[SPOOL_NAME_MAX], idtmp[32], *end;
+	char			 client[INET6_ADDRSTRLEN + 8];
 	unsigned long long	 len;
 	int64_t			 t0 = now_us();
 	size_t			 i;
@@ -453,6 +456,11 @@ receiver_handle(struct receiver *r, const struct request *req,
 		goto out;
 	}
 
+	/* Behind a trusted proxy the client is in X-Forwarded-For;
+	 * otherwise that header is ignored entirely. */
+	rl.remote = cidr_client(&r->conf->trusted_proxies, rl.remote,
+	    param_get(req->params, "HTTP_X_FORWARDED_FOR"), client,
+	    sizeof(client));
 	if (r->conf->require_https && !is_https(req->params)) {
 		answer_error(a, 403, "HTTPS required");
 		goto out;

@@ -162,6 +162,40 @@ test_list(void)
 	cidr_list_free(&l);
 }
 
+/* X-Forwarded-For counts only behind a trusted proxy, and then only its
+ * right-most untrusted entry. */
+static void
+test_client(void)
+{
+	struct cidr_list	 none = { NULL, 0 }, t;
+	char			 b[64];
+
+	ok(cidr_list_parse("127.0.0.1, 10.0.0.0/8", &t, NULL) == 0,
+	    "trusted proxies parse");
+	is_str(cidr_client(&none, "127.0.0.1", "192.0.2.7", b, sizeof(b)),
+	    "127.0.0.1", "no trusted proxies: X-Forwarded-For ignored");
+	is_str(cidr_client(&t, "198.51.100.1", "192.0.2.7", b, sizeof(b)),
+	    "198.51.100.1", "an untrusted peer's X-Forwarded-For is ignored");
+	is_str(cidr_client(&t, "127.0.0.1", NULL, b, sizeof(b)), "127.0.0.1",
+	    "trusted peer without the header: the peer");
+	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7", b, sizeof(b)),
+	    "192.0.2.7", "trusted peer: the forwarded client");
+	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7, 198.51.100.9", b,
+	    sizeof(b)), "198.51.100.9",
+	    "a client-written entry further left is not believed");
+	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7,10.1.2.3", b, sizeof(b)),
+	    "192.0.2.7", "trusted hops on the right are skipped");
+	is_str(cidr_client(&t, "127.0.0.1", "10.9.9.9, 10.1.2.3", b, sizeof(b)),
+	    "10.9.9.9", "every hop trusted: the left-most");
+	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7, garbage", b, sizeof(b)),
+	    "garbage", "an unparseable entry is the client (matches nothing)");
+	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7, ", b, sizeof(b)),
+	    "invalid", "an empty entry is not skipped");
+	ok(cidr_client(&t, NULL, "192.0.2.7", b, sizeof(b)) == NULL,
+	    "no peer address: NULL");
+	cidr_list_free(&t);
+}
+
 int
 main(void)
 {
@@ -170,5 +204,6 @@ main(void)
 	test_mixed();
 	test_invalid();
 	test_list();
+	test_client();
 	return tap_done();
 }
