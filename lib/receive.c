@@ -39,17 +39,6 @@ extern char **environ;
 #define RETRY_CONFIG	60	/* Retry-After when the config is broken */
 #define CONF_RETRY_MS	5000	/* how soon a broken config is tried again */
 
-const char *
-param_get(char *const *params, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; *params != NULL; params++)
-		if (strncmp(*params, name, n) == 0 && (*params)[n] == '=')
-			return *params + n + 1;
-	return NULL;
-}
-
 void
 receiver_init(struct receiver *r)
 {

@@ -58,8 +58,6 @@ void	receiver_handle(struct receiver *, const struct request *,
 /* After the answer went out: start hookpipe-run unless one is running;
  * its stderr is the responder's when keep_stderr is set, else /dev/null. */
 void	receiver_kick(struct receiver *, int);
-/* The value of a parameter, or NULL. */
-const char *param_get(char *const *, const char *);
 void	answer_free(struct answer *);
 
 #endif

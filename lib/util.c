@@ -341,6 +341,17 @@ fmt_time_us(int64_t us, char *out, size_t len)
 	(void)snprintf(out, len, "%s.%06ldZ", tmp, (long)(us % 1000000));
 }
 
+const char *
+param_get(char *const *params, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *params != NULL; params++)
+		if (strncmp(*params, name, n) == 0 && (*params)[n] == '=')
+			return *params + n + 1;
+	return NULL;
+}
+
 void
 wipe(void *p, size_t n)
 {

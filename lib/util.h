@@ -50,6 +50,8 @@ int64_t	now_us(void);
 int64_t	mono_ms(void);
 /* "2026-11-28T09:14:03.123456Z" from microseconds; out must hold 32. */
 void	fmt_time_us(int64_t, char *, size_t);
+/* The value of NAME in a NAME=VALUE array (CGI parameters), or NULL. */
+const char *param_get(char *const *, const char *);
 /* Overwrite memory that held a secret, in a way the compiler keeps. */
 void	wipe(void *, size_t);
 

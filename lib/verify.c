@@ -15,7 +15,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "receive.h"
 #include "verify.h"
 
 #define MAC_MAX		64	/* SHA-512 */
