@@ -555,7 +555,7 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	struct buf	 line = { 0 };
 	struct err	 e;
 	json_object	*env;
-	char		 fields[96];
+	char		 fields[96], why[32];
 	int		 rc = 0;
 
 	if (from == SP_CUR || from == SP_NEW || from == SP_TMP) {
@@ -583,15 +583,11 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 		return -1;
 	}
 	env = envelope_of(s, SP_NEW, name, NULL);
-	dlog_begin(&line, "event");
-	buf_puts(&line, ",\"spool\":");
-	buf_json_cstr(&line, name);
-	buf_puts(&line, ",\"event\":");
-	buf_json_cstr(&line, json_str(env, "event"));
-	buf_puts(&line, ",\"id\":");
-	buf_json_cstr(&line, json_str(env, "id"));
-	buf_printf(&line, ",\"state\":\"new\",\"reason\":\"replay from %s\"",
+	(void)snprintf(why, sizeof(why), "replay from %s",
 	    spool_dirname(from));
+	dlog_begin(&line, "event");
+	dlog_event_fields(&line, name, json_str(env, "event"),
+	    json_str(env, "id"), "new", why, 0);
 	dlog_end(log, &line);
 	buf_free(&line);
 	printf("replayed %s (%s, from %s)\n", name, json_str(env, "event") ?

@@ -109,16 +109,7 @@ deliver_event(const struct conf *c, struct dlog *log,
 			break;
 		}
 		dlog_begin(&line, "handler");
-		buf_puts(&line, ",\"request_id\":");
-		buf_json_cstr(&line, m->request_id);
-		buf_puts(&line, ",\"event\":");
-		buf_json_cstr(&line, m->event);
-		buf_puts(&line, ",\"id\":");
-		buf_json_cstr(&line, m->id);
-		buf_puts(&line, ",\"mode\":");
-		buf_json_cstr(&line, m->mode);
-		buf_printf(&line, ",\"attempt\":%d", m->attempt);
-		dlog_handler_fields(&line, progs.v[i], &r);
+		dlog_handler_fields(&line, m, NULL, progs.v[i], &r);
 		dlog_end(log, &line);
 		handler_result_free(last);
 		*last = r;

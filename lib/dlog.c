@@ -66,11 +66,24 @@ dlog_end(struct dlog *l, struct buf *b)
 }
 
 void
-dlog_handler_fields(struct buf *b, const char *path,
-    const struct handler_result *r)
+dlog_handler_fields(struct buf *b, const struct handler_meta *m,
+    const char *spool, const char *path, const struct handler_result *r)
 {
 	char res[32];
 
+	if (spool != NULL) {
+		buf_puts(b, ",\"spool\":");
+		buf_json_cstr(b, spool);
+	}
+	buf_puts(b, ",\"request_id\":");
+	buf_json_cstr(b, m->request_id);
+	buf_puts(b, ",\"event\":");
+	buf_json_cstr(b, m->event);
+	buf_puts(b, ",\"id\":");
+	buf_json_cstr(b, m->id);
+	buf_puts(b, ",\"mode\":");
+	buf_json_cstr(b, m->mode);
+	buf_printf(b, ",\"attempt\":%d", m->attempt);
 	handler_result_str(r, res, sizeof(res));
 	buf_puts(b, ",\"handler\":");
 	buf_json_cstr(b, path);
@@ -83,4 +96,24 @@ dlog_handler_fields(struct buf *b, const char *path,
 	buf_printf(b, ",\"timeout\":%s,\"ms\":%lld,\"stderr\":",
 	    r->timed_out ? "true" : "false", (long long)r->ms);
 	buf_json_str(b, r->tail, r->taillen);
+}
+
+void
+dlog_event_fields(struct buf *b, const char *spool, const char *event,
+    const char *id, const char *state, const char *reason, int attempt)
+{
+	buf_puts(b, ",\"spool\":");
+	buf_json_cstr(b, spool);
+	buf_puts(b, ",\"event\":");
+	buf_json_cstr(b, event);
+	buf_puts(b, ",\"id\":");
+	buf_json_cstr(b, id);
+	buf_puts(b, ",\"state\":");
+	buf_json_cstr(b, state);
+	if (attempt > 0)
+		buf_printf(b, ",\"attempt\":%d", attempt);
+	if (reason != NULL) {
+		buf_puts(b, ",\"reason\":");
+		buf_json_cstr(b, reason);
+	}
 }

@@ -19,8 +19,12 @@ void	dlog_begin(struct buf *, const char *);
 /* Finish the line and append it in one write; falls back to stderr when
  * the log is not open or the write fails. */
 void	dlog_end(struct dlog *, struct buf *);
-/* The fields of one handler run. */
-void	dlog_handler_fields(struct buf *, const char *,
-	    const struct handler_result *);
+/* The fields of one handler run: the event (meta), its spool entry name
+ * when known, the program and its result. */
+void	dlog_handler_fields(struct buf *, const struct handler_meta *,
+	    const char *, const char *, const struct handler_result *);
+/* The fields of an event's state change (attempt 0: not shown). */
+void	dlog_event_fields(struct buf *, const char *, const char *,
+	    const char *, const char *, const char *, int);
 
 #endif

@@ -135,20 +135,7 @@ log_event(struct run *r, const char *name, const char *event, const char *id,
 
 	dlog_begin(&line, "event");
 	start = line.len;
-	buf_puts(&line, ",\"spool\":");
-	buf_json_cstr(&line, name);
-	buf_puts(&line, ",\"event\":");
-	buf_json_cstr(&line, event);
-	buf_puts(&line, ",\"id\":");
-	buf_json_cstr(&line, id);
-	buf_puts(&line, ",\"state\":");
-	buf_json_cstr(&line, state);
-	if (attempt > 0)
-		buf_printf(&line, ",\"attempt\":%d", attempt);
-	if (reason != NULL) {
-		buf_puts(&line, ",\"reason\":");
-		buf_json_cstr(&line, reason);
-	}
+	dlog_event_fields(&line, name, event, id, state, reason, attempt);
 	if (!line.oom && strcmp(state, "cur") != 0) {
 		buf_putc(&line, '\0');
 		(void)history_add(r->s, name, "state", line.p + start, &e);
@@ -264,23 +251,21 @@ static void
 advance(struct run *r, struct slot *sl)
 {
 	struct handler_result	*res = &sl->job.res;
+	struct handler_meta	 m;
 	struct buf		 line = { 0 };
 	struct err		 e;
 	size_t			 start;
 	int			 max = conf_retries(r->c, sl->ev) + 1;
 
+	memset(&m, 0, sizeof(m));
+	m.event = sl->event;
+	m.id = json_str(sl->env, "id");
+	m.request_id = json_str(sl->env, "request_id");
+	m.mode = "queue";
+	m.attempt = sl->attempt;
 	dlog_begin(&line, "handler");
 	start = line.len;
-	buf_puts(&line, ",\"spool\":");
-	buf_json_cstr(&line, sl->name);
-	buf_puts(&line, ",\"request_id\":");
-	buf_json_cstr(&line, json_str(sl->env, "request_id"));
-	buf_puts(&line, ",\"event\":");
-	buf_json_cstr(&line, sl->event);
-	buf_puts(&line, ",\"id\":");
-	buf_json_cstr(&line, json_str(sl->env, "id"));
-	buf_printf(&line, ",\"mode\":\"queue\",\"attempt\":%d", sl->attempt);
-	dlog_handler_fields(&line, sl->progs.v[sl->next], res);
+	dlog_handler_fields(&line, &m, sl->name, sl->progs.v[sl->next], res);
 	if (!line.oom) {
 		buf_putc(&line, '\0');
 		(void)history_add(r->s, sl->name, "handler", line.p + start, &e);
