@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,7 +27,7 @@ static const struct command {
 	int		(*fn)(const char *, int, char **);
 	const char	*usage;
 } commands[] = {
-	{ "check", cmd_check, "check\n"
+	{ "check", cmd_check, "check [--suexec PROGRAM]\n"
 	    "  validate the configuration, folders, token and handlers;\n"
 	    "  prints \"configuration OK\" or every problem found" },
 	{ "status", cmd_status, "status [--json]\n"
@@ -44,7 +46,7 @@ static const struct command {
 	{ "purge", cmd_purge, "purge --older-than AGE [--state done|dead|"
 	    "retry]\n  delete old events (default state done)" },
 	{ "send", cmd_send, "send URL [--event E] [--file F] [--token-file F] "
-	    "[--header NAME] [--insecure]\n"
+	    "[--header NAME] [--endpoint NAME] [--insecure]\n"
 	    "  post an event as a sender would; exit 0 on 2xx, 1 otherwise" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -142,21 +144,153 @@ check_handler_file(struct report *r, const char *what, const char *path)
 		    "go-w %s", what, path, path);
 }
 
+/* Every program in an endpoint's handlers_dir (EVENT and EVENT.d/ *)
+ * passes the rules the runner applies before it runs one. */
+static void
+check_endpoint(struct report *r, const struct conf *c,
+    const struct endpoint *ep, const char *label)
+{
+	struct strlist	 progs;
+	struct dirent	*de;
+	struct stat	 st;
+	struct err	 e;
+	DIR		*dir;
+	char		 path[PATH_MAX];
+	size_t		 i, j;
+
+	if (stat(ep->handlers_dir, &st) == -1) {
+		problem(r, 0, "%shandlers_dir %s: %s (mkdir -m 755 it)", label,
+		    ep->handlers_dir, strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		problem(r, 0, "%shandlers_dir %s is not a folder", label,
+		    ep->handlers_dir);
+		return;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		problem(r, 0, "%shandlers_dir %s is writable by group or "
+		    "others: anyone there could add a handler (chmod go-w %s)",
+		    label, ep->handlers_dir, ep->handlers_dir);
+	if ((dir = opendir(ep->handlers_dir)) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			if (de->d_name[0] == '.' || !event_name_ok(de->d_name))
+				continue;
+			if (handler_resolve(c, ep, de->d_name, &progs, &e) ==
+			    -1)
+				problem(r, 0, "%s%s", label, e.msg);
+			else
+				for (j = 0; j < progs.n; j++)
+					check_handler_file(r, "handler",
+					    progs.v[j]);
+			strlist_free(&progs);
+		}
+		(void)closedir(dir);
+	}
+	for (i = 0; i < c->nevents; i++) {
+		if (handler_resolve(c, ep, c->events[i].name, &progs, &e) == -1)
+			problem(r, 0, "%s[event %s]: %s", label,
+			    c->events[i].name, e.msg);
+		else if (progs.n == 0) {
+			(void)snprintf(path, sizeof(path), "%s/%s",
+			    ep->handlers_dir, c->events[i].name);
+			problem(r, ep->unknown_reject ? 0 : 1, "%s[event %s] "
+			    "has no handler: add %s (executable) or set "
+			    "handler =", label, c->events[i].name, path);
+		} else if (c->events[i].handler != NULL)
+			check_handler_file(r, "handler", progs.v[0]);
+		strlist_free(&progs);
+	}
+	if (ep->verify.scheme == VERIFY_TOKEN && ep->require_https == 0)
+		problem(r, 1, "%srequire_https = no: the token crosses the "
+		    "network in clear unless a proxy in front terminates TLS",
+		    label);
+}
+
+/* What Apache's suexec demands before it runs PROGRAM as its owner:
+ * below /var/www or a public_html, owned by a user (not root) with the
+ * folder, not writable by group or others, not set-id; and the files
+ * hookpipe then touches belong to that same user. */
+static void
+check_suexec(struct report *r, const struct conf *c, const char *prog)
+{
+	struct stat	 st, dst;
+	char		 real[PATH_MAX], dir[PATH_MAX], *slash;
+	const char	*own[3];
+	size_t		 i;
+
+	if (realpath(prog, real) == NULL || stat(real, &st) == -1) {
+		problem(r, 0, "suexec: %s: %s", prog, strerror(errno));
+		return;
+	}
+	(void)snprintf(dir, sizeof(dir), "%s", real);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (strncmp(real, "/var/www/", 9) != 0 &&
+	    strstr(real, "/public_html/") == NULL)
+		problem(r, 0, "suexec: %s is neither below /var/www nor in a "
+		    "public_html: suexec refuses it (\"command not in docroot\")",
+		    real);
+	if (st.st_uid == 0 || st.st_uid < 100)
+		problem(r, 0, "suexec: %s belongs to uid %lu: suexec runs "
+		    "only programs of ordinary users (uid 100 and up): chown "
+		    "it to the site owner", real, (unsigned long)st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		problem(r, 0, "suexec: %s is writable by group or others: "
+		    "chmod go-w %s", real, real);
+	if (st.st_mode & (S_ISUID | S_ISGID))
+		problem(r, 0, "suexec: %s is set-id: chmod ug-s %s", real,
+		    real);
+	if (stat(dir, &dst) == -1 || dst.st_uid != st.st_uid ||
+	    (dst.st_mode & (S_IWGRP | S_IWOTH)))
+		problem(r, 0, "suexec: the folder %s must belong to uid %lu "
+		    "and not be writable by group or others", dir,
+		    (unsigned long)st.st_uid);
+	if (st.st_uid != geteuid())
+		problem(r, 1, "suexec: %s runs as uid %lu, but this check runs "
+		    "as uid %lu: run it as the site owner to see what the "
+		    "responder sees", real, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
+	own[0] = c->spool_dir;
+	own[1] = c->ep[0].handlers_dir;
+	own[2] = c->log_file;
+	for (i = 0; i < 3; i++)
+		if (own[i] != NULL && stat(own[i], &dst) == 0 &&
+		    dst.st_uid != st.st_uid)
+			problem(r, 0, "suexec: %s belongs to uid %lu, not to "
+			    "the site owner (uid %lu) the responder runs as: "
+			    "chown -R it", own[i], (unsigned long)dst.st_uid,
+			    (unsigned long)st.st_uid);
+}
+
 static int
 cmd_check(const char *cfg, int argc, char **argv)
 {
 	struct report	 r = { cfg, 0, 0 };
 	struct diag	 d = { { 0 }, 0, 0 };
-	struct strlist	 progs;
 	struct stat	 st;
 	struct conf	*c;
-	struct err	 e;
-	char		 dir[PATH_MAX], *slash;
-	size_t		 i, j;
+	const char	*suexec = NULL;
+	char		 dir[PATH_MAX], label[80], *slash;
+	size_t		 i;
+	int		 ch;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: hookpipe check\n");
+	static const struct option longopts[] = {
+		{ "suexec", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 's') {
+			fprintf(stderr, "usage: hookpipe check [--suexec "
+			    "PROGRAM]\n");
+			return EXIT_USAGE;
+		}
+		suexec = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM]\n");
 		return EXIT_USAGE;
 	}
 	c = conf_load(cfg, &d);
@@ -177,12 +311,6 @@ cmd_check(const char *cfg, int argc, char **argv)
 			    spool_dirname((enum spool_dir)i));
 			check_writable_dir(&r, "spool folder", dir, 1);
 		}
-	if (stat(c->handlers_dir, &st) == -1)
-		problem(&r, 0, "handlers_dir %s: %s", c->handlers_dir,
-		    strerror(errno));
-	else if (!S_ISDIR(st.st_mode))
-		problem(&r, 0, "handlers_dir %s is not a folder",
-		    c->handlers_dir);
 	(void)snprintf(dir, sizeof(dir), "%s", c->log_file);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
@@ -193,28 +321,22 @@ cmd_check(const char *cfg, int argc, char **argv)
 		    "written: %s", c->log_file, strerror(errno));
 	if (c->runner != NULL)
 		check_handler_file(&r, "[delivery] runner", c->runner);
-	for (i = 0; i < c->nevents; i++) {
-		if (c->events[i].handler != NULL) {
-			check_handler_file(&r, "handler", c->events[i].handler);
+	for (i = 0; i < c->nep; i++) {
+		if (!c->ep[i].enabled)
 			continue;
-		}
-		if (handler_resolve(c, c->events[i].name, &progs, &e) == -1)
-			problem(&r, 0, "[event %s]: %s", c->events[i].name,
-			    e.msg);
-		else if (progs.n == 0)
-			problem(&r, c->unknown_reject ? 0 : 1, "[event %s] has "
-			    "no handler: add %s/%s (executable) or set "
-			    "handler =", c->events[i].name, c->handlers_dir,
-			    c->events[i].name);
-		for (j = 0; j < progs.n; j++)
-			check_handler_file(&r, "handler", progs.v[j]);
-		strlist_free(&progs);
+		if (c->ep[i].name != NULL)
+			(void)snprintf(label, sizeof(label), "[endpoint %s] ",
+			    c->ep[i].name);
+		else
+			label[0] = '\0';
+		check_endpoint(&r, c, &c->ep[i], label);
+	}
+	for (i = 0; i < c->nevents; i++)
 		if (c->events[i].mode == MODE_SYNC &&
 		    conf_timeout(c, &c->events[i]) > 300)
 			problem(&r, 1, "[event %s] is sync with a timeout over "
 			    "300s: senders and web servers give up sooner",
 			    c->events[i].name);
-	}
 	{
 		long	total = 0;
 		int	k;
@@ -226,9 +348,12 @@ cmd_check(const char *cfg, int argc, char **argv)
 			    "the retry schedule (%lds): dedupe ids of events "
 			    "still retrying get pruned", c->keep, total);
 	}
-	if (c->tokens.n > 0 && c->require_https == 0)
-		problem(&r, 1, "require_https = no: the token crosses the "
-		    "network in clear unless a proxy in front terminates TLS");
+	if (c->durability == DURABLE_PROCESS)
+		problem(&r, 1, "[hookpipe] durability = process: events "
+		    "acknowledged in the last seconds before a power loss or "
+		    "kernel crash can be lost");
+	if (suexec != NULL)
+		check_suexec(&r, c, suexec);
 	conf_free(c);
 	if (r.nerr > 0) {
 		fprintf(stderr, "hookpipe: %d error%s in %s\n", r.nerr,

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "cli.h"
+#include "conf.h"
 #include "payload.h"
 
 static size_t
@@ -74,6 +75,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 		{ "token-file", required_argument, NULL, 't' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "insecure", no_argument, NULL, 'k' },
+		{ "endpoint", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct curl_slist	*hdrs = NULL;
@@ -83,6 +85,9 @@ cmd_send(const char *cfg, int argc, char **argv)
 	struct err		 e;
 	struct diag		 d = { { 0 }, 0, 0 };
 	struct conf		*c = NULL;
+	const struct endpoint	*cep;
+	struct endpoint		*ep;
+	const char		*epname = NULL;
 	const char		*event = NULL, *file = "-", *tokfile = NULL;
 	const char		*header = "x-auth-token", *url, *field = "event";
 	CURLcode		 cc;
@@ -92,9 +97,12 @@ cmd_send(const char *cfg, int argc, char **argv)
 	int			 rc = EXIT_FAIL;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "e:f:t:H:k", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "e:f:t:H:kE:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
+		case 'E':
+			epname = optarg;
+			break;
 		case 'e':
 			event = optarg;
 			break;
@@ -136,12 +144,26 @@ cmd_send(const char *cfg, int argc, char **argv)
 			diag_free(&d);
 			return EXIT_FAIL;
 		}
-		toks = c->tokens;
-		c->tokens.v = NULL;
-		c->tokens.n = 0;
+		if ((cep = conf_endpoint(c, epname)) == NULL) {
+			fprintf(stderr, "hookpipe: %s has no %s%s%s; give "
+			    "--endpoint NAME\n", cfg, epname ? "[endpoint " :
+			    "default endpoint", epname ? epname : "", epname ?
+			    "]" : "");
+			goto out;
+		}
+		ep = &c->ep[cep - c->ep];	/* ours: its tokens move */
+		if (ep->verify.scheme != VERIFY_TOKEN) {
+			fprintf(stderr, "hookpipe: the endpoint verifies %s "
+			    "signatures; send signs nothing: use the sender's "
+			    "own tools\n", verify_scheme_name(ep->verify.scheme));
+			goto out;
+		}
+		toks = ep->tokens;
+		ep->tokens.v = NULL;
+		ep->tokens.n = 0;
 		if (!header_set)
-			header = c->auth_header;
-		field = c->event_field;
+			header = ep->auth_header;
+		field = ep->event_field;
 	}
 	diag_free(&d);
 	if (toks.n == 0) {
@@ -212,7 +234,7 @@ out:
 	return rc;
 usage:
 	fprintf(stderr, "usage: hookpipe send URL [--event E] [--file F] "
-	    "[--token-file F] [--header NAME] [--insecure]\n"
+	    "[--token-file F] [--header NAME] [--endpoint NAME] [--insecure]\n"
 	    "  posts the body (file or stdin) as a sender would; prints the "
 	    "status and body;\n  exit 0 on 2xx, 1 otherwise\n");
 	return EXIT_USAGE;

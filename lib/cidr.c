@@ -180,3 +180,17 @@ cidr_list_free(struct cidr_list *l)
 	l->v = NULL;
 	l->n = 0;
 }
+
+int
+cidr_list_copy(const struct cidr_list *from, struct cidr_list *to)
+{
+	to->v = NULL;
+	to->n = 0;
+	if (from->n == 0)
+		return 0;
+	if ((to->v = calloc(from->n, sizeof(*to->v))) == NULL)
+		return -1;
+	memcpy(to->v, from->v, from->n * sizeof(*to->v));
+	to->n = from->n;
+	return 0;
+}

@@ -23,6 +23,8 @@ int	cidr_list_parse(const char *, struct cidr_list *, size_t *);
 /* 1 when the textual address lies in one of the ranges, else 0. */
 int	cidr_list_match(const struct cidr_list *, const char *);
 void	cidr_list_free(struct cidr_list *);
+/* A copy of a list (the endpoints inherit the default's). */
+int	cidr_list_copy(const struct cidr_list *, struct cidr_list *);
 /* The client's address: REMOTE_ADDR, unless it is a trusted proxy; then
  * the right-most address of X-Forwarded-For that is not a trusted proxy
  * (what a client writes further left is not believed). Writes into out

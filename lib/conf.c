@@ -45,18 +45,27 @@ struct scan {
 	size_t		 n;
 };
 
-static const char *const hookpipe_keys[] = {
-	"spool_dir", "handlers_dir", "log_file", "max_body", "require_https",
-	"event_field", "id_field", "required", "unknown_events", NULL
+/* [hookpipe] keys beyond those an endpoint has too. */
+static const char *const global_keys[] = {
+	"spool_dir", "log_file", "durability", NULL
 };
+/* The request side of an endpoint: in [hookpipe] or [endpoint NAME]. */
+static const char *const field_keys[] = {
+	"handlers_dir", "max_body", "max_depth", "max_headers",
+	"require_https", "event_field", "id_field", "required",
+	"unknown_events", NULL
+};
+/* Verification and source rules: in [auth] or [endpoint NAME]. */
 static const char *const auth_keys[] = {
 	"header", "token_file", "token", "allow_from", "insecure_permissions",
 	"verify", "secret_file", "secret", "tolerance", "signature_header",
-	"algorithm", "encoding", "prefix", "trusted_proxies", NULL
+	"algorithm", "encoding", "prefix", "trusted_proxies", "rate_limit",
+	"rate_burst", NULL
 };
 static const char *const delivery_keys[] = {
 	"timeout", "kill_grace", "runner", "path", "retries", "backoff",
-	"concurrency", "keep", NULL
+	"concurrency", "keep", "rlimit_as", "rlimit_cpu", "rlimit_nofile",
+	NULL
 };
 static const char *const event_keys[] = {
 	"handler", "required", "mode", "timeout", "sync_output", "retries",
@@ -223,7 +232,7 @@ scan_file(const char *path, const char *text, struct scan *s, struct diag *d)
 		if (sect == NULL) {
 			diag_add(d, 0, path, line, "key '%.*s' outside a "
 			    "section: put it under [hookpipe], [auth], "
-			    "[delivery], [env] or [event NAME]",
+			    "[delivery], [env], [event NAME] or [endpoint NAME]",
 			    (int)(k - b), b);
 			bad = 1;
 			continue;
@@ -262,6 +271,29 @@ env_name_ok(const char *s)
 	return 1;
 }
 
+static int
+is_endpoint_sect(const char *sect)
+{
+	return strncmp(sect, "endpoint", 8) == 0 &&
+	    isspace((unsigned char)sect[8]);
+}
+
+/* 1 when NAME can be the last part of a URL path: A-Z a-z 0-9 . _ -,
+ * starting with a letter or digit, at most CONF_ENDPOINT_MAX. */
+static int
+endpoint_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!isalnum((unsigned char)s[0]))
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return i <= CONF_ENDPOINT_MAX;
+}
+
 /* The line of a key (or of the section when key is NULL), 0 if absent. */
 static int
 line_of(const struct scan *s, const char *sect, const char *key)
@@ -278,12 +310,22 @@ line_of(const struct scan *s, const char *sect, const char *key)
 	return 0;
 }
 
+/* A section name after its kind ("event", "endpoint") and blanks. */
+static const char *
+sect_arg(const char *orig, size_t kind)
+{
+	orig += kind;
+	while (isspace((unsigned char)*orig))
+		orig++;
+	return orig;
+}
+
 /* Check the structure against the known sections and keys. */
 static void
 check_structure(const char *path, const struct scan *s, struct diag *d)
 {
 	const struct item	*it;
-	const char *const	*keys;
+	const char *const	*keys, *const *keys2;
 	size_t			 i, j;
 
 	for (i = 0; i < s->n; i++) {
@@ -306,16 +348,21 @@ check_structure(const char *path, const struct scan *s, struct diag *d)
 				break;
 			}
 		}
-		if (strcmp(it->sect, "hookpipe") == 0)
-			keys = hookpipe_keys;
-		else if (strcmp(it->sect, "auth") == 0)
+		keys2 = NULL;
+		if (strcmp(it->sect, "hookpipe") == 0) {
+			keys = global_keys;
+			keys2 = field_keys;
+		} else if (strcmp(it->sect, "auth") == 0)
 			keys = auth_keys;
 		else if (strcmp(it->sect, "delivery") == 0)
 			keys = delivery_keys;
 		else if (strncmp(it->sect, "event", 5) == 0 &&
 		    isspace((unsigned char)it->sect[5]))
 			keys = event_keys;
-		else if (strcmp(it->sect, "env") == 0) {
+		else if (is_endpoint_sect(it->sect)) {
+			keys = field_keys;
+			keys2 = auth_keys;
+		} else if (strcmp(it->sect, "env") == 0) {
 			if (it->key != NULL && (!env_name_ok(it->orig) ||
 			    strncmp(it->orig, "HOOKPIPE_", 9) == 0 ||
 			    strcmp(it->orig, "PATH") == 0))
@@ -325,35 +372,39 @@ check_structure(const char *path, const struct scan *s, struct diag *d)
 				    "nor HOOKPIPE_*)", it->orig);
 			continue;
 		} else {
-			if (it->key == NULL) {
-				if (strcmp(it->sect, "event") == 0)
-					diag_add(d, 0, path, it->line,
-					    "[event] needs a name: "
-					    "[event booking.updated]");
-				else
-					diag_add(d, 0, path, it->line,
-					    "unknown section [%s]: known are "
-					    "[hookpipe], [auth], [delivery], "
-					    "[env] and [event NAME]", it->orig);
-			}
+			if (it->key != NULL)
+				continue;
+			if (strcmp(it->sect, "event") == 0)
+				diag_add(d, 0, path, it->line, "[event] needs "
+				    "a name: [event booking.updated]");
+			else if (strcmp(it->sect, "endpoint") == 0)
+				diag_add(d, 0, path, it->line, "[endpoint] "
+				    "needs a name, the last part of its URL: "
+				    "[endpoint github] for /hooks/github");
+			else
+				diag_add(d, 0, path, it->line, "unknown "
+				    "section [%s]: known are [hookpipe], "
+				    "[auth], [delivery], [env], [event NAME] "
+				    "and [endpoint NAME]", it->orig);
 			continue;
 		}
 		if (it->key == NULL) {
-			if (keys == event_keys) {
-				const char *name = it->orig + 5;
-
-				while (isspace((unsigned char)*name))
-					name++;
-				if (!event_name_ok(name))
-					diag_add(d, 0, path, it->line,
-					    "[event %s]: an event name is "
-					    "1-128 of A-Z a-z 0-9 . _ - and "
-					    "starts with a letter or digit",
-					    name);
-			}
+			if (keys == event_keys &&
+			    !event_name_ok(sect_arg(it->orig, 5)))
+				diag_add(d, 0, path, it->line, "[event %s]: an "
+				    "event name is 1-128 of A-Z a-z 0-9 . _ - "
+				    "and starts with a letter or digit",
+				    sect_arg(it->orig, 5));
+			if (keys2 == auth_keys &&
+			    !endpoint_name_ok(sect_arg(it->orig, 8)))
+				diag_add(d, 0, path, it->line, "[endpoint %s]: "
+				    "an endpoint name is 1-%d of A-Z a-z 0-9 . "
+				    "_ - and starts with a letter or digit",
+				    sect_arg(it->orig, 8), CONF_ENDPOINT_MAX);
 			continue;
 		}
-		if (!in_list(keys, it->key))
+		if (!in_list(keys, it->key) &&
+		    (keys2 == NULL || !in_list(keys2, it->key)))
 			diag_add(d, 0, path, it->line, "unknown key '%s' in "
 			    "[%s]: see hookpipe.ini(5) for the keys of this "
 			    "section", it->orig, it->sect);
@@ -470,241 +521,6 @@ get_required(struct loader *l, const char *sect, struct strlist *out,
 			    "path like data.booking_id", out->v[i]);
 }
 
-/* A header as a source of the event name or id: "header:X-GitHub-Event". */
-static void
-header_field(struct loader *l, const char *key, const char *v, char *param,
-    size_t len)
-{
-	if (auth_header_param(v + 7, param, len) == -1)
-		bad(l, "hookpipe", key, "'%s' does not name a header (letters, "
-		    "digits and -)", v);
-}
-
-static void
-load_hookpipe(struct loader *l, struct conf *c)
-{
-	const char	*v;
-
-	c->spool_dir = get_path(l, "hookpipe", "spool_dir", NULL);
-	if (c->spool_dir == NULL)
-		diag_add(l->diag, 0, l->path, line_of(l->scan, "hookpipe",
-		    NULL), "[hookpipe] spool_dir is not set: name the folder "
-		    "where accepted events are stored");
-	c->handlers_dir = get_path(l, "hookpipe", "handlers_dir", NULL);
-	if (c->handlers_dir == NULL)
-		diag_add(l->diag, 0, l->path, line_of(l->scan, "hookpipe",
-		    NULL), "[hookpipe] handlers_dir is not set: name the "
-		    "folder of handler programs");
-	c->log_file = get_path(l, "hookpipe", "log_file", NULL);
-	if (c->log_file == NULL && c->spool_dir != NULL &&
-	    asprintf(&c->log_file, "%s/delivery.log", c->spool_dir) == -1)
-		c->log_file = NULL;
-
-	c->max_body = CONF_DEFAULT_MAX_BODY;
-	if ((v = get(l, "hookpipe", "max_body")) != NULL &&
-	    (parse_size(v, &c->max_body) == -1 || c->max_body == 0 ||
-	    c->max_body > 1024UL * 1024 * 1024))
-		bad(l, "hookpipe", "max_body", "'%s' is not a size from 1 "
-		    "byte to 1G (write 65536, 512K or 1M)", v);
-	c->require_https = get_bool(l, "hookpipe", "require_https", 1);
-
-	v = get(l, "hookpipe", "event_field");
-	c->event_field = strdup(v != NULL ? v : "event");
-	if (c->event_field != NULL && strncmp(c->event_field, "header:", 7) ==
-	    0)
-		header_field(l, "event_field", c->event_field, c->event_param,
-		    sizeof(c->event_param));
-	else if (c->event_field != NULL && !payload_path_ok(c->event_field))
-		bad(l, "hookpipe", "event_field", "'%s' is not a dotted JSON "
-		    "path like event or meta.type, nor header:NAME",
-		    c->event_field);
-	v = get(l, "hookpipe", "id_field");
-	c->id_field = strdup(v != NULL ? v : "id");
-	if (c->id_field != NULL && strncmp(c->id_field, "header:", 7) == 0)
-		header_field(l, "id_field", c->id_field, c->id_param,
-		    sizeof(c->id_param));
-	else if (c->id_field != NULL && !payload_path_ok(c->id_field))
-		bad(l, "hookpipe", "id_field", "'%s' is not a dotted JSON "
-		    "path like id or meta.event_id, nor header:NAME",
-		    c->id_field);
-	get_required(l, "hookpipe", &c->required, NULL);
-
-	if ((v = get(l, "hookpipe", "unknown_events")) != NULL) {
-		if (strcmp(v, "accept") == 0)
-			c->unknown_reject = 0;
-		else if (strcmp(v, "reject") == 0)
-			c->unknown_reject = 1;
-		else
-			bad(l, "hookpipe", "unknown_events", "'%s': write "
-			    "accept (store and log) or reject (answer 422)", v);
-	}
-}
-
-/* The secret(s) of a scheme: from FILEKEY (a private file, one per line)
- * or INLINEKEY (only when the INI itself is private). */
-static void
-load_secrets(struct loader *l, struct conf *c, const char *filekey,
-    const char *inlinekey, struct tokens *out)
-{
-	struct err	 e;
-	struct stat	 st;
-	const char	*inl;
-	size_t		 i;
-
-	c->token_file = get_path(l, "auth", filekey, NULL);
-	inl = get(l, "auth", inlinekey);
-	if (c->token_file != NULL && inl != NULL) {
-		bad(l, "auth", inlinekey, "set either %s or %s, not both",
-		    inlinekey, filekey);
-	} else if (c->token_file != NULL) {
-		if (stat(c->token_file, &st) == -1)
-			bad(l, "auth", filekey, "%s: %s", c->token_file,
-			    strerror(errno));
-		else {
-			c->token_mtime = st.st_mtim;
-			if ((st.st_mode & S_IROTH) && !c->insecure_permissions)
-				bad(l, "auth", filekey, "%s is readable "
-				    "by others: chmod o-rwx %s (or set "
-				    "insecure_permissions = yes)",
-				    c->token_file, c->token_file);
-			else if (tokens_load(c->token_file, out, &e) == -1)
-				bad(l, "auth", filekey, "%s", e.msg);
-		}
-	} else if (inl != NULL) {
-		if (stat(l->path, &st) == 0 && (st.st_mode & S_IROTH) &&
-		    !c->insecure_permissions)
-			bad(l, "auth", inlinekey, "%s holds a secret and is "
-			    "readable by others: chmod o-rwx %s, or move it to "
-			    "a private %s", l->path, l->path, filekey);
-		else if (tokens_parse(inl, inlinekey, out, &e) == -1)
-			bad(l, "auth", inlinekey, "%s", e.msg);
-	} else
-		diag_add(l->diag, 0, l->path, line_of(l->scan, "auth", NULL),
-		    "[auth] %s is not set: name a file holding the shared "
-		    "secret(s), one per line", filekey);
-	for (i = 0; i < out->n; i++)
-		if (out->v[i].n < 16)
-			diag_add(l->diag, 1, l->path, line_of(l->scan, "auth",
-			    c->token_file ? filekey : inlinekey),
-			    "%s %zu is shorter than 16 characters: easy to "
-			    "guess", c->verify.scheme == VERIFY_TOKEN ? "token" :
-			    "secret", i + 1);
-}
-
-static void
-load_auth(struct loader *l, struct conf *c)
-{
-	struct verify	*vf = &c->verify;
-	struct err	 e;
-	const char	*v;
-	size_t		 badi = 0;
-	int		 sch;
-
-	v = get(l, "auth", "header");
-	c->auth_header = strdup(v != NULL ? v : "x-auth-token");
-	if (c->auth_header != NULL && auth_header_param(c->auth_header,
-	    c->auth_param, sizeof(c->auth_param)) == -1)
-		bad(l, "auth", "header", "'%s' is not a header name (letters, "
-		    "digits and -)", c->auth_header);
-	c->insecure_permissions = get_bool(l, "auth", "insecure_permissions",
-	    0);
-
-	vf->scheme = VERIFY_TOKEN;
-	if ((v = get(l, "auth", "verify")) != NULL) {
-		if ((sch = verify_scheme_parse(v)) == -1)
-			bad(l, "auth", "verify", "'%s': write token, "
-			    "standard-webhooks, github, stripe or hmac", v);
-		else
-			vf->scheme = (enum verify_scheme)sch;
-	}
-	vf->tolerance = get_duration(l, "auth", "tolerance", 300, 1, 86400);
-	vf->alg = VERIFY_SHA256;
-	vf->enc = VERIFY_HEX;
-	if ((v = get(l, "auth", "algorithm")) != NULL) {
-		if (strcmp(v, "sha512") == 0)
-			vf->alg = VERIFY_SHA512;
-		else if (strcmp(v, "sha256") != 0)
-			bad(l, "auth", "algorithm", "'%s': write sha256 or "
-			    "sha512", v);
-	}
-	if ((v = get(l, "auth", "encoding")) != NULL) {
-		if (strcmp(v, "base64") == 0)
-			vf->enc = VERIFY_BASE64;
-		else if (strcmp(v, "hex") != 0)
-			bad(l, "auth", "encoding", "'%s': write hex or base64",
-			    v);
-	}
-	if ((v = get(l, "auth", "prefix")) != NULL && *v != '\0')
-		vf->prefix = strdup(v);
-	v = get(l, "auth", "signature_header");
-	if (vf->scheme == VERIFY_GITHUB) {
-		v = v != NULL ? v : "X-Hub-Signature-256";
-		if (vf->prefix == NULL)
-			vf->prefix = strdup("sha256=");
-	}
-	if (v != NULL && auth_header_param(v, vf->param, sizeof(vf->param)) ==
-	    -1)
-		bad(l, "auth", "signature_header", "'%s' is not a header name",
-		    v);
-	if (vf->scheme == VERIFY_HMAC && v == NULL)
-		diag_add(l->diag, 0, l->path, line_of(l->scan, "auth", NULL),
-		    "[auth] verify = hmac needs signature_header: the header "
-		    "that carries the signature");
-
-	/* Keys of another scheme would be ignored: say so instead. */
-	if (vf->scheme != VERIFY_HMAC) {
-		static const char *const hmac_only[] = {
-			"algorithm", "encoding", NULL
-		};
-		const char *const *k;
-
-		for (k = hmac_only; *k != NULL; k++)
-			if (get(l, "auth", *k) != NULL)
-				bad(l, "auth", *k, "applies to verify = hmac "
-				    "only (%s fixes its own)",
-				    verify_scheme_name(vf->scheme));
-	}
-	if (vf->scheme == VERIFY_STDWH || vf->scheme == VERIFY_STRIPE ||
-	    vf->scheme == VERIFY_TOKEN) {
-		if (get(l, "auth", "signature_header") != NULL)
-			bad(l, "auth", "signature_header", "applies to verify "
-			    "= hmac or github only");
-		if (get(l, "auth", "prefix") != NULL)
-			bad(l, "auth", "prefix", "applies to verify = hmac or "
-			    "github only");
-	}
-	if (vf->scheme == VERIFY_TOKEN && (get(l, "auth", "secret_file") !=
-	    NULL || get(l, "auth", "secret") != NULL))
-		bad(l, "auth", get(l, "auth", "secret") ? "secret" :
-		    "secret_file", "signing secrets need verify = "
-		    "standard-webhooks, github, stripe or hmac; a shared "
-		    "token goes in token_file");
-	if (vf->scheme != VERIFY_TOKEN && (get(l, "auth", "token_file") !=
-	    NULL || get(l, "auth", "token") != NULL))
-		bad(l, "auth", get(l, "auth", "token") ? "token" :
-		    "token_file", "verify = %s signs with secret_file (or "
-		    "secret), not a token", verify_scheme_name(vf->scheme));
-
-	if (vf->scheme == VERIFY_TOKEN)
-		load_secrets(l, c, "token_file", "token", &c->tokens);
-	else {
-		load_secrets(l, c, "secret_file", "secret", &vf->secrets);
-		if (verify_decode_secrets(vf, &e) == -1)
-			bad(l, "auth", c->token_file ? "secret_file" : "secret",
-			    "%s", e.msg);
-	}
-
-	if ((v = get(l, "auth", "trusted_proxies")) != NULL &&
-	    cidr_list_parse(v, &c->trusted_proxies, &badi) == -1)
-		bad(l, "auth", "trusted_proxies", "item %zu is not an IPv4/IPv6 "
-		    "address or CIDR range with zero host bits", badi + 1);
-	if ((v = get(l, "auth", "allow_from")) != NULL &&
-	    cidr_list_parse(v, &c->allow_from, &badi) == -1)
-		bad(l, "auth", "allow_from", "item %zu is not an IPv4/IPv6 "
-		    "address or CIDR range with zero host bits (like "
-		    "192.0.2.0/24 or 2001:db8::/32)", badi + 1);
-}
-
 static long
 get_int(struct loader *l, const char *sect, const char *key, long def,
     long min, long max)
@@ -723,6 +539,331 @@ get_int(struct loader *l, const char *sect, const char *key, long def,
 		return def;
 	}
 	return n;
+}
+
+/* A header as a source of the event name or id: "header:X-GitHub-Event". */
+static void
+header_field(struct loader *l, const char *sect, const char *key,
+    const char *v, char *param, size_t len)
+{
+	if (auth_header_param(v + 7, param, len) == -1)
+		bad(l, sect, key, "'%s' does not name a header (letters, "
+		    "digits and -)", v);
+}
+
+/* event_field or id_field: a dotted JSON path or header:NAME. */
+static char *
+get_field(struct loader *l, const char *sect, const char *key,
+    const char *def, char *param, size_t len)
+{
+	const char	*v = get(l, sect, key);
+	char		*f;
+
+	if ((f = strdup(v != NULL ? v : def)) == NULL)
+		return NULL;
+	if (strncmp(f, "header:", 7) == 0)
+		header_field(l, sect, key, f, param, len);
+	else if (!payload_path_ok(f))
+		bad(l, sect, key, "'%s' is not a dotted JSON path like %s or "
+		    "meta.%s, nor header:NAME", f, def, def);
+	return f;
+}
+
+static void
+load_global(struct loader *l, struct conf *c)
+{
+	const char *v;
+
+	c->spool_dir = get_path(l, "hookpipe", "spool_dir", NULL);
+	if (c->spool_dir == NULL)
+		diag_add(l->diag, 0, l->path, line_of(l->scan, "hookpipe",
+		    NULL), "[hookpipe] spool_dir is not set: name the folder "
+		    "where accepted events are stored");
+	c->log_file = get_path(l, "hookpipe", "log_file", NULL);
+	if (c->log_file == NULL && c->spool_dir != NULL &&
+	    asprintf(&c->log_file, "%s/delivery.log", c->spool_dir) == -1)
+		c->log_file = NULL;
+	c->durability = DURABLE_FULL;
+	if ((v = get(l, "hookpipe", "durability")) != NULL) {
+		if (strcmp(v, "process") == 0)
+			c->durability = DURABLE_PROCESS;
+		else if (strcmp(v, "full") != 0)
+			bad(l, "hookpipe", "durability", "'%s': write full "
+			    "(fsync before answering: survives power loss) or "
+			    "process (no fsync: survives crashes only)", v);
+	}
+}
+
+/* The request side of an endpoint: where its handlers are, its limits
+ * and fields. sect holds the keys ([hookpipe] or [endpoint NAME]); an
+ * endpoint starts from the default's limits (dflt). */
+static void
+load_fields(struct loader *l, struct endpoint *ep, const char *sect,
+    const struct endpoint *dflt)
+{
+	const char	*v;
+
+	ep->handlers_dir = get_path(l, sect, "handlers_dir", NULL);
+	if (ep->handlers_dir == NULL && dflt != NULL &&
+	    dflt->handlers_dir != NULL && asprintf(&ep->handlers_dir, "%s/%s",
+	    dflt->handlers_dir, ep->name) == -1)
+		ep->handlers_dir = NULL;
+	if (ep->handlers_dir == NULL && dflt == NULL)
+		diag_add(l->diag, 0, l->path, line_of(l->scan, sect, NULL),
+		    "[%s] handlers_dir is not set: name the folder of handler "
+		    "programs", sect);
+
+	ep->max_body = dflt ? dflt->max_body : CONF_DEFAULT_MAX_BODY;
+	if ((v = get(l, sect, "max_body")) != NULL &&
+	    (parse_size(v, &ep->max_body) == -1 || ep->max_body == 0 ||
+	    ep->max_body > 1024UL * 1024 * 1024))
+		bad(l, sect, "max_body", "'%s' is not a size from 1 byte to 1G "
+		    "(write 65536, 512K or 1M)", v);
+	ep->max_depth = (int)get_int(l, sect, "max_depth", dflt ?
+	    dflt->max_depth : PAYLOAD_MAX_DEPTH, 1, PAYLOAD_MAX_DEPTH);
+	ep->max_headers = (int)get_int(l, sect, "max_headers", dflt ?
+	    dflt->max_headers : CONF_DEFAULT_MAX_HEADERS, 8, 1000);
+	ep->require_https = get_bool(l, sect, "require_https", dflt ?
+	    dflt->require_https : 1);
+	ep->event_field = get_field(l, sect, "event_field", "event",
+	    ep->event_param, sizeof(ep->event_param));
+	ep->id_field = get_field(l, sect, "id_field", "id", ep->id_param,
+	    sizeof(ep->id_param));
+	get_required(l, sect, &ep->required, NULL);
+
+	ep->unknown_reject = dflt ? dflt->unknown_reject : 0;
+	if ((v = get(l, sect, "unknown_events")) != NULL) {
+		if (strcmp(v, "accept") == 0)
+			ep->unknown_reject = 0;
+		else if (strcmp(v, "reject") == 0)
+			ep->unknown_reject = 1;
+		else
+			bad(l, sect, "unknown_events", "'%s': write accept "
+			    "(store and log) or reject (answer 422)", v);
+	}
+}
+
+/* The secret(s) of a scheme: from FILEKEY (a private file, one per line),
+ * or INLINEKEY: "env:NAME" (the responder's environment) or the value
+ * itself (only when the INI is private). */
+static void
+load_secrets(struct loader *l, struct endpoint *ep, const char *sect,
+    const char *filekey, const char *inlinekey, struct tokens *out)
+{
+	struct err	 e;
+	struct stat	 st;
+	const char	*inl, *env;
+	size_t		 i;
+
+	ep->token_file = get_path(l, sect, filekey, NULL);
+	inl = get(l, sect, inlinekey);
+	if (ep->token_file != NULL && inl != NULL) {
+		bad(l, sect, inlinekey, "set either %s or %s, not both",
+		    inlinekey, filekey);
+	} else if (ep->token_file != NULL) {
+		if (stat(ep->token_file, &st) == -1)
+			bad(l, sect, filekey, "%s: %s", ep->token_file,
+			    strerror(errno));
+		else {
+			ep->token_mtime = st.st_mtim;
+			if ((st.st_mode & S_IROTH) && !ep->insecure_permissions)
+				bad(l, sect, filekey, "%s is readable "
+				    "by others: chmod o-rwx %s (or set "
+				    "insecure_permissions = yes)",
+				    ep->token_file, ep->token_file);
+			else if (tokens_load(ep->token_file, out, &e) == -1)
+				bad(l, sect, filekey, "%s", e.msg);
+		}
+	} else if (inl != NULL && strncmp(inl, "env:", 4) == 0) {
+		if (!env_name_ok(inl + 4))
+			bad(l, sect, inlinekey, "'%s' does not name an "
+			    "environment variable", inl);
+		else if ((env = getenv(inl + 4)) == NULL || *env == '\0')
+			bad(l, sect, inlinekey, "the environment variable %s is "
+			    "not set for this process (set it where the web "
+			    "server starts hookpipe: FcgidInitialEnv, "
+			    "bin-environment, Environment=)", inl + 4);
+		else if (tokens_parse(env, inl, out, &e) == -1)
+			bad(l, sect, inlinekey, "%s", e.msg);
+	} else if (inl != NULL) {
+		if (stat(l->path, &st) == 0 && (st.st_mode & S_IROTH) &&
+		    !ep->insecure_permissions)
+			bad(l, sect, inlinekey, "%s holds a secret and is "
+			    "readable by others: chmod o-rwx %s, or move it to "
+			    "a private %s, or write env:NAME", l->path, l->path,
+			    filekey);
+		else if (tokens_parse(inl, inlinekey, out, &e) == -1)
+			bad(l, sect, inlinekey, "%s", e.msg);
+	} else
+		diag_add(l->diag, 0, l->path, line_of(l->scan, sect, NULL),
+		    "[%s] %s is not set: name a file holding the %s(s), one "
+		    "per line (or %s = env:NAME)", sect, filekey,
+		    ep->verify.scheme == VERIFY_TOKEN ? "shared token" :
+		    "signing secret", inlinekey);
+	for (i = 0; i < out->n; i++)
+		if (out->v[i].n < 16)
+			diag_add(l->diag, 1, l->path, line_of(l->scan, sect,
+			    ep->token_file ? filekey : inlinekey),
+			    "%s %zu is shorter than 16 characters: easy to "
+			    "guess", ep->verify.scheme == VERIFY_TOKEN ?
+			    "token" : "secret", i + 1);
+}
+
+/* rate_limit = N/s, N/m or N/h: per source address, a token bucket. */
+static void
+load_rate(struct loader *l, struct endpoint *ep, const char *sect,
+    const struct endpoint *dflt)
+{
+	const char	*v = get(l, sect, "rate_limit");
+	char		*end;
+	double		 n, per = 0;
+
+	ep->rate = dflt ? dflt->rate : 0;
+	ep->burst = dflt ? dflt->burst : 0;
+	if (v != NULL) {
+		errno = 0;
+		n = strtod(v, &end);
+		if (strcmp(end, "/s") == 0)
+			per = 1;
+		else if (strcmp(end, "/m") == 0)
+			per = 60;
+		else if (strcmp(end, "/h") == 0)
+			per = 3600;
+		if (end == v || errno != 0 || per == 0 || !(n >= 0) ||
+		    n > 1e6 || (*v < '0' || *v > '9')) {
+			bad(l, sect, "rate_limit", "'%s' is not a rate: write "
+			    "requests per source address as 10/s, 600/m or "
+			    "1000/h (0/s: off)", v);
+			return;
+		}
+		ep->rate = n / per;
+		ep->burst = ep->rate > 1 ? ep->rate : 1;
+	}
+	if (ep->rate > 0)
+		ep->burst = (double)get_int(l, sect, "rate_burst",
+		    (long)ep->burst, 1, 1000000);
+	else if (get(l, sect, "rate_burst") != NULL)
+		bad(l, sect, "rate_burst", "needs rate_limit");
+}
+
+static void
+load_auth(struct loader *l, struct endpoint *ep, const char *sect,
+    const struct endpoint *dflt)
+{
+	struct verify	*vf = &ep->verify;
+	struct err	 e;
+	const char	*v;
+	size_t		 badi = 0;
+	int		 sch;
+
+	v = get(l, sect, "header");
+	ep->auth_header = strdup(v != NULL ? v : "x-auth-token");
+	if (ep->auth_header != NULL && auth_header_param(ep->auth_header,
+	    ep->auth_param, sizeof(ep->auth_param)) == -1)
+		bad(l, sect, "header", "'%s' is not a header name (letters, "
+		    "digits and -)", ep->auth_header);
+	ep->insecure_permissions = get_bool(l, sect, "insecure_permissions",
+	    dflt ? dflt->insecure_permissions : 0);
+
+	vf->scheme = VERIFY_TOKEN;
+	if ((v = get(l, sect, "verify")) != NULL) {
+		if ((sch = verify_scheme_parse(v)) == -1)
+			bad(l, sect, "verify", "'%s': write token, "
+			    "standard-webhooks, github, stripe or hmac", v);
+		else
+			vf->scheme = (enum verify_scheme)sch;
+	}
+	vf->tolerance = get_duration(l, sect, "tolerance", 300, 1, 86400);
+	vf->alg = VERIFY_SHA256;
+	vf->enc = VERIFY_HEX;
+	if ((v = get(l, sect, "algorithm")) != NULL) {
+		if (strcmp(v, "sha512") == 0)
+			vf->alg = VERIFY_SHA512;
+		else if (strcmp(v, "sha256") != 0)
+			bad(l, sect, "algorithm", "'%s': write sha256 or "
+			    "sha512", v);
+	}
+	if ((v = get(l, sect, "encoding")) != NULL) {
+		if (strcmp(v, "base64") == 0)
+			vf->enc = VERIFY_BASE64;
+		else if (strcmp(v, "hex") != 0)
+			bad(l, sect, "encoding", "'%s': write hex or base64",
+			    v);
+	}
+	if ((v = get(l, sect, "prefix")) != NULL && *v != '\0')
+		vf->prefix = strdup(v);
+	v = get(l, sect, "signature_header");
+	if (vf->scheme == VERIFY_GITHUB) {
+		v = v != NULL ? v : "X-Hub-Signature-256";
+		if (vf->prefix == NULL)
+			vf->prefix = strdup("sha256=");
+	}
+	if (v != NULL && auth_header_param(v, vf->param, sizeof(vf->param)) ==
+	    -1)
+		bad(l, sect, "signature_header", "'%s' is not a header name",
+		    v);
+	if (vf->scheme == VERIFY_HMAC && v == NULL)
+		diag_add(l->diag, 0, l->path, line_of(l->scan, sect, NULL),
+		    "[%s] verify = hmac needs signature_header: the header "
+		    "that carries the signature", sect);
+
+	/* Keys of another scheme would be ignored: say so instead. */
+	if (vf->scheme != VERIFY_HMAC) {
+		static const char *const hmac_only[] = {
+			"algorithm", "encoding", NULL
+		};
+		const char *const *k;
+
+		for (k = hmac_only; *k != NULL; k++)
+			if (get(l, sect, *k) != NULL)
+				bad(l, sect, *k, "applies to verify = hmac "
+				    "only (%s fixes its own)",
+				    verify_scheme_name(vf->scheme));
+	}
+	if (vf->scheme == VERIFY_STDWH || vf->scheme == VERIFY_STRIPE ||
+	    vf->scheme == VERIFY_TOKEN) {
+		if (get(l, sect, "signature_header") != NULL)
+			bad(l, sect, "signature_header", "applies to verify "
+			    "= hmac or github only");
+		if (get(l, sect, "prefix") != NULL)
+			bad(l, sect, "prefix", "applies to verify = hmac or "
+			    "github only");
+	}
+	if (vf->scheme == VERIFY_TOKEN && (get(l, sect, "secret_file") !=
+	    NULL || get(l, sect, "secret") != NULL))
+		bad(l, sect, get(l, sect, "secret") ? "secret" :
+		    "secret_file", "signing secrets need verify = "
+		    "standard-webhooks, github, stripe or hmac; a shared "
+		    "token goes in token_file");
+	if (vf->scheme != VERIFY_TOKEN && (get(l, sect, "token_file") !=
+	    NULL || get(l, sect, "token") != NULL))
+		bad(l, sect, get(l, sect, "token") ? "token" :
+		    "token_file", "verify = %s signs with secret_file (or "
+		    "secret), not a token", verify_scheme_name(vf->scheme));
+
+	if (vf->scheme == VERIFY_TOKEN)
+		load_secrets(l, ep, sect, "token_file", "token", &ep->tokens);
+	else {
+		load_secrets(l, ep, sect, "secret_file", "secret", &vf->secrets);
+		if (verify_decode_secrets(vf, &e) == -1)
+			bad(l, sect, ep->token_file ? "secret_file" : "secret",
+			    "%s", e.msg);
+	}
+
+	if ((v = get(l, sect, "trusted_proxies")) == NULL && dflt != NULL &&
+	    cidr_list_copy(&dflt->trusted_proxies, &ep->trusted_proxies) == -1)
+		bad(l, sect, "trusted_proxies", "out of memory");
+	if (v != NULL && cidr_list_parse(v, &ep->trusted_proxies, &badi) == -1)
+		bad(l, sect, "trusted_proxies", "item %zu is not an IPv4/IPv6 "
+		    "address or CIDR range with zero host bits", badi + 1);
+	if ((v = get(l, sect, "allow_from")) == NULL && dflt != NULL &&
+	    cidr_list_copy(&dflt->allow_from, &ep->allow_from) == -1)
+		bad(l, sect, "allow_from", "out of memory");
+	if (v != NULL && cidr_list_parse(v, &ep->allow_from, &badi) == -1)
+		bad(l, sect, "allow_from", "item %zu is not an IPv4/IPv6 "
+		    "address or CIDR range with zero host bits (like "
+		    "192.0.2.0/24 or 2001:db8::/32)", badi + 1);
+	load_rate(l, ep, sect, dflt);
 }
 
 /* A backoff list: "10s, 1m, 5m"; NULL when absent. */
@@ -786,6 +927,14 @@ load_delivery(struct loader *l, struct conf *c)
 	v = get(l, "delivery", "path");
 	c->handler_path = strdup(v != NULL && *v != '\0' ? v :
 	    CONF_DEFAULT_PATH);
+	if ((v = get(l, "delivery", "rlimit_as")) != NULL &&
+	    (parse_size(v, &c->rlimit_as) == -1 || c->rlimit_as < 1048576))
+		bad(l, "delivery", "rlimit_as", "'%s' is not a size of at "
+		    "least 1M (write 512M or 2G; leave it out for no limit)", v);
+	c->rlimit_cpu = get_duration(l, "delivery", "rlimit_cpu", 0, 1,
+	    86400);
+	c->rlimit_nofile = get_int(l, "delivery", "rlimit_nofile", 0, 16,
+	    1048576);
 }
 
 static void
@@ -822,13 +971,13 @@ load_env_and_events(struct loader *l, struct conf *c)
 		if (it->key != NULL || strncmp(it->sect, "event", 5) != 0 ||
 		    !isspace((unsigned char)it->sect[5]))
 			continue;
-		name = it->orig + 5;
-		while (isspace((unsigned char)*name))
-			name++;
+		name = sect_arg(it->orig, 5);
 		ev = &c->events[c->nevents++];
 		ev->name = strdup(name);
-		ev->handler = get_path(l, it->sect, "handler",
-		    c->handlers_dir);
+		/* As written: absolute, or under the endpoint's
+		 * handlers_dir (checked where it runs). */
+		if ((v = get(l, it->sect, "handler")) != NULL && *v != '\0')
+			ev->handler = strdup(v);
 		get_required(l, it->sect, &ev->required, &ev->has_required);
 		ev->timeout = get_duration(l, it->sect, "timeout", 0, 1,
 		    86400);
@@ -858,27 +1007,90 @@ load_env_and_events(struct loader *l, struct conf *c)
 /* GitHub names the event and the delivery in headers; Standard Webhooks
  * the message id: they are the defaults unless the INI says otherwise. */
 static void
-scheme_defaults(struct loader *l, struct conf *c)
+scheme_defaults(struct loader *l, struct endpoint *ep, const char *sect)
 {
 	const char *ev = NULL, *id = NULL;
 
-	if (c->verify.scheme == VERIFY_GITHUB) {
+	if (ep->verify.scheme == VERIFY_GITHUB) {
 		ev = "header:X-GitHub-Event";
 		id = "header:X-GitHub-Delivery";
-	} else if (c->verify.scheme == VERIFY_STDWH)
+	} else if (ep->verify.scheme == VERIFY_STDWH)
 		id = "header:webhook-id";
-	if (ev != NULL && get(l, "hookpipe", "event_field") == NULL) {
-		free(c->event_field);
-		c->event_field = strdup(ev);
-		header_field(l, "event_field", ev, c->event_param,
-		    sizeof(c->event_param));
+	if (ev != NULL && get(l, sect, "event_field") == NULL) {
+		free(ep->event_field);
+		ep->event_field = strdup(ev);
+		header_field(l, sect, "event_field", ev, ep->event_param,
+		    sizeof(ep->event_param));
 	}
-	if (id != NULL && get(l, "hookpipe", "id_field") == NULL) {
-		free(c->id_field);
-		c->id_field = strdup(id);
-		header_field(l, "id_field", id, c->id_param,
-		    sizeof(c->id_param));
+	if (id != NULL && get(l, sect, "id_field") == NULL) {
+		free(ep->id_field);
+		ep->id_field = strdup(id);
+		header_field(l, sect, "id_field", id, ep->id_param,
+		    sizeof(ep->id_param));
 	}
+}
+
+/* The default endpoint from [hookpipe] + [auth], then one per
+ * [endpoint NAME] section. Without [auth], the default endpoint is off
+ * when there are others (each sender its own path). */
+static void
+load_endpoints(struct loader *l, struct conf *c)
+{
+	const struct item	*it;
+	struct endpoint		*ep;
+	const char		*name;
+	size_t			 i, n = 1;
+
+	for (i = 0; i < l->scan->n; i++)
+		if (l->scan->v[i].key == NULL &&
+		    is_endpoint_sect(l->scan->v[i].sect))
+			n++;
+	if ((c->ep = calloc(n, sizeof(*c->ep))) == NULL) {
+		diag_add(l->diag, 0, l->path, 0, "out of memory");
+		return;
+	}
+	ep = &c->ep[0];
+	c->nep = 1;
+	load_fields(l, ep, "hookpipe", NULL);
+	ep->enabled = n == 1 || line_of(l->scan, "auth", NULL) != 0;
+	if (ep->enabled) {
+		load_auth(l, ep, "auth", NULL);
+		scheme_defaults(l, ep, "hookpipe");
+	} else {
+		/* Off, but its limits are what endpoints start from. */
+		ep->insecure_permissions = get_bool(l, "auth",
+		    "insecure_permissions", 0);
+	}
+	for (i = 0; i < l->scan->n; i++) {
+		it = &l->scan->v[i];
+		if (it->key != NULL || !is_endpoint_sect(it->sect))
+			continue;
+		name = sect_arg(it->orig, 8);
+		ep = &c->ep[c->nep++];
+		ep->enabled = 1;
+		if ((ep->name = strdup(name)) == NULL)
+			continue;
+		load_fields(l, ep, it->sect, &c->ep[0]);
+		load_auth(l, ep, it->sect, &c->ep[0]);
+		scheme_defaults(l, ep, it->sect);
+	}
+}
+
+static void
+endpoint_free(struct endpoint *ep)
+{
+	free(ep->name);
+	free(ep->handlers_dir);
+	free(ep->event_field);
+	free(ep->id_field);
+	strlist_free(&ep->required);
+	free(ep->auth_header);
+	free(ep->token_file);
+	tokens_free(&ep->tokens);
+	tokens_free(&ep->verify.secrets);
+	free(ep->verify.prefix);
+	cidr_list_free(&ep->allow_from);
+	cidr_list_free(&ep->trusted_proxies);
 }
 
 /* The scanner reports syntax errors with line numbers already. */
@@ -956,9 +1168,8 @@ conf_load(const char *path, struct diag *d)
 	c->ino = st.st_ino;
 	c->mtime = st.st_mtim;
 	c->size = st.st_size;
-	load_hookpipe(&l, c);
-	load_auth(&l, c);
-	scheme_defaults(&l, c);
+	load_global(&l, c);
+	load_endpoints(&l, c);
 	load_delivery(&l, c);
 	load_env_and_events(&l, c);
 out:
@@ -982,18 +1193,10 @@ conf_free(struct conf *c)
 		return;
 	free(c->path);
 	free(c->spool_dir);
-	free(c->handlers_dir);
 	free(c->log_file);
-	free(c->event_field);
-	free(c->id_field);
-	strlist_free(&c->required);
-	free(c->auth_header);
-	free(c->token_file);
-	tokens_free(&c->tokens);
-	tokens_free(&c->verify.secrets);
-	free(c->verify.prefix);
-	cidr_list_free(&c->allow_from);
-	cidr_list_free(&c->trusted_proxies);
+	for (i = 0; i < c->nep; i++)
+		endpoint_free(&c->ep[i]);
+	free(c->ep);
 	free(c->runner);
 	free(c->handler_path);
 	free(c->backoff);
@@ -1021,16 +1224,55 @@ ts_differ(const struct timespec *a, const struct timespec *b)
 int
 conf_stale(const struct conf *c)
 {
-	struct stat st;
+	struct stat	st;
+	size_t		i;
 
 	if (stat(c->path, &st) == -1 || st.st_dev != c->dev ||
 	    st.st_ino != c->ino || st.st_size != c->size ||
 	    ts_differ(&st.st_mtim, &c->mtime))
 		return 1;
-	if (c->token_file != NULL && (stat(c->token_file, &st) == -1 ||
-	    ts_differ(&st.st_mtim, &c->token_mtime)))
-		return 1;
+	for (i = 0; i < c->nep; i++)
+		if (c->ep[i].token_file != NULL && (stat(c->ep[i].token_file,
+		    &st) == -1 || ts_differ(&st.st_mtim, &c->ep[i].token_mtime)))
+			return 1;
 	return 0;
+}
+
+const struct endpoint *
+conf_endpoint(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	if (name == NULL || *name == '\0')
+		return c->ep[0].enabled ? &c->ep[0] : NULL;
+	for (i = 1; i < c->nep; i++)
+		if (strcmp(c->ep[i].name, name) == 0)
+			return &c->ep[i];
+	return NULL;
+}
+
+const struct endpoint *
+conf_endpoint_path(const struct conf *c, const char *pathinfo)
+{
+	char	name[CONF_ENDPOINT_MAX + 1];
+	size_t	n;
+
+	if (pathinfo == NULL || *pathinfo == '\0' ||
+	    strcmp(pathinfo, "/") == 0)
+		return conf_endpoint(c, NULL);
+	if (*pathinfo != '/')
+		return NULL;
+	pathinfo++;
+	n = strlen(pathinfo);
+	if (n > 0 && pathinfo[n - 1] == '/')
+		n--;
+	if (n == 0 || n > CONF_ENDPOINT_MAX)
+		return NULL;
+	memcpy(name, pathinfo, n);
+	name[n] = '\0';
+	if (!endpoint_name_ok(name))
+		return NULL;
+	return conf_endpoint(c, name);
 }
 
 const struct event_conf *

@@ -23,6 +23,8 @@
 #define CONF_DEFAULT_KEEP	(7 * 86400)
 #define CONF_SYNC_TIMEOUT_MAX	900	/* below the runner's stale tmp/ age */
 #define CONF_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+#define CONF_DEFAULT_MAX_HEADERS 100
+#define CONF_ENDPOINT_MAX	48	/* name length; with an id, a file name */
 
 enum ev_mode { MODE_QUEUE, MODE_SYNC };
 
@@ -45,17 +47,17 @@ struct envvar {
 	char	*value;
 };
 
-struct conf {
-	char		*path;
-	dev_t		 dev;
-	ino_t		 ino;
-	struct timespec	 mtime;
-	off_t		 size;
-
-	char		*spool_dir;
+/* Where requests arrive: the default endpoint ([hookpipe] + [auth],
+ * PATH_INFO empty or "/") or an [endpoint NAME] section (PATH_INFO
+ * "/NAME"). Each has its own verification, fields, limits, handlers. */
+struct endpoint {
+	char		*name;		/* NULL for the default endpoint */
+	int		 enabled;	/* the default is off when [auth] is
+					   absent and endpoints exist */
 	char		*handlers_dir;
-	char		*log_file;
 	size_t		 max_body;
+	int		 max_depth;	/* JSON nesting, containers */
+	int		 max_headers;	/* HTTP_* parameters considered */
 	int		 require_https;
 	char		*event_field;	/* dotted JSON path, or header:NAME */
 	char		*id_field;
@@ -67,13 +69,35 @@ struct conf {
 	char		*auth_header;
 	char		 auth_param[160];	/* HTTP_X_AUTH_TOKEN */
 	char		*token_file;		/* the token or secret file, or
-						   NULL: inline in the INI */
+						   NULL: inline or env: */
 	struct timespec	 token_mtime;
 	struct tokens	 tokens;
 	struct verify	 verify;		/* scheme; secrets if not token */
 	struct cidr_list allow_from;
 	struct cidr_list trusted_proxies;	/* whose X-Forwarded-For counts */
 	int		 insecure_permissions;
+	double		 rate;			/* requests/s per source; 0 off */
+	double		 burst;			/* bucket size */
+};
+
+enum durability {
+	DURABLE_FULL,		/* fsync'd file and folder before any 200 */
+	DURABLE_PROCESS		/* written, not fsync'd: survives a crash of
+				   any process, not a power loss */
+};
+
+struct conf {
+	char		*path;
+	dev_t		 dev;
+	ino_t		 ino;
+	struct timespec	 mtime;
+	off_t		 size;
+
+	char		*spool_dir;
+	char		*log_file;
+	enum durability	 durability;
+	struct endpoint	*ep;			/* ep[0] is the default */
+	size_t		 nep;
 
 	long		 timeout;
 	long		 kill_grace;
@@ -84,6 +108,9 @@ struct conf {
 	size_t		 nbackoff;
 	int		 concurrency;		/* handler runs at once */
 	long		 keep;			/* seconds done/ and ids/ stay */
+	size_t		 rlimit_as;		/* bytes; 0 = inherit */
+	long		 rlimit_cpu;		/* seconds; 0 = inherit */
+	long		 rlimit_nofile;		/* 0 = inherit */
 
 	struct envvar	*env;
 	size_t		 nenv;
@@ -104,6 +131,11 @@ struct conf	*conf_load(const char *, struct diag *);
 void		 conf_free(struct conf *);
 /* 1 when the file or the token file changed since the load. */
 int		 conf_stale(const struct conf *);
+/* The endpoint for a PATH_INFO ("", "/" or NULL: the default;
+ * "/NAME" or "/NAME/"); NULL when there is none or it is off. */
+const struct endpoint *conf_endpoint_path(const struct conf *, const char *);
+/* The endpoint by name (NULL or "": the default), or NULL. */
+const struct endpoint *conf_endpoint(const struct conf *, const char *);
 /* The [event NAME] section for a name, or NULL. */
 const struct event_conf *conf_event(const struct conf *, const char *);
 /* Retries allowed after the first attempt. */

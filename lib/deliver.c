@@ -76,9 +76,11 @@ deliver_log_error(struct dlog *log, const char *key, const char *value,
 
 enum outcome
 deliver_event(const struct conf *c, struct dlog *log,
-    const struct handler_meta *m, long timeout, int fd, off_t off,
+    const struct handler_meta *m, int fd, off_t off,
     struct handler_result *last)
 {
+	const struct endpoint	*ep;
+	struct handler_limits	 lim;
 	struct handler_result	 r;
 	struct strlist		 progs;
 	struct buf		 line = { 0 };
@@ -89,7 +91,13 @@ deliver_event(const struct conf *c, struct dlog *log,
 	int			 body = -1;
 
 	memset(last, 0, sizeof(*last));
-	if (handler_resolve(c, m->event, &progs, &e) == -1) {
+	if ((ep = conf_endpoint(c, m->endpoint)) == NULL) {
+		deliver_log_error(log, "spool", m->spool_file, "its endpoint "
+		    "is not in the configuration (any more)");
+		return OUT_TEMP;
+	}
+	handler_limits(c, ep, conf_event(c, m->event), &lim);
+	if (handler_resolve(c, ep, m->event, &progs, &e) == -1) {
 		deliver_log_error(log, "spool", m->spool_file, e.msg);
 		return OUT_TEMP;
 	}
@@ -102,8 +110,8 @@ deliver_event(const struct conf *c, struct dlog *log,
 		return OUT_TEMP;
 	}
 	for (i = 0; i < progs.n; i++) {
-		if (handler_run(progs.v[i], body, 0, envp, c->handlers_dir,
-		    timeout, c->kill_grace, &r, &e) == -1) {
+		if (handler_run(progs.v[i], body, 0, envp, &lim, &r, &e) ==
+		    -1) {
 			deliver_log_error(log, "handler", progs.v[i], e.msg);
 			out = OUT_TEMP;
 			break;

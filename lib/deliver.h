@@ -17,12 +17,12 @@ enum outcome {
 	OUT_TIMEOUT	/* a handler ran past its timeout */
 };
 
-/* Run the handlers for meta->event one after another, each with the
- * body (fd from offset) on stdin; stops at the first failure. `last`
- * receives the last run's result (stdout for sync answers). */
+/* Run the handlers for meta->event of meta->endpoint one after another,
+ * each with the body (fd from offset) on stdin; stops at the first
+ * failure. `last` receives the last run's result (stdout for sync
+ * answers). */
 enum outcome deliver_event(const struct conf *, struct dlog *,
-	    const struct handler_meta *, long, int, off_t,
-	    struct handler_result *);
+	    const struct handler_meta *, int, off_t, struct handler_result *);
 
 /* The body (from offset) alone in a sealed memory file: handlers get
  * exactly the payload on a seekable stdin, and none can change it. */

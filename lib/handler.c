@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -51,9 +52,53 @@ push(struct strlist *l, const char *s)
 	return 0;
 }
 
+/* 1 when path lies in dir (both resolved, no symlinks). */
+static int
+path_within(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
 int
-handler_resolve(const struct conf *c, const char *event, struct strlist *l,
+handler_safe(const struct endpoint *ep, const char *path, int anywhere,
     struct err *e)
+{
+	struct stat	st;
+	char		real[PATH_MAX], dir[PATH_MAX];
+
+	if (realpath(path, real) == NULL)
+		return err_sys(e, "handler %s", path);
+	/* A program named in the INI by absolute path may live anywhere;
+	 * everything else must stay inside handlers_dir. */
+	if (!anywhere) {
+		if (realpath(ep->handlers_dir, dir) == NULL)
+			return err_sys(e, "handlers_dir %s", ep->handlers_dir);
+		if (!path_within(dir, real))
+			return err_set(e, "handler %s resolves to %s, outside "
+			    "handlers_dir %s: refused (move it in, or name it "
+			    "by absolute path in [event] handler)", path, real,
+			    dir);
+	}
+	if (stat(real, &st) == -1)
+		return err_sys(e, "handler %s", real);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, "handler %s is writable by %s: refused "
+		    "(chmod go-w %s)", real, st.st_mode & S_IWOTH ? "others" :
+		    "its group", real);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return err_set(e, "handler %s belongs to uid %lu, neither this "
+		    "user (%lu) nor root: refused (chown it)", real,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+	return 0;
+}
+
+int
+handler_resolve(const struct conf *c, const struct endpoint *ep,
+    const char *event, struct strlist *l, struct err *e)
 {
 	const struct event_conf	*ev;
 	struct dirent		*de;
@@ -64,15 +109,25 @@ handler_resolve(const struct conf *c, const char *event, struct strlist *l,
 
 	l->v = NULL;
 	l->n = 0;
-	if ((ev = conf_event(c, event)) != NULL && ev->handler != NULL)
-		return push(l, ev->handler) == -1 ?
-		    err_sys(e, "handler list") : 0;
-	if (snprintf(path, sizeof(path), "%s/%s", c->handlers_dir, event) >=
+	if ((ev = conf_event(c, event)) != NULL && ev->handler != NULL) {
+		if (ev->handler[0] == '/')
+			(void)snprintf(path, sizeof(path), "%s", ev->handler);
+		else if (snprintf(path, sizeof(path), "%s/%s",
+		    ep->handlers_dir, ev->handler) >= (int)sizeof(path))
+			return err_set(e, "handler path too long");
+		if (handler_safe(ep, path, ev->handler[0] == '/', e) == -1)
+			return -1;
+		return push(l, path) == -1 ? err_sys(e, "handler list") : 0;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", ep->handlers_dir, event) >=
 	    (int)sizeof(path))
 		return err_set(e, "handler path too long");
-	if (is_exec_file(path))
+	if (is_exec_file(path)) {
+		if (handler_safe(ep, path, 0, e) == -1)
+			return -1;
 		return push(l, path) == -1 ? err_sys(e, "handler list") : 0;
-	if (snprintf(path, sizeof(path), "%s/%s.d", c->handlers_dir, event) >=
+	}
+	if (snprintf(path, sizeof(path), "%s/%s.d", ep->handlers_dir, event) >=
 	    (int)sizeof(path))
 		return err_set(e, "handler path too long");
 	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))
@@ -90,16 +145,30 @@ handler_resolve(const struct conf *c, const char *event, struct strlist *l,
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
 		    (int)sizeof(sub) || !is_exec_file(sub))
 			continue;
-		if (push(l, sub) == -1) {
+		if (handler_safe(ep, sub, 0, e) == -1 || (push(l, sub) == -1 &&
+		    err_sys(e, "handler list") == -1)) {
 			(void)closedir(dir);
 			strlist_free(l);
-			return err_sys(e, "handler list");
+			return -1;
 		}
 	}
 	(void)closedir(dir);
 	if (l->n - first > 1)
 		qsort(l->v + first, l->n - first, sizeof(*l->v), cmp_str);
 	return 0;
+}
+
+void
+handler_limits(const struct conf *c, const struct endpoint *ep,
+    const struct event_conf *ev, struct handler_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->cwd = ep != NULL ? ep->handlers_dir : NULL;
+	lim->timeout = conf_timeout(c, ev);
+	lim->grace = c->kill_grace;
+	lim->as = c->rlimit_as;
+	lim->cpu = c->rlimit_cpu;
+	lim->nofile = c->rlimit_nofile;
 }
 
 static int
@@ -150,6 +219,8 @@ handler_env(const struct conf *c, const struct handler_meta *m)
 	for (i = 0; i < c->nenv; i++)
 		rc |= env_push(&v, &n, c->env[i].name, c->env[i].value);
 	rc |= env_push(&v, &n, "HOOKPIPE_EVENT", m->event);
+	if (m->endpoint != NULL)
+		rc |= env_push(&v, &n, "HOOKPIPE_ENDPOINT", m->endpoint);
 	rc |= env_push(&v, &n, "HOOKPIPE_ID", m->id);
 	rc |= env_push(&v, &n, "HOOKPIPE_REQUEST_ID", m->request_id);
 	rc |= env_push(&v, &n, "HOOKPIPE_RECEIVED_AT", m->received_at);
@@ -193,10 +264,30 @@ close_from(int lowfd)
 	}
 }
 
+/* Lower a resource limit (0: leave it); never above the hard limit. */
+static int
+set_limit(int res, size_t v)
+{
+	struct rlimit rl;
+
+	if (v == 0)
+		return 0;
+	if (getrlimit(res, &rl) == -1)
+		return -1;
+	if (rl.rlim_max != RLIM_INFINITY && (rlim_t)v > rl.rlim_max)
+		v = (size_t)rl.rlim_max;
+	rl.rlim_cur = (rlim_t)v;
+	if (res == RLIMIT_CPU && rl.rlim_max == RLIM_INFINITY)
+		rl.rlim_max = (rlim_t)v + 5;	/* SIGXCPU, then SIGKILL */
+	else if (res != RLIMIT_CPU)
+		rl.rlim_max = (rlim_t)v;
+	return setrlimit(res, &rl);
+}
+
 /* In the child: never returns. */
 static void
 child(pid_t parent, const char *path, int in, off_t off, int out, int errfd,
-    char *const *envp, const char *cwd, int note)
+    char *const *envp, const struct handler_limits *lim, int note)
 {
 	struct sigaction	sa;
 	sigset_t		all;
@@ -235,8 +326,17 @@ child(pid_t parent, const char *path, int in, off_t off, int out, int errfd,
 		_exit(111);
 	close_from(3);
 	umask(077);
-	if (cwd != NULL && chdir(cwd) == -1)
+	if (lim->cwd != NULL && chdir(lim->cwd) == -1)
 		_exit(111);
+	if (set_limit(RLIMIT_AS, lim->as) == -1 ||
+	    set_limit(RLIMIT_CPU, (size_t)lim->cpu) == -1 ||
+	    set_limit(RLIMIT_NOFILE, (size_t)lim->nofile) == -1) {
+		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: unable to "
+		    "set the [delivery] rlimit_* limits: %s\n",
+		    strerror(errno));
+		(void)write_all(2, msg, strlen(msg));
+		_exit(111);
+	}
 	argv[0] = (char *)(uintptr_t)path;
 	argv[1] = NULL;
 	execve(path, argv, envp);
@@ -303,7 +403,7 @@ open_pidfd(pid_t pid)
 
 int
 handler_start(struct handler_job *j, const char *path, int in, off_t off,
-    char *const *envp, const char *cwd, long timeout, long grace, int note,
+    char *const *envp, const struct handler_limits *lim, int note,
     struct err *e)
 {
 	int	outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
@@ -322,7 +422,7 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 		goto fail;
 	}
 	if (j->pid == 0)
-		child(parent, path, in, off, outp[1], errp[1], envp, cwd, note);
+		child(parent, path, in, off, outp[1], errp[1], envp, lim, note);
 	(void)setpgid(j->pid, j->pid);	/* both sides: no race with kill(-pid) */
 	(void)close(outp[1]);
 	(void)close(errp[1]);
@@ -331,8 +431,8 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	(void)fcntl(j->outfd, F_SETFL, O_NONBLOCK);
 	(void)fcntl(j->errfd, F_SETFL, O_NONBLOCK);
 	j->pidfd = open_pidfd(j->pid);
-	j->deadline = j->start + timeout * 1000;
-	j->grace = grace;
+	j->deadline = j->start + lim->timeout * 1000;
+	j->grace = lim->grace;
 	return 0;
 fail:
 	if (outp[0] != -1)
@@ -537,7 +637,7 @@ handler_kill(struct handler_job *j)
 
 int
 handler_run(const char *path, int in, off_t off, char *const *envp,
-    const char *cwd, long timeout, long grace, struct handler_result *r,
+    const struct handler_limits *lim, struct handler_result *r,
     struct err *e)
 {
 	struct handler_job	j;
@@ -545,8 +645,7 @@ handler_run(const char *path, int in, off_t off, char *const *envp,
 	int64_t			wait;
 	int			n;
 
-	if (handler_start(&j, path, in, off, envp, cwd, timeout, grace, -1,
-	    e) == -1) {
+	if (handler_start(&j, path, in, off, envp, lim, -1, e) == -1) {
 		memset(r, 0, sizeof(*r));
 		return -1;
 	}

@@ -22,6 +22,7 @@
 
 /* What a handler is told about the event, as HOOKPIPE_* variables. */
 struct handler_meta {
+	const char	*endpoint;	/* NULL: the default */
 	const char	*event;
 	const char	*id;
 	const char	*request_id;
@@ -57,24 +58,46 @@ struct handler_job {
 	struct handler_result	res;
 };
 
-/* The programs for an event: the [event] handler, handlers_dir/EVENT,
- * or the executables of handlers_dir/EVENT.d in lexical order. An empty
- * list means the event is unknown. */
-int	handler_resolve(const struct conf *, const char *, struct strlist *,
-	    struct err *);
+/* How a handler runs: its folder, deadline and resource limits. */
+struct handler_limits {
+	const char	*cwd;
+	long		 timeout;	/* seconds, then SIGTERM to the group */
+	long		 grace;		/* seconds, then SIGKILL */
+	size_t		 as;		/* RLIMIT_AS bytes; 0 = inherit */
+	long		 cpu;		/* RLIMIT_CPU seconds; 0 = inherit */
+	long		 nofile;	/* RLIMIT_NOFILE; 0 = inherit */
+};
+
+/* The programs for an event of an endpoint: the [event] handler
+ * (absolute, or under handlers_dir), handlers_dir/EVENT, or the
+ * executables of handlers_dir/EVENT.d in lexical order. An empty list
+ * means the event is unknown. A program that resolves outside
+ * handlers_dir (a symlink leading out), that group or others may
+ * write, or that belongs to another user than this one or root is
+ * refused: -1 with the reason, nothing runs. */
+int	handler_resolve(const struct conf *, const struct endpoint *,
+	    const char *, struct strlist *, struct err *);
+/* Is this program one hookpipe may run for the endpoint (anywhere: it
+ * was named by absolute path in the INI, so it need not be inside
+ * handlers_dir)? 0, or -1 with the reason. */
+int	handler_safe(const struct endpoint *, const char *, int, struct err *);
+/* The limits of [delivery] and the event, in the endpoint's folder. */
+void	handler_limits(const struct conf *, const struct endpoint *,
+	    const struct event_conf *, struct handler_limits *);
 /* The environment for a handler: allow-list, [env], HOOKPIPE_*. */
 char	**handler_env(const struct conf *, const struct handler_meta *);
 void	handler_env_free(char **);
 /* Run one program: stdin is fd at offset, timeout then SIGTERM to the
  * group, grace, SIGKILL. Returns -1 only when it could not be run. */
-int	handler_run(const char *, int, off_t, char *const *, const char *,
-	    long, long, struct handler_result *, struct err *);
+int	handler_run(const char *, int, off_t, char *const *,
+	    const struct handler_limits *, struct handler_result *,
+	    struct err *);
 void	handler_result_free(struct handler_result *);
 /* Start a handler without waiting for it. */
 /* When note is a descriptor, the child appends a {"type":"run"} line
  * with its pgid and start time to it before it execs. */
 int	handler_start(struct handler_job *, const char *, int, off_t,
-	    char *const *, const char *, long, long, int, struct err *);
+	    char *const *, const struct handler_limits *, int, struct err *);
 /* The descriptors to poll for this job (at most 3); returns how many. */
 int	handler_pollfds(const struct handler_job *, struct pollfd *);
 /* When (monotonic ms) the job wants to be stepped even without events. */

@@ -44,6 +44,7 @@ receiver_init(struct receiver *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->log.fd = -1;
+	r->rate.fd = -1;
 }
 
 static void
@@ -55,6 +56,7 @@ receiver_unload(struct receiver *r)
 		spool_close(&r->spool);
 	r->spool_open = 0;
 	dlog_close(&r->log);
+	ratelimit_close(&r->rate);
 }
 
 void
@@ -101,7 +103,8 @@ receiver_load(struct receiver *r, const char *path)
 	struct diag	 d = { { 0 }, 0, 0 };
 	struct stat	 st;
 	struct err	 e;
-	char		*nl;
+	char		*nl, rpath[PATH_MAX];
+	size_t		 i;
 
 	if (r->conf != NULL && strcmp(r->conf_path, path) == 0 &&
 	    !conf_stale(r->conf))
@@ -137,9 +140,26 @@ receiver_load(struct receiver *r, const char *path)
 		goto fail;
 	}
 	r->spool_open = 1;
+	r->spool.nosync = r->conf->durability == DURABLE_PROCESS;
 	if (dlog_open(&r->log, r->conf->log_file, &e) == -1) {
 		(void)snprintf(r->conf_error, sizeof(r->conf_error), "%s", e.msg);
 		goto fail;
+	}
+	for (i = 0; i < r->conf->nep; i++)
+		if (r->conf->ep[i].rate > 0)
+			break;
+	if (i < r->conf->nep) {
+		if (snprintf(rpath, sizeof(rpath), "%s/ratelimit",
+		    r->conf->spool_dir) >= (int)sizeof(rpath)) {
+			(void)snprintf(r->conf_error, sizeof(r->conf_error),
+			    "spool_dir path too long");
+			goto fail;
+		}
+		if (ratelimit_open(&r->rate, rpath, &e) == -1) {
+			(void)snprintf(r->conf_error, sizeof(r->conf_error),
+			    "%s", e.msg);
+			goto fail;
+		}
 	}
 	if ((r->runner = find_runner(r->conf)) == NULL)
 		goto fail;
@@ -166,6 +186,7 @@ answer_error(struct answer *a, int status, const char *reason)
 
 /* What the request log line says beyond the answer. */
 struct reqlog {
+	const char	*endpoint;
 	const char	*remote;
 	const char	*method;
 	const char	*event;
@@ -185,6 +206,8 @@ log_request(struct receiver *r, const struct answer *a,
 	dlog_begin(b, "request");
 	buf_puts(b, ",\"request_id\":");
 	buf_json_cstr(b, a->request_id);
+	buf_puts(b, ",\"endpoint\":");
+	buf_json_cstr(b, rl->endpoint);
 	buf_puts(b, ",\"remote\":");
 	buf_json_cstr(b, rl->remote);
 	buf_puts(b, ",\"method\":");
@@ -286,15 +309,17 @@ id_text(json_object *v, char *tmp, size_t len, int *bad)
 }
 
 static void
-envelope(struct buf *b, const char *event, const char *id,
-    const char *reqid, int64_t received, const char *remote,
+envelope(struct buf *b, const char *endpoint, const char *event,
+    const char *id, const char *reqid, int64_t received, const char *remote,
     char *const *params, size_t bytes, const char *mode)
 {
 	char t[40];
 
 	fmt_time_us(received, t, sizeof(t));
 	buf_reset(b);
-	buf_puts(b, "{\"v\":1,\"event\":");
+	buf_puts(b, "{\"v\":1,\"endpoint\":");
+	buf_json_cstr(b, endpoint);
+	buf_puts(b, ",\"event\":");
 	buf_json_cstr(b, event);
 	buf_puts(b, ",\"id\":");
 	buf_json_cstr(b, id);
@@ -333,8 +358,8 @@ answer_accepted(struct answer *a, const char *event, const char *id,
  * to tmp/ (the sender's retry is the durability); it moves to done/ on
  * success and is dropped otherwise. 0 when handled. */
 static int
-run_sync(struct receiver *r, const struct event_conf *ev,
-    const char *event, const char *id, const char *name, const char *remote,
+run_sync(struct receiver *r, const struct endpoint *ep,
+    const struct event_conf *ev, const char *event, const char *id, const char *name, const char *remote,
     int64_t received, size_t envlen, struct answer *a, struct reqlog *rl)
 {
 	struct handler_result	last;
@@ -354,6 +379,7 @@ run_sync(struct receiver *r, const struct event_conf *ev,
 	}
 	fmt_time_us(received, t, sizeof(t));
 	memset(&m, 0, sizeof(m));
+	m.endpoint = ep->name;
 	m.event = event;
 	m.id = id;
 	m.request_id = a->request_id;
@@ -362,8 +388,7 @@ run_sync(struct receiver *r, const struct event_conf *ev,
 	m.spool_file = path;
 	m.mode = "sync";
 	m.attempt = 1;
-	out = deliver_event(r->conf, &r->log, &m, conf_timeout(r->conf, ev),
-	    fd, (off_t)envlen + 1, &last);
+	out = deliver_event(r->conf, &r->log, &m, fd, (off_t)envlen + 1, &last);
 	(void)close(fd);
 	switch (out) {
 	case OUT_OK:
@@ -405,6 +430,7 @@ receiver_handle(struct receiver *r, const struct request *req,
     struct answer *a)
 {
 	const struct event_conf	*ev;
+	const struct endpoint	*ep;
 	struct reqlog		 rl;
 	const struct strlist	*required;
 	struct strlist		 progs;
@@ -412,10 +438,11 @@ receiver_handle(struct receiver *r, const struct request *req,
 	json_object		*root = NULL, *v;
 	const char		*path, *cl, *event = NULL, *id = NULL;
 	char			 name[SPOOL_NAME_MAX], idtmp[32], *end;
+	char			 idkey[CONF_ENDPOINT_MAX + 1 + EVENT_ID_MAX + 1];
 	char			 client[INET6_ADDRSTRLEN + 8];
 	unsigned long long	 len;
 	int64_t			 t0 = now_us();
-	size_t			 i;
+	size_t			 i, n;
 	int			 idfd = -1, rc, badid;
 
 	memset(&rl, 0, sizeof(rl));
@@ -445,18 +472,31 @@ receiver_handle(struct receiver *r, const struct request *req,
 		goto out;
 	}
 
+	/* The path picks the sender's endpoint: its rules apply. */
+	if ((ep = conf_endpoint_path(r->conf, param_get(req->params,
+	    "PATH_INFO"))) == NULL) {
+		answer_error(a, 404, "no such endpoint");
+		goto out;
+	}
+	rl.endpoint = ep->name;
 	/* Behind a trusted proxy the client is in X-Forwarded-For;
 	 * otherwise that header is ignored entirely. */
-	rl.remote = cidr_client(&r->conf->trusted_proxies, rl.remote,
+	rl.remote = cidr_client(&ep->trusted_proxies, rl.remote,
 	    param_get(req->params, "HTTP_X_FORWARDED_FOR"), client,
 	    sizeof(client));
-	if (r->conf->require_https && !is_https(req->params)) {
+	if (ep->require_https && !is_https(req->params)) {
 		answer_error(a, 403, "HTTPS required");
 		goto out;
 	}
-	if (r->conf->allow_from.n > 0 &&
-	    !cidr_list_match(&r->conf->allow_from, rl.remote)) {
+	if (ep->allow_from.n > 0 && !cidr_list_match(&ep->allow_from,
+	    rl.remote)) {
 		answer_error(a, 403, "source address not allowed");
+		goto out;
+	}
+	if (ep->rate > 0 && (rc = ratelimit_take(&r->rate, rl.remote,
+	    ep->name, ep->rate, ep->burst, t0)) > 0) {
+		answer_error(a, 429, "too many requests from this address");
+		a->retry_after = rc;
 		goto out;
 	}
 	if (rl.method == NULL || strcmp(rl.method, "POST") != 0) {
@@ -464,9 +504,15 @@ receiver_handle(struct receiver *r, const struct request *req,
 		a->allow_post = 1;
 		goto out;
 	}
+	for (i = 0, n = 0; req->params[i] != NULL; i++)
+		n += strncmp(req->params[i], "HTTP_", 5) == 0;
+	if (n > (size_t)ep->max_headers) {
+		answer_error(a, 431, "too many request headers");
+		goto out;
+	}
 	/* A token is checked before the body is read; signatures need it. */
-	if (r->conf->verify.scheme == VERIFY_TOKEN && !auth_token_ok(
-	    &r->conf->tokens, param_get(req->params, r->conf->auth_param))) {
+	if (ep->verify.scheme == VERIFY_TOKEN && !auth_token_ok(&ep->tokens,
+	    param_get(req->params, ep->auth_param))) {
 		answer_error(a, 401, "authentication failed");
 		goto out;
 	}
@@ -481,7 +527,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 		answer_error(a, 400, "Content-Length is not a number");
 		goto out;
 	}
-	if (len > r->conf->max_body) {
+	if (len > ep->max_body) {
 		answer_error(a, 413, "body larger than the limit");
 		goto out;
 	}
@@ -499,27 +545,27 @@ receiver_handle(struct receiver *r, const struct request *req,
 			    "Content-Length");
 		goto out;
 	}
-	if (r->conf->verify.scheme != VERIFY_TOKEN &&
-	    !verify_signature(&r->conf->verify, req->params, r->body,
+	if (ep->verify.scheme != VERIFY_TOKEN &&
+	    !verify_signature(&ep->verify, req->params, r->body,
 	    (size_t)len, time(NULL), &e)) {
 		answer_error(a, 401, "authentication failed");
 		rl.reason = e.msg;	/* why, for the log only */
 		goto out;
 	}
-	if (payload_parse(r->body, (size_t)len, PAYLOAD_MAX_DEPTH, &root,
-	    &e) == -1) {
+	if (payload_parse(r->body, (size_t)len, ep->max_depth, &root, &e) ==
+	    -1) {
 		answer_error(a, 400, e.msg);
 		goto out;
 	}
 
-	if (r->conf->event_param[0] != '\0')
-		event = param_get(req->params, r->conf->event_param);
-	else if ((v = payload_get(root, r->conf->event_field)) != NULL &&
+	if (ep->event_param[0] != '\0')
+		event = param_get(req->params, ep->event_param);
+	else if ((v = payload_get(root, ep->event_field)) != NULL &&
 	    json_object_is_type(v, json_type_string))
 		event = json_object_get_string(v);
 	if (event == NULL) {
 		(void)snprintf(e.msg, sizeof(e.msg), "event field '%s' is "
-		    "missing or not a string", r->conf->event_field);
+		    "missing or not a string", ep->event_field);
 		answer_error(a, 422, e.msg);
 		goto out;
 	}
@@ -533,7 +579,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 	rl.event = event;
 	ev = conf_event(r->conf, event);
 	required = ev != NULL && ev->has_required ? &ev->required :
-	    &r->conf->required;
+	    &ep->required;
 	for (i = 0; i < required->n; i++) {
 		if (payload_get(root, required->v[i]) == NULL) {
 			(void)snprintf(e.msg, sizeof(e.msg), "required field "
@@ -542,28 +588,29 @@ receiver_handle(struct receiver *r, const struct request *req,
 			goto out;
 		}
 	}
-	if (r->conf->id_param[0] != '\0') {
-		id = param_get(req->params, r->conf->id_param);
+	if (ep->id_param[0] != '\0') {
+		id = param_get(req->params, ep->id_param);
 		badid = id != NULL && !event_id_ok(id);
 		if (badid)
 			id = NULL;
 	} else
-		id = id_text(payload_get(root, r->conf->id_field), idtmp,
+		id = id_text(payload_get(root, ep->id_field), idtmp,
 		    sizeof(idtmp), &badid);
 	if (badid) {
 		(void)snprintf(e.msg, sizeof(e.msg), "id field '%s' must be an "
 		    "integer or 1-200 of A-Z a-z 0-9 . _ : - not starting with "
-		    "a dot", r->conf->id_field);
+		    "a dot", ep->id_field);
 		answer_error(a, 422, e.msg);
 		goto out;
 	}
 	rl.id = id;
 	if (ev == NULL) {
-		if (handler_resolve(r->conf, event, &progs, &e) == -1) {
+		/* A handler refused (its permissions) is still known:
+		 * the event waits in the spool until it is fixed. */
+		if ((rc = handler_resolve(r->conf, ep, event, &progs, &e)) ==
+		    -1)
 			rl.reason = e.msg;
-			progs.n = 0;
-		}
-		if (progs.n == 0 && r->conf->unknown_reject) {
+		if (rc == 0 && progs.n == 0 && ep->unknown_reject) {
 			answer_error(a, 422, "unknown event");
 			goto out;
 		}
@@ -571,7 +618,14 @@ receiver_handle(struct receiver *r, const struct request *req,
 	}
 
 	if (id != NULL) {
-		rc = spool_id_reserve(&r->spool, id, &idfd, &e);
+		/* Ids are per sender: an endpoint's are kept apart as
+		 * NAME+ID ('+' is never part of an id). */
+		if (ep->name != NULL)
+			(void)snprintf(idkey, sizeof(idkey), "%s+%s", ep->name,
+			    id);
+		else
+			(void)snprintf(idkey, sizeof(idkey), "%s", id);
+		rc = spool_id_reserve(&r->spool, idkey, &idfd, &e);
 		if (rc == -1) {
 			rl.reason = e.msg;
 			answer_error(a, 503, "cannot store the event right now");
@@ -594,7 +648,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 		rc = -1;
 	else
 		rc = 0;
-	envelope(&r->line, event, id, a->request_id, t0, rl.remote,
+	envelope(&r->line, ep->name, event, id, a->request_id, t0, rl.remote,
 	    req->params, (size_t)len, ev && ev->mode == MODE_SYNC ? "sync" :
 	    "queue");
 	if (rc == -1)
@@ -621,7 +675,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 		/* A duplicate arriving meanwhile waits on the id lock for the
 		 * outcome: a failure releases the id, so the duplicate runs
 		 * it again instead of being told it was accepted. */
-		if (run_sync(r, ev, event, id, name, rl.remote, t0, r->line.len,
+		if (run_sync(r, ep, ev, event, id, name, rl.remote, t0, r->line.len,
 		    a, &rl) == 0 && idfd != -1)
 			(void)close(idfd);	/* in done/: duplicates see it */
 		else if (idfd != -1)

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dlog.h"
+#include "ratelimit.h"
 #include "spool.h"
 
 /* One request as the responder sees it. */
@@ -41,6 +42,7 @@ struct receiver {
 	struct spool	 spool;
 	int		 spool_open;
 	struct dlog	 log;
+	struct ratelimit rate;		/* open when an endpoint limits */
 	char		*body;
 	size_t		 bodycap;
 	char		*runner;	/* hookpipe-run to start */

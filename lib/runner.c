@@ -35,6 +35,7 @@ struct slot {
 	char			 path[PATH_MAX];
 	json_object		*env;
 	const struct event_conf	*ev;
+	const struct endpoint	*ep;		/* NULL: not configured */
 	char			 event[EVENT_NAME_MAX + 1];
 	struct strlist		 progs;		/* still to run, in order */
 	size_t			 next;
@@ -217,8 +218,9 @@ backoff(const struct run *r, const struct slot *sl)
 static int
 start_next(struct run *r, struct slot *sl)
 {
-	struct err	e;
-	int		note, rc;
+	struct handler_limits	lim;
+	struct err		e;
+	int			note, rc;
 
 	while (sl->next < sl->progs.n) {
 		/* The child notes who runs in the history before it execs, so
@@ -231,9 +233,9 @@ start_next(struct run *r, struct slot *sl)
 			deliver_log_error(r->log, "spool", sl->name, e.msg);
 			return -1;
 		}
+		handler_limits(r->c, sl->ep, sl->ev, &lim);
 		rc = handler_start(&sl->job, sl->progs.v[sl->next], sl->body, 0,
-		    sl->envp, r->c->handlers_dir, conf_timeout(r->c, sl->ev),
-		    r->c->kill_grace, note, &e);
+		    sl->envp, &lim, note, &e);
 		(void)close(note);
 		if (rc == 0) {
 			r->st->runs++;
@@ -398,7 +400,15 @@ claim(struct run *r, enum spool_dir from, const char *name)
 
 	/* The handlers still to run: those without a success since the
 	 * last replay, in their order. */
-	if (handler_resolve(r->c, sl->event, &all, &e) == -1) {
+	sl->ep = conf_endpoint(r->c, json_str(sl->env, "endpoint"));
+	if (sl->ep == NULL) {
+		history_free(&h);
+		(void)close(fd);
+		finish(r, sl, SP_RETRY, "its endpoint is not in the "
+		    "configuration", backoff(r, sl));
+		return 0;
+	}
+	if (handler_resolve(r->c, sl->ep, sl->event, &all, &e) == -1) {
 		deliver_log_error(r->log, "spool", name, e.msg);
 		history_free(&h);
 		(void)close(fd);
@@ -428,6 +438,7 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	}
 
 	memset(&m, 0, sizeof(m));
+	m.endpoint = json_str(sl->env, "endpoint");
 	m.event = sl->event;
 	m.id = json_str(sl->env, "id");
 	m.request_id = json_str(sl->env, "request_id");

@@ -3,6 +3,7 @@
  * thing that allows a 200. */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -28,6 +29,14 @@ spool_dirname(enum spool_dir d)
 	return dirnames[d];
 }
 
+/* The group commit's shared state, mapped by every responder: tickets
+ * handed out after an entry is in new/, and the highest ticket a flush
+ * has covered. */
+struct spool_sync {
+	uint64_t	issued;
+	uint64_t	done;
+};
+
 int
 spool_open(struct spool *s, const char *path, int create, struct err *e)
 {
@@ -36,7 +45,7 @@ spool_open(struct spool *s, const char *path, int create, struct err *e)
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < SP_NDIRS; i++)
 		s->fd[i] = -1;
-	s->lockfd = -1;
+	s->lockfd = s->syncfd = -1;
 	if (create && mkdir(path, 0700) == -1 && errno != EEXIST)
 		return err_sys(e, "unable to create spool %s", path);
 	if ((top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -89,6 +98,12 @@ spool_close(struct spool *s)
 	if (s->lockfd != -1)
 		(void)close(s->lockfd);
 	s->lockfd = -1;
+	if (s->sync != NULL)
+		(void)munmap(s->sync, sizeof(*s->sync));
+	s->sync = NULL;
+	if (s->syncfd != -1)
+		(void)close(s->syncfd);
+	s->syncfd = -1;
 	free(s->path);
 	s->path = NULL;
 }
@@ -175,13 +190,71 @@ fail:
 	return -1;
 }
 
+static int
+sync_open(struct spool *s, struct err *e)
+{
+	char		path[PATH_MAX];
+	struct stat	st;
+	void		*m;
+
+	if (snprintf(path, sizeof(path), "%s/sync.state", s->path) >=
+	    (int)sizeof(path))
+		return err_set(e, "spool path too long");
+	s->syncfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (s->syncfd == -1)
+		return err_sys(e, "unable to open %s", path);
+	if (fstat(s->syncfd, &st) == -1 || ((size_t)st.st_size <
+	    sizeof(*s->sync) && ftruncate(s->syncfd, sizeof(*s->sync)) == -1))
+		return err_sys(e, "unable to size %s", path);
+	m = mmap(NULL, sizeof(*s->sync), PROT_READ | PROT_WRITE, MAP_SHARED,
+	    s->syncfd, 0);
+	if (m == MAP_FAILED)
+		return err_sys(e, "unable to map %s", path);
+	s->sync = m;
+	return 0;
+}
+
+/* Make everything written to the spool's file system so far durable,
+ * sharing the flush with every responder that arrives meanwhile: take
+ * a ticket (after our rename), then under the flush lock either find
+ * it covered by a flush that began after it was issued, or flush for
+ * everyone holding a ticket so far. One syncfs serves the whole batch;
+ * a failed flush covers nobody, and each waiter tries (and fails) on
+ * its own, so every 200 follows a flush that succeeded. */
+static int
+group_sync(struct spool *s, struct err *e)
+{
+	uint64_t	mine, upto;
+	int		rc = 0;
+
+	if (s->sync == NULL && sync_open(s, e) == -1)
+		return -1;
+	mine = __atomic_add_fetch(&s->sync->issued, 1, __ATOMIC_SEQ_CST);
+	while (flock(s->syncfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return err_sys(e, "unable to lock %s/sync.state",
+			    s->path);
+	if (__atomic_load_n(&s->sync->done, __ATOMIC_SEQ_CST) < mine) {
+		upto = __atomic_load_n(&s->sync->issued, __ATOMIC_SEQ_CST);
+		if (syncfs(s->fd[SP_NEW]) == -1)
+			rc = err_sys(e, "unable to flush the file system of %s",
+			    s->path);
+		else
+			__atomic_store_n(&s->sync->done, upto,
+			    __ATOMIC_SEQ_CST);
+	}
+	(void)flock(s->syncfd, LOCK_UN);
+	return rc;
+}
+
 int
 spool_commit(struct spool *s, const char *env, size_t envlen,
     const char *body, size_t len, const char *name, struct err *e)
 {
 	int saved;
 
-	if (spool_write(s, env, envlen, body, len, 1, name, e) == -1)
+	if (spool_write(s, env, envlen, body, len, 0, name, e) == -1)
 		return -1;
 	if (renameat(s->fd[SP_TMP], name, s->fd[SP_NEW], name) == -1) {
 		err_sys(e, "unable to move %s into %s/new", name, s->path);
@@ -190,8 +263,7 @@ spool_commit(struct spool *s, const char *env, size_t envlen,
 		errno = saved;
 		return -1;
 	}
-	if (fsync(s->fd[SP_NEW]) == -1) {
-		err_sys(e, "unable to fsync %s/new", s->path);
+	if (!s->nosync && group_sync(s, e) == -1) {
 		/* Not known to be durable: take it back so a 503 means "not
 		 * ours". A runner may have claimed it already; then it runs,
 		 * and the sender's retry is a duplicate (at least once). */

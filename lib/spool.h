@@ -22,6 +22,9 @@ struct spool {
 	int		 fd[SP_NDIRS];	/* O_DIRECTORY descriptors */
 	int		 lockfd;	/* run.lock, for the runner */
 	unsigned	 counter;
+	int		 nosync;	/* durability = process: no flush */
+	int		 syncfd;	/* sync.state: the group commit */
+	struct spool_sync *sync;	/* mapped from it */
 };
 
 /* Name of a state folder ("new", "cur", ...). */
@@ -35,8 +38,10 @@ int	spool_newname(struct spool *, char[SPOOL_NAME_MAX]);
  * name comes from spool_newname. */
 int	spool_write(struct spool *, const char *, size_t, const char *, size_t,
 	    int, const char *, struct err *);
-/* The commit, under a name from spool_newname: write envelope + '\n' + body to tmp/, fsync, rename into
- * new/, fsync new/. On failure nothing is left in tmp/ or new/. */
+/* The commit, under a name from spool_newname: write envelope + '\n' +
+ * body to tmp/, rename into new/, then (unless nosync) a group flush of
+ * the file system shared with concurrent commits. On failure nothing is
+ * left in tmp/ or new/. */
 int	spool_commit(struct spool *, const char *, size_t, const char *, size_t,
 	    const char *, struct err *);
 /* Move an entry between state folders; 0, or -1 (ENOENT: gone). */

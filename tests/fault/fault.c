@@ -1,8 +1,9 @@
 /* fault.c: an LD_PRELOAD shim that makes one system call of the spool
  * commit fail, for the fault-injection tests.
  *   HOOKPIPE_FAULT=CALL:ERRNO[:N]   fail the Nth call (default 1st) of CALL
- * with ERRNO. CALL is one of writev, fsync, renameat, openat_excl (an
- * openat with O_CREAT|O_EXCL, how spool files are made). */
+ * with ERRNO. CALL is one of writev, fsync, syncfs (the group commit's
+ * flush), renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
+ * spool files are made). */
 #define _GNU_SOURCE
 #include <sys/uio.h>
 
@@ -83,6 +84,20 @@ fsync(int fd)
 	}
 	if (real == NULL)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	return real(fd);
+}
+
+int
+syncfs(int fd)
+{
+	static int (*real)(int);
+
+	if (hit("syncfs")) {
+		errno = err;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "syncfs");
 	return real(fd);
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # faults.sh: every system call of the spool commit fails in turn (an
-# LD_PRELOAD shim: write, fsync of the file, fsync of new/, rename, the
+# LD_PRELOAD shim: write, the group commit's syncfs, rename, the
 # exclusive create) and each time the answer is 503 with Retry-After,
 # nothing is left in new/ or tmp/, and the sender's retry then succeeds.
+# With durability = process nothing is flushed: a failing syncfs is
+# never called.
 . "$(dirname "$0")/lib.sh"
 
 SHIM=$BUILD/tests/fault/fault.so
@@ -28,7 +30,7 @@ cgi() {	# cgi FAULT BODY: sets STATUS, OUT
 	STATUS=$(printf '%s\n' "$OUT" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
 }
 n=0
-for fault in writev:ENOSPC writev:EIO fsync:EIO fsync:EIO:2 renameat:EIO \
+for fault in writev:ENOSPC writev:EIO syncfs:EIO syncfs:ENOSPC renameat:EIO \
     openat_excl:EACCES openat_excl:EDQUOT; do
 	n=$((n + 1))
 	cgi "$fault" "{\"event\":\"x.y\",\"id\":\"f$n\"}"
@@ -42,5 +44,11 @@ for fault in writev:ENOSPC writev:EIO fsync:EIO fsync:EIO:2 renameat:EIO \
 	rm -f "$T/spool/new/"*
 done
 echo "# faults injected: $n"
+
+printf '[hookpipe]\nspool_dir = spool\nhandlers_dir = h\ndurability = process\n[auth]\ntoken_file = token\n[delivery]\nrunner = /bin/true\n' > "$T/f.ini"
+cgi syncfs:EIO '{"event":"x.y","id":"p1"}'
+is "$STATUS" 200 "durability = process: no flush, so no flush failure"
+is "$(find "$T/spool/new" -type f | wc -l | tr -d ' ')" 1 \
+    "durability = process: the event is in new/"
 
 finish

@@ -122,28 +122,28 @@ test_minimal(void)
 	(void)snprintf(want, sizeof(want), "%s/spool", tdir);
 	is_str(c->spool_dir, want, "relative spool_dir resolved");
 	(void)snprintf(want, sizeof(want), "%s/handlers", tdir);
-	is_str(c->handlers_dir, want, "relative handlers_dir resolved");
+	is_str(c->ep[0].handlers_dir, want, "relative handlers_dir resolved");
 	(void)snprintf(want, sizeof(want), "%s/tokens", tdir);
-	is_str(c->token_file, want, "relative token_file resolved");
+	is_str(c->ep[0].token_file, want, "relative token_file resolved");
 	(void)snprintf(want, sizeof(want), "%s/spool/delivery.log", tdir);
 	is_str(c->log_file, want, "log_file defaults to SPOOL/delivery.log");
 
-	is_int(c->max_body, 1048576, "default max_body 1048576");
-	is_int(c->require_https, 1, "default require_https 1");
-	is_str(c->event_field, "event", "default event_field");
-	is_str(c->id_field, "id", "default id_field");
-	is_int(c->required.n, 0, "default required: none");
-	is_int(c->unknown_reject, 0, "default unknown_events accept");
-	is_str(c->auth_header, "x-auth-token", "default header");
-	is_str(c->auth_param, "HTTP_X_AUTH_TOKEN", "default auth_param");
-	is_int(c->insecure_permissions, 0, "default insecure_permissions 0");
-	is_int(c->allow_from.n, 0, "default allow_from: any");
+	is_int(c->ep[0].max_body, 1048576, "default max_body 1048576");
+	is_int(c->ep[0].require_https, 1, "default require_https 1");
+	is_str(c->ep[0].event_field, "event", "default event_field");
+	is_str(c->ep[0].id_field, "id", "default id_field");
+	is_int(c->ep[0].required.n, 0, "default required: none");
+	is_int(c->ep[0].unknown_reject, 0, "default unknown_events accept");
+	is_str(c->ep[0].auth_header, "x-auth-token", "default header");
+	is_str(c->ep[0].auth_param, "HTTP_X_AUTH_TOKEN", "default auth_param");
+	is_int(c->ep[0].insecure_permissions, 0, "default insecure_permissions 0");
+	is_int(c->ep[0].allow_from.n, 0, "default allow_from: any");
 	is_int(c->timeout, 30, "default timeout 30");
 	is_int(c->kill_grace, 5, "default kill_grace 5");
 	is_str(c->handler_path, CONF_DEFAULT_PATH, "default handler path");
 	ok(c->runner == NULL, "default runner: unset");
-	is_int(c->tokens.n, 1, "one token loaded");
-	is_str(c->tokens.n == 1 ? c->tokens.v[0].p : NULL, TOKEN,
+	is_int(c->ep[0].tokens.n, 1, "one token loaded");
+	is_str(c->ep[0].tokens.n == 1 ? c->ep[0].tokens.v[0].p : NULL, TOKEN,
 	    "token exact");
 	is_int(c->nenv, 0, "no [env]");
 	is_int(c->nevents, 0, "no [event]");
@@ -242,18 +242,18 @@ test_values(void)
 	}
 	is_str(c->spool_dir, "/abs/spool",
 	    "case-insensitive section and key, value trimmed");
-	is_int(c->max_body, 512 * 1024, "max_body 512K");
-	is_int(c->require_https, 0, "require_https no");
-	is_str(c->event_field, "meta.type", "event_field");
-	is_str(c->id_field, "meta.event_id", "id_field");
-	is_int(c->required.n, 2, "required: 2 items");
-	is_str(c->required.n == 2 ? c->required.v[1] : NULL, "data.booking_id",
+	is_int(c->ep[0].max_body, 512 * 1024, "max_body 512K");
+	is_int(c->ep[0].require_https, 0, "require_https no");
+	is_str(c->ep[0].event_field, "meta.type", "event_field");
+	is_str(c->ep[0].id_field, "meta.event_id", "id_field");
+	is_int(c->ep[0].required.n, 2, "required: 2 items");
+	is_str(c->ep[0].required.n == 2 ? c->ep[0].required.v[1] : NULL, "data.booking_id",
 	    "required item 2");
-	is_int(c->unknown_reject, 1, "unknown_events reject");
+	is_int(c->ep[0].unknown_reject, 1, "unknown_events reject");
 	is_str(c->log_file, "/var/log/hp.log", "log_file");
-	is_str(c->auth_param, "HTTP_X_HOOK_TOKEN", "header -> auth_param");
-	is_int(c->allow_from.n, 3, "allow_from: 3 ranges");
-	is_int(cidr_list_match(&c->allow_from, "10.1.2.3"), 1,
+	is_str(c->ep[0].auth_param, "HTTP_X_HOOK_TOKEN", "header -> auth_param");
+	is_int(c->ep[0].allow_from.n, 3, "allow_from: 3 ranges");
+	is_int(cidr_list_match(&c->ep[0].allow_from, "10.1.2.3"), 1,
 	    "allow_from matches 10.1.2.3");
 	is_int(c->timeout, 120, "timeout 2m");
 	is_int(c->kill_grace, 0, "kill_grace 0");
@@ -273,9 +273,8 @@ test_values(void)
 	ev = conf_event(c, "booking.updated");
 	ok(ev != NULL, "[event booking.updated] found");
 	if (ev != NULL) {
-		(void)snprintf(want, sizeof(want), "%s/handlers/notify.sh",
-		    tdir);
-		is_str(ev->handler, want, "relative handler -> handlers_dir/");
+		is_str(ev->handler, "notify.sh", "relative handler kept as "
+		    "written (resolved under the endpoint's handlers_dir)");
 		is_int(ev->mode, MODE_SYNC, "mode = sync");
 		is_int(ev->timeout, 5, "timeout = 5s");
 		is_int(conf_timeout(c, ev), 5, "conf_timeout of the event");
@@ -486,15 +485,15 @@ test_token_permissions(void)
 	    "token = " TOKEN "\n", &d);
 	ok(c != NULL, "inline token, INI mode 600: loads");
 	is_int(d.nerr, 0, "inline token 600: no error");
-	is_int(c != NULL ? (long long)c->tokens.n : -1, 1, "inline: one token");
-	is_str(c != NULL && c->tokens.n == 1 ? c->tokens.v[0].p : NULL, TOKEN,
+	is_int(c != NULL ? (long long)c->ep[0].tokens.n : -1, 1, "inline: one token");
+	is_str(c != NULL && c->ep[0].tokens.n == 1 ? c->ep[0].tokens.v[0].p : NULL, TOKEN,
 	    "inline token exact");
-	ok(c == NULL || c->token_file == NULL, "inline: no token_file");
+	ok(c == NULL || c->ep[0].token_file == NULL, "inline: no token_file");
 	conf_free(c);
 
 	c = load("[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\n"
 	    "token = \"" TOKEN "#;x\"\n", &d);
-	is_str(c != NULL && c->tokens.n == 1 ? c->tokens.v[0].p : NULL,
+	is_str(c != NULL && c->ep[0].tokens.n == 1 ? c->ep[0].tokens.v[0].p : NULL,
 	    TOKEN "#;x", "quoted inline token keeps # and ;");
 	conf_free(c);
 
@@ -560,12 +559,12 @@ test_comment_continuation(void)
 
 	c = load(BASE "# office network only \\\n"
 	    "allow_from = 192.0.2.0/24\n", &d);
-	ok(c == NULL || c->allow_from.n == 1,
+	ok(c == NULL || c->ep[0].allow_from.n == 1,
 	    "comment ending in \\ then allow_from: refused, or allow_from "
 	    "kept");
 	if (c != NULL)
 		printf("#   loaded with allow_from.n = %zu, diag \"%s\"\n",
-		    c->allow_from.n, buf_cstr(&d.text));
+		    c->ep[0].allow_from.n, buf_cstr(&d.text));
 	conf_free(c);
 	diag_free(&d);
 }
@@ -594,7 +593,7 @@ test_relative_ini(void)
 	is_str(c != NULL ? c->spool_dir : NULL, want,
 	    "sub/r.ini: spool_dir under the INI's folder");
 	(void)snprintf(want, sizeof(want), "%s/sub/../h", tdir);
-	is_str(c != NULL ? c->handlers_dir : NULL, want,
+	is_str(c != NULL ? c->ep[0].handlers_dir : NULL, want,
 	    "sub/r.ini: ../h joined to the INI's folder");
 	conf_free(c);
 	diag_free(&d);
@@ -624,6 +623,169 @@ set_mtime(const char *path, time_t t)
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	if (utimensat(AT_FDCWD, path, ts, 0) == -1)
 		printf("# utimensat %s failed\n", path);
+}
+
+/* [endpoint NAME]: own verification and fields, the default's limits,
+ * its handlers under handlers_dir/NAME unless set. */
+static void
+test_endpoints(void)
+{
+	struct diag		 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	const struct endpoint	*ep;
+	struct conf		*c;
+	char			 want[600];
+
+	put("tokens", TOKEN "\n", 0600);
+	put("gh.secret", "a-github-secret-of-some-length\n", 0600);
+	c = load("[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\n"
+	    "max_body = 64K\n[auth]\ntoken_file = tokens\n"
+	    "allow_from = 192.0.2.0/24\nrate_limit = 120/m\n"
+	    "[endpoint github]\nverify = github\nsecret_file = gh.secret\n"
+	    "[endpoint res-harmonics]\ntoken_file = tokens\n"
+	    "handlers_dir = /srv/rh\nmax_body = 2M\nallow_from = 10.0.0.0/8\n"
+	    "event_field = meta.type\nrate_limit = 0/s\n", &d);
+	ok(c != NULL, "endpoints: loads");
+	if (c == NULL) {
+		printf("#   %s", buf_cstr(&d.text));
+		diag_free(&d);
+		return;
+	}
+	is_int(c->nep, 3, "default + 2 endpoints");
+	ok(conf_endpoint_path(c, "") == &c->ep[0], "PATH_INFO empty: default");
+	ok(conf_endpoint_path(c, NULL) == &c->ep[0], "no PATH_INFO: default");
+	ok(conf_endpoint_path(c, "/") == &c->ep[0], "PATH_INFO /: default");
+	ep = conf_endpoint_path(c, "/github");
+	ok(ep != NULL && ep == &c->ep[1], "/github: [endpoint github]");
+	ok(conf_endpoint_path(c, "/github/") == ep, "/github/: the same");
+	ok(conf_endpoint_path(c, "/GitHub") == NULL, "names are exact");
+	ok(conf_endpoint_path(c, "/github/x") == NULL, "/github/x: none");
+	ok(conf_endpoint_path(c, "/..") == NULL, "/..: none");
+	ok(conf_endpoint_path(c, "/nope") == NULL, "unknown: none");
+	ok(conf_endpoint_path(c, "github") == NULL, "no leading /: none");
+	if (ep != NULL) {
+		is_int(ep->verify.scheme, VERIFY_GITHUB, "github: scheme");
+		is_str(ep->event_param, "HTTP_X_GITHUB_EVENT",
+		    "github: event from X-GitHub-Event");
+		is_int(ep->max_body, 64 * 1024, "github: default's max_body");
+		is_int(ep->allow_from.n, 1, "github: default's allow_from");
+		ok(ep->rate > 1.99 && ep->rate < 2.01,
+		    "github: default's rate_limit 120/m = 2/s");
+		is_int((long)ep->burst, 2, "github: burst one second's worth");
+		(void)snprintf(want, sizeof(want), "%s/handlers/github", tdir);
+		is_str(ep->handlers_dir, want,
+		    "github: handlers in handlers_dir/github");
+	}
+	ep = conf_endpoint(c, "res-harmonics");
+	ok(ep != NULL, "conf_endpoint by name");
+	if (ep != NULL) {
+		is_int(ep->verify.scheme, VERIFY_TOKEN, "rh: token");
+		is_int(ep->tokens.n, 1, "rh: its token");
+		is_str(ep->handlers_dir, "/srv/rh", "rh: own handlers_dir");
+		is_int(ep->max_body, 2 * 1024 * 1024, "rh: own max_body");
+		ok(ep->allow_from.n == 1 && cidr_list_match(&ep->allow_from,
+		    "10.1.2.3") && !cidr_list_match(&ep->allow_from,
+		    "192.0.2.1"), "rh: own allow_from replaces the default's");
+		is_str(ep->event_field, "meta.type", "rh: own event_field");
+		ok(ep->rate == 0, "rh: rate_limit 0/s turns it off");
+	}
+	conf_free(c);
+
+	/* Without [auth], the default endpoint is off. */
+	c = load("[hookpipe]\nspool_dir = s\nhandlers_dir = h\n"
+	    "[endpoint a]\ntoken_file = tokens\n", &d);
+	ok(c != NULL, "endpoints only: loads");
+	ok(c != NULL && conf_endpoint_path(c, "") == NULL,
+	    "endpoints only: no default endpoint");
+	ok(c != NULL && conf_endpoint_path(c, "/a") != NULL,
+	    "endpoints only: /a");
+	conf_free(c);
+
+	refused(BASE "[endpoint]\n", at_line(6, "[endpoint] needs a name"),
+	    "[endpoint] without a name");
+	refused(BASE "[endpoint a/b]\ntoken_file = tokens\n",
+	    at_line(6, "[endpoint a/b]: an endpoint name is"), "[endpoint a/b]");
+	refused(BASE "[endpoint x]\ntoken_file = tokens\nspool_dir = s\n",
+	    at_line(8, "unknown key 'spool_dir' in [endpoint x]"),
+	    "spool_dir is global");
+	refused(BASE "[endpoint x]\nmax_body = 10\n",
+	    at_line(6, "[endpoint x] token_file is not set"),
+	    "an endpoint needs its own secret");
+	refused(BASE "[endpoint x]\ntoken_file = tokens\nrate_limit = 5/d\n",
+	    at_line(8, "[endpoint x] rate_limit: '5/d' is not a rate"), "rate_limit unit");
+	refused(BASE "rate_burst = 3\n", at_line(6, "[auth] rate_burst: needs rate_limit"),
+	    "rate_burst alone");
+	diag_free(&d);
+}
+
+/* token = env:NAME, secret = env:NAME: from the process environment. */
+static void
+test_env_secrets(void)
+{
+	struct diag	 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	struct conf	*c;
+
+	(void)setenv("HP_TEST_TOKEN", TOKEN, 1);
+	put("t.ini", "[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\n"
+	    "token = env:HP_TEST_TOKEN\n", 0644);
+	diag_free(&d);
+	c = conf_load(ini, &d);
+	ok(c != NULL, "token = env:NAME in a world-readable INI loads");
+	is_str(c != NULL && c->ep[0].tokens.n == 1 ? c->ep[0].tokens.v[0].p :
+	    NULL, TOKEN, "token = env:NAME: the variable's value");
+	conf_free(c);
+	(void)unsetenv("HP_TEST_TOKEN");
+	refused("[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\n"
+	    "token = env:HP_TEST_TOKEN\n", at_line(5, "[auth] token: the "
+	    "environment variable HP_TEST_TOKEN is not set"), "env: variable unset");
+	refused("[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\n"
+	    "token = env:9x\n", at_line(5, "[auth] token: 'env:9x' does not name an"),
+	    "env: bad name");
+	(void)setenv("HP_TEST_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	    1);
+	c = load("[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\n"
+	    "verify = standard-webhooks\nsecret = env:HP_TEST_SECRET\n", &d);
+	ok(c != NULL && c->ep[0].verify.secrets.n == 1,
+	    "secret = env:NAME (standard-webhooks)");
+	conf_free(c);
+	(void)unsetenv("HP_TEST_SECRET");
+	diag_free(&d);
+}
+
+/* [delivery] rlimit_*, [hookpipe] durability, max_depth, max_headers. */
+static void
+test_limits(void)
+{
+	struct diag	 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	struct conf	*c;
+
+	put("tokens", TOKEN "\n", 0600);
+	c = load(BASE_H "durability = process\nmax_depth = 8\nmax_headers = 20\n"
+	    "[delivery]\nrlimit_as = 256M\nrlimit_cpu = 2m\n"
+	    "rlimit_nofile = 64\n", &d);
+	ok(c != NULL, "limits: loads");
+	if (c != NULL) {
+		is_int(c->durability, DURABLE_PROCESS, "durability = process");
+		is_int(c->ep[0].max_depth, 8, "max_depth 8");
+		is_int(c->ep[0].max_headers, 20, "max_headers 20");
+		is_int(c->rlimit_as, 256L * 1024 * 1024, "rlimit_as 256M");
+		is_int(c->rlimit_cpu, 120, "rlimit_cpu 2m");
+		is_int(c->rlimit_nofile, 64, "rlimit_nofile 64");
+	}
+	conf_free(c);
+	c = load(BASE, &d);
+	ok(c != NULL && c->durability == DURABLE_FULL && c->rlimit_as == 0 &&
+	    c->ep[0].max_depth == 32, "defaults: full, no rlimits, depth 32");
+	conf_free(c);
+	refused(BASE_H "durability = none\n", at_line(6, "[hookpipe] durability: "
+	    "'none': write full"),
+	    "durability value");
+	refused(BASE_H "max_depth = 33\n", at_line(6, "[hookpipe] max_depth: "
+	    "'33' is not a whole number from 1 to 32"),
+	    "max_depth above 32");
+	refused(BASE "[delivery]\nrlimit_as = 10K\n",
+	    at_line(7, "[delivery] rlimit_as: '10K' is not a size of at least "
+	    "1M"), "rlimit_as too small");
+	diag_free(&d);
 }
 
 static void
@@ -688,9 +850,13 @@ main(void)
 	test_comment_continuation();
 	test_relative_ini();
 	test_stale();
+	test_endpoints();
+	test_env_secrets();
+	test_limits();
 
 	(void)unlink(at("t.ini"));
 	(void)unlink(at("tokens"));
+	(void)unlink(at("gh.secret"));
 	(void)rmdir(at("handlers"));
 	if (rmdir(tdir) == -1)
 		printf("# could not remove %s\n", tdir);

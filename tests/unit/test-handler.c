@@ -22,7 +22,20 @@
 static char		 root[] = "/tmp/hookpipe-test-handler.XXXXXX";
 static char		 hdir[256], work[256];
 static struct conf	*conf;
+static struct endpoint	*ep;
 static char		**envp;
+static struct handler_limits limits;
+
+/* Limits for one run: in the work folder, no rlimits. */
+static const struct handler_limits *
+lim(long timeout, long grace)
+{
+	memset(&limits, 0, sizeof(limits));
+	limits.cwd = work;
+	limits.timeout = timeout;
+	limits.grace = grace;
+	return &limits;
+}
 
 static const char *
 in_dir(const char *dir, const char *name)
@@ -90,8 +103,8 @@ run(const char *name, const char *body, long timeout,
 	struct err	e;
 	int		in = open("/dev/null", O_RDONLY | O_CLOEXEC), rc;
 
-	rc = handler_run(script(name, body), in, 0, envp, work, timeout,
-	    conf->kill_grace, r, &e);
+	rc = handler_run(script(name, body), in, 0, envp, lim(timeout,
+	    conf->kill_grace), r, &e);
 	if (rc == -1)
 		printf("# handler_run: %s\n", e.msg);
 	(void)close(in);
@@ -109,7 +122,7 @@ test_resolve(void)
 	size_t		 i;
 
 	(void)script("booking.updated", "exit 0");
-	is_int(handler_resolve(conf, "booking.updated", &l, &e), 0,
+	is_int(handler_resolve(conf, ep, "booking.updated", &l, &e), 0,
 	    "resolve a file EVENT");
 	is_int(l.n, 1, "file EVENT: one program");
 	is_str(l.n == 1 ? l.v[0] : NULL, in_dir(hdir, "booking.updated"),
@@ -122,7 +135,7 @@ test_resolve(void)
 		(void)put(in_dir(d, execs[i]), "#!/bin/sh\n", 10, 0755);
 	(void)put(in_dir(d, "30-noexec"), "#!/bin/sh\n", 10, 0644);
 	(void)mkdir(in_dir(d, "40-dir"), 0755);
-	is_int(handler_resolve(conf, "multi", &l, &e), 0, "resolve EVENT.d");
+	is_int(handler_resolve(conf, ep, "multi", &l, &e), 0, "resolve EVENT.d");
 	is_int(l.n, 2, "EVENT.d: exactly two programs");
 	is_str(l.n == 2 ? l.v[0] : NULL, in_dir(d, "10-a"),
 	    "EVENT.d: 10-a first");
@@ -131,13 +144,13 @@ test_resolve(void)
 	strlist_free(&l);
 
 	(void)put(in_dir(hdir, "multi"), "#!/bin/sh\n", 10, 0644);
-	is_int(handler_resolve(conf, "multi", &l, &e), 0,
+	is_int(handler_resolve(conf, ep, "multi", &l, &e), 0,
 	    "non-executable EVENT next to EVENT.d");
 	is_int(l.n, 2, "non-executable EVENT is passed over for EVENT.d");
 	strlist_free(&l);
 
 	l.n = 99;
-	is_int(handler_resolve(conf, "nothing.here", &l, &e), 0,
+	is_int(handler_resolve(conf, ep, "nothing.here", &l, &e), 0,
 	    "resolve an event without handlers");
 	is_int(l.n, 0, "no handler: 0 programs");
 	strlist_free(&l);
@@ -149,26 +162,139 @@ test_resolve_event_conf(void)
 	struct event_conf	ev[1];
 	struct strlist		l;
 	struct err		e;
+	char			out[300], abs[320];
 
+	(void)snprintf(out, sizeof(out), "%s/outside", root);
+	(void)mkdir(out, 0755);
+	(void)snprintf(abs, sizeof(abs), "%s/booking", out);
+	(void)put(abs, "#!/bin/sh\n", 10, 0755);
 	memset(ev, 0, sizeof(ev));
 	ev[0].name = (char *)(uintptr_t)"booking.updated";
-	ev[0].handler = (char *)(uintptr_t)"/opt/hooks/booking";
+	ev[0].handler = abs;
 	conf->events = ev;
 	conf->nevents = 1;
-	is_int(handler_resolve(conf, "booking.updated", &l, &e), 0,
-	    "resolve with an [event] handler");
+	is_int(handler_resolve(conf, ep, "booking.updated", &l, &e), 0,
+	    "resolve with an absolute [event] handler outside handlers_dir");
 	is_int(l.n, 1, "[event] handler: one program");
-	is_str(l.n == 1 ? l.v[0] : NULL, "/opt/hooks/booking",
+	is_str(l.n == 1 ? l.v[0] : NULL, abs,
 	    "[event] handler wins over handlers_dir/EVENT");
 	strlist_free(&l);
+
+	(void)script("rel-handler", "exit 0");
+	ev[0].handler = (char *)(uintptr_t)"rel-handler";
+	is_int(handler_resolve(conf, ep, "booking.updated", &l, &e), 0,
+	    "relative [event] handler");
+	is_str(l.n == 1 ? l.v[0] : NULL, in_dir(hdir, "rel-handler"),
+	    "relative [event] handler: under handlers_dir");
+	strlist_free(&l);
+
+	ev[0].handler = (char *)(uintptr_t)"../outside/booking";
+	is_int(handler_resolve(conf, ep, "booking.updated", &l, &e), -1,
+	    "relative [event] handler climbing out: refused");
+	ok(strstr(e.msg, "outside handlers_dir") != NULL, "refusal names the rule");
+	strlist_free(&l);
+
 	ev[0].handler = NULL;
-	is_int(handler_resolve(conf, "booking.updated", &l, &e), 0,
+	is_int(handler_resolve(conf, ep, "booking.updated", &l, &e), 0,
 	    "resolve with an [event] section without handler");
 	is_str(l.n == 1 ? l.v[0] : NULL, in_dir(hdir, "booking.updated"),
 	    "no [event] handler: handlers_dir/EVENT");
 	strlist_free(&l);
 	conf->events = NULL;
 	conf->nevents = 0;
+}
+
+/* The rules a program must pass before it runs. */
+static void
+test_resolve_safety(void)
+{
+	struct strlist	l;
+	struct err	e;
+	char		out[320], d[300];
+
+	(void)snprintf(out, sizeof(out), "%s/outside/evil", root);
+	(void)put(out, "#!/bin/sh\n", 10, 0755);
+	(void)symlink(out, in_dir(hdir, "link.out"));
+	is_int(handler_resolve(conf, ep, "link.out", &l, &e), -1,
+	    "symlink leaving handlers_dir: refused");
+	ok(strstr(e.msg, "resolves to") != NULL &&
+	    strstr(e.msg, "outside handlers_dir") != NULL,
+	    "symlink refusal says where it leads");
+	strlist_free(&l);
+
+	(void)script("link.target", "exit 0");
+	(void)symlink(in_dir(hdir, "link.target"), in_dir(hdir, "link.in"));
+	is_int(handler_resolve(conf, ep, "link.in", &l, &e), 0,
+	    "symlink within handlers_dir: allowed");
+	strlist_free(&l);
+
+	(void)script("gw", "exit 0");
+	(void)chmod(in_dir(hdir, "gw"), 0775);
+	is_int(handler_resolve(conf, ep, "gw", &l, &e), -1,
+	    "group-writable handler: refused");
+	ok(strstr(e.msg, "writable by its group") != NULL, "says group-writable");
+	strlist_free(&l);
+	(void)script("ow", "exit 0");
+	(void)chmod(in_dir(hdir, "ow"), 0757);
+	is_int(handler_resolve(conf, ep, "ow", &l, &e), -1,
+	    "world-writable handler: refused");
+	ok(strstr(e.msg, "writable by others") != NULL, "says writable by others");
+	strlist_free(&l);
+
+	(void)snprintf(d, sizeof(d), "%s/bad.d", hdir);
+	(void)mkdir(d, 0755);
+	(void)put(in_dir(d, "10-ok"), "#!/bin/sh\n", 10, 0755);
+	(void)put(in_dir(d, "20-gw"), "#!/bin/sh\n", 10, 0777);
+	(void)chmod(in_dir(d, "20-gw"), 0777);
+	is_int(handler_resolve(conf, ep, "bad", &l, &e), -1,
+	    "EVENT.d with one writable program: the whole event refused");
+	is_int(l.n, 0, "refused EVENT.d: nothing to run");
+	strlist_free(&l);
+
+	if (geteuid() == 0) {
+		(void)script("foreign", "exit 0");
+		if (chown(in_dir(hdir, "foreign"), 65534, 65534) == 0) {
+			is_int(handler_resolve(conf, ep, "foreign", &l, &e),
+			    -1, "handler of another user: refused");
+			ok(strstr(e.msg, "belongs to uid 65534") != NULL,
+			    "says whose it is");
+			strlist_free(&l);
+		} else
+			ok(0, "chown for the foreign-owner case");
+	} else {
+		ok(1, "# SKIP foreign owner needs root");
+		ok(1, "# SKIP foreign owner needs root");
+	}
+}
+
+/* [delivery] rlimit_* reach the handler. */
+static void
+test_rlimits(void)
+{
+	struct handler_limits	 l;
+	struct handler_result	 r;
+	struct err		 e;
+	char			*out;
+	size_t			 len;
+	int			 in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	memset(&l, 0, sizeof(l));
+	l.cwd = work;
+	l.timeout = 10;
+	l.grace = 1;
+	l.nofile = 37;
+	l.cpu = 7;
+	l.as = 512UL * 1024 * 1024;
+	is_int(handler_run(script("limits", "{ ulimit -n; ulimit -t; "
+	    "ulimit -v; } > limits.out"), in, 0, envp, &l, &r, &e), 0,
+	    "rlimits: ran");
+	is_int(r.exited && r.code == 0, 1, "rlimits: exit 0");
+	handler_result_free(&r);
+	out = slurp("limits.out", &len);
+	is_str(out, "37\n7\n524288\n",
+	    "rlimit_nofile 37, rlimit_cpu 7s, rlimit_as 512M seen by it");
+	free(out);
+	(void)close(in);
 }
 
 static void
@@ -183,7 +309,7 @@ test_stdin_offset(void)
 
 	(void)put(in_dir(work, "input"), input, sizeof(input) - 1, 0600);
 	in = open(in_dir(work, "input"), O_RDONLY | O_CLOEXEC);
-	rc = handler_run(script("cat", "cat > out"), in, 7, envp, work, 10, 1,
+	rc = handler_run(script("cat", "cat > out"), in, 7, envp, lim(10, 1),
 	    &r, &e);
 	(void)close(in);
 	is_int(rc, 0, "stdin: handler ran");
@@ -231,15 +357,15 @@ test_status(void)
 	    "SIGTERM ignored by us is default in the handler");
 	handler_result_free(&r);
 
-	is_int(handler_run(in_dir(hdir, "does-not-exist"), in, 0, envp, work,
-	    10, 1, &r, &e), 0, "missing program: handler_run returns 0");
+	is_int(handler_run(in_dir(hdir, "does-not-exist"), in, 0, envp,
+	    lim(10, 1), &r, &e), 0, "missing program: handler_run returns 0");
 	is_int(r.exited, 1, "missing program: exited");
 	is_int(r.code, 127, "missing program: code 127");
 	ok(strstr(r.tail, "unable to run") != NULL,
 	    "missing program: reason on stderr");
 	handler_result_free(&r);
 	(void)put(in_dir(hdir, "noexec"), "#!/bin/sh\n", 10, 0644);
-	is_int(handler_run(in_dir(hdir, "noexec"), in, 0, envp, work, 10, 1,
+	is_int(handler_run(in_dir(hdir, "noexec"), in, 0, envp, lim(10, 1),
 	    &r, &e), 0, "non-executable program: handler_run returns 0");
 	is_int(r.code, 126, "non-executable program: code 126");
 	handler_result_free(&r);
@@ -428,7 +554,7 @@ test_env(void)
 	}
 
 	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	is_int(handler_run(script("env", "env > out"), in, 0, v, work, 10, 1,
+	is_int(handler_run(script("env", "env > out"), in, 0, v, lim(10, 1),
 	    &r, &e), 0, "env: ran");
 	(void)close(in);
 	handler_result_free(&r);
@@ -546,7 +672,11 @@ main(void)
 		return tap_done();
 	}
 	conf = calloc(1, sizeof(*conf));
-	conf->handlers_dir = strdup(hdir);
+	conf->ep = calloc(1, sizeof(*conf->ep));
+	conf->nep = 1;
+	ep = &conf->ep[0];
+	ep->enabled = 1;
+	ep->handlers_dir = strdup(hdir);
 	conf->handler_path = strdup("/usr/bin:/bin");
 	conf->timeout = 10;
 	conf->kill_grace = 1;
@@ -560,6 +690,8 @@ main(void)
 
 	test_resolve();
 	test_resolve_event_conf();
+	test_resolve_safety();
+	test_rlimits();
 	test_stdin_offset();
 	test_status();
 	test_output();
