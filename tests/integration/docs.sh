@@ -23,6 +23,13 @@ for s in "$SRC"/scripts/* "$SRC"/handlers/booking.updated "$SRC"/tests/integrati
 	fi
 done
 
+# Every key the loader knows is documented in hookpipe.ini(5).
+keys=$(sed -n '/_keys\[\] = {/,/};/p' "$SRC/lib/conf.c" | grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
+for k in $keys; do
+	grep -q "^\.It Cm $k No" "$SRC/man/hookpipe.ini.5"
+	ok $? "key $k is documented in hookpipe.ini(5)"
+done
+
 # The commented sample INI is valid as shipped.
 mkdir -p "$T/conf/handlers"
 cp "$SRC/conf/hookpipe.ini" "$T/conf/"
