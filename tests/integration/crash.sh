@@ -91,11 +91,20 @@ while kill -0 "$loader" 2>/dev/null; do
 done
 wait "$loader"
 
-# Let everything drain, cron style.
-for _ in $(seq 120); do
+# Let everything drain, cron style; on a busy machine that takes a
+# while: give up only after 60 s without progress.
+stalled=0
+prev=-1
+while [ "$stalled" -lt 60 ]; do
 	"$BUILD/hookpipe-run" -q -c "$T/k.ini"
 	left=$(find "$T/spool/new" "$T/spool/cur" "$T/spool/retry" -type f | wc -l)
 	[ "$left" -eq 0 ] && break
+	if [ "$left" -lt "$prev" ] || [ "$prev" -lt 0 ]; then
+		stalled=0
+	else
+		stalled=$((stalled + 1))
+	fi
+	prev=$left
 	sleep 1
 done
 is "$left" 0 "the spool drained (nothing left in new/, cur/, retry/)"
