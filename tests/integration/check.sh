@@ -68,6 +68,48 @@ is "$RC" 1 "a section named like section:key (CVE-2023-33461 shape) is an error,
 check "$(printf 'spool_dir = x\n')"
 like "$OUT" 'outside a section' "key outside a section"
 
+# The handler rules: what the runner would refuse, check reports.
+mkdir -p "$T/outside"
+printf '#!/bin/sh\nexit 0\n' > "$T/outside/evil"
+chmod 755 "$T/outside/evil"
+ln -s "$T/outside/evil" "$T/handlers/leak.out"
+check "$(base)"
+is "$RC" 1 "a handler symlink leading out of handlers_dir fails"
+like "$OUT" "handler .*/handlers/leak.out resolves to .*/outside/evil, outside handlers_dir" "and says where it leads"
+rm "$T/handlers/leak.out"
+check "$(base; printf '[event booking.updated]\nhandler = %s\n' "$T/outside/evil")"
+is "$RC" 0 "an absolute [event] handler outside handlers_dir is allowed"
+check "$(base; printf '[event booking.updated]\nhandler = ../outside/evil\n')"
+like "$OUT" 'outside handlers_dir' "a relative [event] handler climbing out is refused"
+chmod 775 "$T/handlers/booking.updated"
+check "$(base)"
+is "$RC" 1 "a group-writable handler fails"
+like "$OUT" 'booking.updated is writable by its group: refused \(chmod go-w' "with the fix"
+chmod 755 "$T/handlers/booking.updated"
+chmod 777 "$T/handlers"
+check "$(base)"
+like "$OUT" 'handlers_dir .* is writable by group or others' "a world-writable handlers_dir fails"
+chmod 755 "$T/handlers"
+mkdir -p "$T/handlers/gh"
+check "$(base; printf '[endpoint gh]\ntoken_file = token\n')"
+is "$RC" 0 "an endpoint with its handlers folder passes"
+check "$(base; printf '[endpoint nohandlers]\ntoken_file = token\n')"
+like "$OUT" '\[endpoint nohandlers\] handlers_dir .*/handlers/nohandlers: No such file' "an endpoint's missing handlers folder is named"
+
+# --suexec: what Apache's suexec would refuse.
+printf '#!/bin/sh\n' > "$T/prog.fcgi"
+chmod 775 "$T/prog.fcgi"
+check "$(base)"
+OUT=$("$BUILD/hookpipe" -c "$T/c.ini" check --suexec "$T/prog.fcgi" 2>&1)
+is "$?" 1 "check --suexec on a program suexec would refuse fails"
+like "$OUT" 'neither below /var/www nor in a public_html' "names the docroot rule"
+like "$OUT" 'writable by group or others: chmod go-w' "names the permission rule"
+if [ "$(id -u)" = 0 ]; then
+	like "$OUT" 'belongs to uid 0' "names the owner rule"
+else
+	skip "names the owner rule" "needs root to own the file as root"
+fi
+
 "$BUILD/hookpipe" -c "$T/nonexistent.ini" check >/dev/null 2>"$T/err"
 is "$?" 1 "a missing config file fails"
 like "$(cat "$T/err")" 'nonexistent.ini: cannot read the configuration: No such file' "and says so"
