@@ -29,14 +29,6 @@ spool_dirname(enum spool_dir d)
 	return dirnames[d];
 }
 
-/* The group commit's shared state, mapped by every responder: tickets
- * handed out after an entry is in new/, and the highest ticket a flush
- * has covered. */
-struct spool_sync {
-	uint64_t	issued;
-	uint64_t	done;
-};
-
 int
 spool_open(struct spool *s, const char *path, int create, struct err *e)
 {
@@ -240,9 +232,12 @@ group_sync(struct spool *s, struct err *e)
 		if (syncfs(s->fd[SP_NEW]) == -1)
 			rc = err_sys(e, "unable to flush the file system of %s",
 			    s->path);
-		else
+		else {
 			__atomic_store_n(&s->sync->done, upto,
 			    __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(&s->sync->flushes, 1,
+			    __ATOMIC_SEQ_CST);
+		}
 	}
 	(void)flock(s->syncfd, LOCK_UN);
 	return rc;

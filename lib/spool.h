@@ -17,6 +17,15 @@ enum spool_dir {
 #define SPOOL_ENVELOPE_MAX (64 * 1024)
 #define SPOOL_HIST_MAX	(16 * 1024 * 1024)
 
+/* The group commit's shared state in SPOOL/sync.state, mapped by every
+ * responder: tickets handed out after an entry is in new/, the highest
+ * ticket a flush has covered, and how many flushes there were. */
+struct spool_sync {
+	uint64_t	issued;
+	uint64_t	done;
+	uint64_t	flushes;
+};
+
 struct spool {
 	char		*path;
 	int		 fd[SP_NDIRS];	/* O_DIRECTORY descriptors */

@@ -2,6 +2,8 @@
  * state moves and the dedupe index, including a second process. */
 #include "config.h"
 
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -436,9 +438,84 @@ rm_rf_spool(void)
 	spool_close(&s);
 	(void)snprintf(path, sizeof(path), "%s/run.lock", spath);
 	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
+	(void)unlink(path);
 	(void)rmdir(spath);
 	if (rmdir(root) == -1)
 		printf("# could not remove %s\n", root);
+}
+
+/* Group commit: N processes commit while the flush lock is held; none
+ * answers before it is released, and then one flush covers them all. */
+static void
+test_group_commit(void)
+{
+	enum { NPROC = 6 };
+	struct spool		 s;
+	struct spool_sync	*st;
+	struct err		 e;
+	pid_t			 pid[NPROC];
+	char			 path[300];
+	int			 fd, i, status, early = 0, okc = 0, tries;
+
+	if (spool_open(&s, spath, 1, &e) == -1) {
+		ok(0, "group commit: open (%s)", e.msg);
+		return;
+	}
+	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
+	(void)unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1 || ftruncate(fd, sizeof(*st)) == -1 ||
+	    (st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0)) == MAP_FAILED || flock(fd, LOCK_EX) == -1) {
+		ok(0, "group commit: set up sync.state");
+		return;
+	}
+	for (i = 0; i < NPROC; i++) {
+		if ((pid[i] = fork()) == 0) {
+			struct spool	c;
+			char		name[SPOOL_NAME_MAX];
+
+			if (spool_open(&c, spath, 0, &e) == -1 ||
+			    spool_newname(&c, name) == -1)
+				_exit(2);
+			_exit(spool_commit(&c, ENV, strlen(ENV), BODY, BODYLEN,
+			    name, &e) == 0 ? 0 : 1);
+		}
+	}
+	/* Every child has its entry in new/ and a ticket, then waits. */
+	for (tries = 0; tries < 500 && __atomic_load_n(&st->issued,
+	    __ATOMIC_SEQ_CST) < NPROC; tries++)
+		(void)usleep(10000);
+	is_int(st->issued, NPROC, "group commit: %d tickets issued", NPROC);
+	(void)usleep(100000);
+	for (i = 0; i < NPROC; i++)
+		early += waitpid(pid[i], &status, WNOHANG) == pid[i];
+	is_int(early, 0, "group commit: no commit returns before a flush");
+	is_int(st->flushes, 0, "group commit: no flush while the lock is held");
+	(void)flock(fd, LOCK_UN);
+	for (i = 0; i < NPROC; i++)
+		if (waitpid(pid[i], &status, 0) == pid[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			okc++;
+	is_int(okc, NPROC, "group commit: every commit succeeded");
+	is_int(st->flushes, 1, "group commit: one flush covered all %d",
+	    NPROC);
+	is_int(st->done, NPROC, "group commit: done covers every ticket");
+	(void)munmap(st, sizeof(*st));
+	(void)close(fd);
+
+	/* durability = process: no ticket, no flush. */
+	s.nosync = 1;
+	{
+		char name[SPOOL_NAME_MAX];
+
+		(void)spool_newname(&s, name);
+		is_int(spool_commit(&s, ENV, strlen(ENV), BODY, BODYLEN, name,
+		    &e), 0, "nosync commit");
+		ok(s.sync == NULL, "nosync: sync.state never mapped");
+	}
+	spool_close(&s);
 }
 
 int
@@ -460,6 +537,7 @@ main(void)
 	test_ids_fork(&s, 1);
 	test_ids_fork(&s, 0);
 	spool_close(&s);
+	test_group_commit();
 	rm_rf_spool();
 	return tap_done();
 }
