@@ -71,7 +71,7 @@ static void
 test_open(struct spool *s)
 {
 	static const char *const dirs[] = { "tmp", "new", "cur", "retry",
-	    "done", "dead", "ids", NULL };
+	    "done", "dead", "ids", "hist", NULL };
 	struct spool	 t;
 	struct err	 e;
 	struct stat	 st;
@@ -413,7 +413,7 @@ static void
 rm_rf_spool(void)
 {
 	static const char *const dirs[] = { "tmp", "new", "cur", "retry",
-	    "done", "dead", "ids", NULL };
+	    "done", "dead", "ids", "hist", NULL };
 	struct spool	 s;
 	struct strlist	 l;
 	struct err	 e;
