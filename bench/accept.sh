@@ -12,13 +12,10 @@ secs=${2:-10}
 conns=${3:-8}
 
 printf '#!/bin/sh\nexit 0\n' > "$T/bench.event"
-if [ "${BENCH_RUNNER:-on}" = off ]; then
-	mkdir -p "$T/spool"
-	flock "$T/spool/run.lock" sleep 3600 & pids+=($!)
-fi
+[ "${BENCH_RUNNER:-on}" = off ] && hold_runner "$T/spool"
 start_hookpipe "$build" '[event bench.event]\nhandler = /bin/true\n'
 echo "hookpipe under lighttpd, $conns connections, ${secs}s each, $(nproc) cores"
-load reject-401 wrong-token "$secs" "$conns"
+BENCH_EXPECT=401 load reject-401 wrong-token "$secs" "$conns"
 load accept-200 "$token" "$secs" "$conns"
 sleep 2
 echo "events in spool: $(find "$T/spool/new" "$T/spool/cur" "$T/spool/done" -type f | wc -l)" \
