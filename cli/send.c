@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef HAVE_CURL
 #include <curl/curl.h>
+#endif
 #include <json-c/json.h>
 
 #include "auth.h"
@@ -19,6 +21,7 @@
 #include "conf.h"
 #include "payload.h"
 
+#ifdef HAVE_CURL
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -239,3 +242,17 @@ usage:
 	    "status and body;\n  exit 0 on 2xx, 1 otherwise\n");
 	return EXIT_USAGE;
 }
+#else	/* !HAVE_CURL */
+/* Built --without-curl (the static bundle): name the way round. */
+int
+cmd_send(const char *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "hookpipe: send is not in this build (configured "
+	    "--without-curl): post the event with curl instead, see "
+	    "hookpipe(1)\n");
+	return EXIT_FAIL;
+}
+#endif	/* HAVE_CURL */
