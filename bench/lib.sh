@@ -58,8 +58,9 @@ hookpipe_ini() {
 }
 
 # start_lighttpd_fcgi PROGRAM [VAR=VALUE...]: lighttpd on a free port with
-# PROGRAM behind /hooks (2 processes, as conf/lighttpd.conf), the
-# variables in its environment. Works in $W; sets $port and $server_pid.
+# PROGRAM behind /hooks ($BENCH_PROCS processes, default 8 as in
+# conf/lighttpd.conf; noop and noop-spool get the same), the variables in
+# its environment. Works in $W; sets $port and $server_pid.
 start_lighttpd_fcgi() {
 	local prog=$1 env="" kv
 	shift
@@ -77,7 +78,7 @@ server.modules = ( "mod_fastcgi" )
 fastcgi.server = ( "/hooks" => (( "socket" => "$W/fcgi.sock",
   "bin-path" => "$prog",
   "bin-environment" => ( $env ),
-  "check-local" => "disable", "max-procs" => 2 )) )
+  "check-local" => "disable", "max-procs" => ${BENCH_PROCS:-8} )) )
 EOF
 	lighttpd -D -f "$W/lighttpd.conf" & server_pid=$!
 	pids+=("$server_pid")
