@@ -45,7 +45,19 @@ struct slot {
 	struct handler_job	 job;
 };
 
+/* A sorted listing of new/ or retry/ consumed from pos: relisting after
+ * every finished event would cost O(backlog) each time. */
+struct queue {
+	struct strlist		 l;
+	size_t			 pos;
+	int64_t			 at;		/* mono ms of the listing; 0 */
+};
+
 struct run {
+	struct queue		 qnew;
+	struct queue		 qretry;	/* only those due at listing */
+	int64_t			 retry_due;	/* mono ms the next retry is
+						   due; 0: none known */
 	const struct conf	*c;
 	struct spool		*s;
 	struct dlog		*log;
@@ -162,6 +174,18 @@ slot_free(struct run *r, struct slot *sl)
 	r->active--;
 }
 
+#define RELIST_MS	1000	/* new arrivals and due retries wait at most */
+
+/* A retry falls due in `secs`: keep the earliest. */
+static void
+note_due(struct run *r, long secs)
+{
+	int64_t due = mono_ms() + (int64_t)secs * 1000;
+
+	if (r->retry_due == 0 || due < r->retry_due)
+		r->retry_due = due;
+}
+
 /* Move the claimed entry to its next state and free the slot. */
 static void
 finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
@@ -183,6 +207,7 @@ finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
 		/* The due time is the entry's mtime: cheap to scan, and an
 		 * operator can `touch` an entry to make it due now. */
 		due = now_us() + (int64_t)delay * 1000000;
+		note_due(r, delay);
 		ts[0].tv_sec = ts[1].tv_sec = (time_t)(due / 1000000);
 		ts[0].tv_nsec = ts[1].tv_nsec = (long)(due % 1000000) * 1000;
 		(void)utimensat(r->s->fd[SP_RETRY], sl->name, ts,
@@ -459,64 +484,103 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	return 0;
 }
 
-/* Start due events until every slot is busy. Returns the seconds until
- * the next retry falls due (-1: none waiting). */
+
+static void
+queue_drop(struct queue *q)
+{
+	strlist_free(&q->l);
+	q->pos = 0;
+	q->at = 0;
+}
+
+/* List new/ again; retry/ too, keeping the entries due now and noting
+ * when the next one falls due. */
+static void
+relist(struct run *r, int retry)
+{
+	struct strlist	l;
+	struct stat	st;
+	struct err	e;
+	time_t		now = time(NULL);
+	size_t		i, n;
+	long		wait;
+
+	if (!retry) {
+		queue_drop(&r->qnew);
+		if (spool_list(r->s, SP_NEW, &r->qnew.l, &e) == 0)
+			r->qnew.at = mono_ms();
+		return;
+	}
+	queue_drop(&r->qretry);
+	r->retry_due = 0;
+	if (spool_list(r->s, SP_RETRY, &l, &e) == -1)
+		return;
+	for (i = n = 0; i < l.n; i++) {
+		if (fstatat(r->s->fd[SP_RETRY], l.v[i], &st,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
+			free(l.v[i]);
+			continue;
+		}
+		if (st.st_mtime > now) {
+			wait = (long)(st.st_mtime - now);
+			note_due(r, wait);
+			free(l.v[i]);
+			continue;
+		}
+		l.v[n++] = l.v[i];
+	}
+	l.n = n;
+	r->qretry.l = l;
+	r->qretry.at = mono_ms();
+}
+
+/* Seconds until the next retry falls due (-1: none known). */
+static long
+retry_wait(const struct run *r)
+{
+	int64_t ms;
+
+	if (r->retry_due == 0)
+		return -1;
+	ms = r->retry_due - mono_ms();
+	return ms <= 0 ? 0 : (long)((ms + 999) / 1000);
+}
+
+/* Start due events until every slot is busy, oldest first (names start
+ * with the receive time, so the listings merge in arrival order).
+ * Returns the seconds until the next retry falls due (-1: none known). */
 static long
 fill(struct run *r)
 {
-	struct strlist	nl, rl;
-	struct stat	st;
-	struct err	e;
-	size_t		i, j;
-	time_t		now = time(NULL);
-	long		next = -1, wait;
-	int		from_new, cmp;
+	struct queue	*q;
+	int64_t		 now = mono_ms();
+	int		 from_new, cmp, rc;
 
-	if (spool_list(r->s, SP_NEW, &nl, &e) == -1)
-		return -1;
-	if (spool_list(r->s, SP_RETRY, &rl, &e) == -1) {
-		strlist_free(&nl);
-		return -1;
-	}
-	/* Both lists in arrival order (names start with the receive time):
-	 * merge them so older events go first. */
-	for (i = j = 0; i < nl.n || j < rl.n;) {
-		if (i < nl.n && j < rl.n)
-			cmp = strcmp(nl.v[i], rl.v[j]);
+	if (r->active >= r->nslots)
+		return retry_wait(r);
+	if (r->qnew.pos >= r->qnew.l.n || now - r->qnew.at >= RELIST_MS)
+		relist(r, 0);
+	if (now - r->qretry.at >= RELIST_MS ||
+	    (r->retry_due != 0 && now >= r->retry_due))
+		relist(r, 1);
+	while (r->active < r->nslots && (r->qnew.pos < r->qnew.l.n ||
+	    r->qretry.pos < r->qretry.l.n)) {
+		if (r->qnew.pos < r->qnew.l.n && r->qretry.pos < r->qretry.l.n)
+			cmp = strcmp(r->qnew.l.v[r->qnew.pos],
+			    r->qretry.l.v[r->qretry.pos]);
 		else
-			cmp = i < nl.n ? -1 : 1;
+			cmp = r->qnew.pos < r->qnew.l.n ? -1 : 1;
 		from_new = cmp <= 0;
-		if (!from_new) {
-			if (fstatat(r->s->fd[SP_RETRY], rl.v[j], &st,
-			    AT_SYMLINK_NOFOLLOW) == -1) {
-				j++;
-				continue;
-			}
-			if (st.st_mtime > now) {
-				wait = (long)(st.st_mtime - now);
-				if (next == -1 || wait < next)
-					next = wait;
-				j++;
-				continue;
-			}
-		}
-		if (r->active >= r->nslots) {
-			if (from_new)
-				i++;
-			else
-				j++;
-			continue;	/* still look for the next retry */
-		}
-		(void)claim(r, from_new ? SP_NEW : SP_RETRY,
-		    from_new ? nl.v[i] : rl.v[j]);
-		if (from_new)
-			i++;
-		else
-			j++;
+		q = from_new ? &r->qnew : &r->qretry;
+		rc = claim(r, from_new ? SP_NEW : SP_RETRY, q->l.v[q->pos]);
+		q->pos++;
+		/* One of a serialized type waits for the one running: look
+		 * at the whole listing again next time, so it keeps its
+		 * place ahead of later ones. */
+		if (rc == 1)
+			r->qnew.at = r->qretry.at = 0;
 	}
-	strlist_free(&nl);
-	strlist_free(&rl);
-	return next;
+	return retry_wait(r);
 }
 
 static json_object *
@@ -817,6 +881,8 @@ relock:
 			if (r.slots[k].used && handler_step(&r.slots[k].job))
 				advance(&r, &r.slots[k]);
 	}
+	queue_drop(&r.qnew);
+	queue_drop(&r.qretry);
 	if (flock(s->lockfd, LOCK_UN) == -1 && !failed)
 		failed = err_sys(e, "unable to unlock %s/run.lock", s->path);
 	/* An event committed while we held the lock found a runner busy and
