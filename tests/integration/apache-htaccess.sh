@@ -100,8 +100,10 @@ FcgidMaxProcessesPerClass 2
 <VirtualHost 127.0.0.1:$SMALL>
 </VirtualHost>
 EOF
-start_apache "$CONF" "$PORT" && wait_port "$SMALL" ||
-    { echo "Bail out! apache2 did not start"; exit 1; }
+if ! start_apache "$CONF" "$PORT" || ! wait_port "$SMALL"; then
+	echo "Bail out! apache2 did not start"
+	exit 1
+fi
 
 URL=http://127.0.0.1:$PORT
 J=(-H 'Content-Type: application/json')

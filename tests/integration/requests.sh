@@ -24,7 +24,7 @@ SH
 # core_requests URL TOKEN SPOOL CAPTURE-DIR [LABEL]: accepted (200, the
 # handler got the exact bytes, the spool holds them), bad token (401),
 # bad JSON (400), too large (413), duplicate (200, duplicate, the
-# handler ran once). Sets CORE_ENTRY to the spool entry of the event.
+# handler ran once).
 core_requests() {
 	local url=$1 token=$2 spool=$3 cap=$4 label=${5:-}
 	local sample=$SAMPLES/booking.updated.json
@@ -45,7 +45,6 @@ core_requests() {
 	ok $? "${label}handler got the payload byte for byte"
 	entry=$(grep -l "\"id\":\"$id\"" "$spool"/new/* "$spool"/cur/* \
 	    "$spool"/done/* 2>/dev/null | head -n1)
-	CORE_ENTRY=$entry
 	if [ -n "$entry" ]; then
 		head=$(head -n1 "$entry" | wc -c)
 		tail -c +"$((head + 1))" "$entry" | cmp -s - "$sample"
