@@ -122,6 +122,8 @@ AU=http://127.0.0.1:$AUTH
 post "$AU/auth" "${J[@]}" -H "Authorization: $TOKEN" \
     --data-binary '{"event":"booking.updated","id":"auth-hidden"}'
 is "$STATUS" 401 "Authorization is hidden from hookpipe without CGIPassAuth"
+like "$(cat "$S/auth-spool/delivery.log" 2>/dev/null)" '"status":401' \
+    "that 401 came from the endpoint with header = authorization"
 post "$AU/authpass" "${J[@]}" -H "Authorization: $TOKEN" \
     --data-binary '{"event":"booking.updated","id":"auth-passed"}'
 is "$STATUS" 200 "Authorization reaches hookpipe with CGIPassAuth On"

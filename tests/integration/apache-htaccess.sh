@@ -133,6 +133,8 @@ is "$STATUS" 401 "X_Auth_Token (underscores) does not reach hookpipe as the toke
 post "$URL/nopass/hooks" "${J[@]}" -H "Authorization: $TOKEN" \
     --data-binary '{"event":"booking.updated","id":"auth-hidden"}'
 is "$STATUS" 401 "Authorization is hidden from hookpipe without CGIPassAuth"
+like "$(cat "$HOME_DIR/auth-spool/delivery.log" 2>/dev/null)" '"status":401' \
+    "that 401 came from the endpoint with header = authorization"
 post "$URL/pass/hooks" "${J[@]}" -H "Authorization: $TOKEN" \
     --data-binary '{"event":"booking.updated","id":"auth-passed"}'
 is "$STATUS" 200 "Authorization reaches hookpipe with CGIPassAuth On in .htaccess"
