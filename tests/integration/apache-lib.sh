@@ -65,7 +65,7 @@ apache_conf() {
 		echo "DefaultRuntimeDir \"$T/apache/run\""
 		echo "ErrorLog \"$T/apache/error.log\""
 		echo "LogLevel warn"
-		echo "LogFormat \"%h %>s %U %{Content-Length}i\" short"
+		echo "LogFormat \"%h %>s %U %{Content-Length}i %Dus\" short"
 		echo "CustomLog \"$T/apache/access.log\" short"
 		if [ "$(id -u)" = 0 ]; then
 			echo "User $AP_USER"
