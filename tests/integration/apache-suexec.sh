@@ -103,8 +103,8 @@ like "$(cat "$S/capture/runs.log" 2>/dev/null)" " $OWNER\$" \
     "the handler ran as the site owner ($OWNER), not $AP_USER"
 is "$(stat -c %U "$(find "$S/spool/done" "$S/spool/new" "$S/spool/cur" -type f | head -n1)")" \
     "$OWNER" "the spool entry belongs to the site owner"
-users=$(ps -eo user=,args= | awk -v p="$VW/hookpipe.fcgi" '$2 == p || $2 == "hookpipe.fcgi" { print $1 }' | sort -u)
-like "$users" "^$OWNER\$" "hookpipe.fcgi runs as $OWNER, and as no one else"
+users=$(ps -eo uid=,args= | awk -v p="$VW/hookpipe.fcgi" '$2 == p || $2 == "hookpipe.fcgi" { print $1 }' | sort -u)
+is "$users" "$(id -u "$OWNER")" "hookpipe.fcgi runs as $OWNER, and as no one else"
 
 # suexec refuses a group-writable program; the sender sees a 500.
 post "$URL/groupw/hooks" -H 'Content-Type: application/json' \
