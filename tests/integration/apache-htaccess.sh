@@ -51,6 +51,10 @@ for d in pass nopass; do
 	    "$SRC/conf/htaccess" > "$WWW/$d/.htaccess"
 done
 sed -i 's/^#CGIPassAuth On/CGIPassAuth On/' "$WWW/pass/.htaccess"
+# CGIPassAuth where the host allows no AuthConfig.
+mkdir -p "$WWW/noauthconfig"
+install -m 755 "$BUILD/hookpipe.fcgi" "$WWW/noauthconfig/hookpipe.fcgi"
+cp "$WWW/pass/.htaccess" "$WWW/noauthconfig/.htaccess"
 # The same files where the host allows no .htaccess, and where it has
 # not even mapped .fcgi to mod_fcgid.
 for d in off bare; do
@@ -138,6 +142,10 @@ like "$(cat "$HOME_DIR/auth-spool/delivery.log" 2>/dev/null)" '"status":401' \
 post "$URL/pass/hooks" "${J[@]}" -H "Authorization: $TOKEN" \
     --data-binary '{"event":"booking.updated","id":"auth-passed"}'
 is "$STATUS" 200 "Authorization reaches hookpipe with CGIPassAuth On in .htaccess"
+post "$URL/noauthconfig/hooks" "${J[@]}" -H "Authorization: $TOKEN" \
+    --data-binary '{"event":"booking.updated","id":"auth-noconfig"}'
+is "$STATUS" 500 "CGIPassAuth without AllowOverride AuthConfig: 500"
+like "$(apache_log)" 'CGIPassAuth not allowed here' "the error log says CGIPassAuth is not allowed"
 
 # --- a host without AllowOverride: the .htaccess is ignored -------------
 post "$URL/off/hooks" "${J[@]}" "${A[@]}" --data-binary '{"event":"x","id":"off-1"}'

@@ -70,11 +70,13 @@ install -m 755 "$BUILD/hookpipe.fcgi" "$VW/hookpipe.fcgi"
 # works unchanged.
 sed "s|/home/USER/hookpipe/etc/hookpipe.ini|$S/hookpipe.ini|" \
     "$SRC/conf/htaccess" > "$VW/.htaccess"
-mkdir -p "$VW/groupw"
+mkdir -p "$VW/groupw" "$VW/symlink"
 install -m 775 "$BUILD/hookpipe.fcgi" "$VW/groupw/hookpipe.fcgi"
 cp "$VW/.htaccess" "$VW/groupw/.htaccess"
-chown -R "$OWNER:$OWNER_GROUP" "$S" "$VW"
-chmod 755 "$VW" "$VW/groupw"
+cp "$VW/.htaccess" "$VW/symlink/.htaccess"
+ln -s "$VW/hookpipe.fcgi" "$VW/symlink/hookpipe.fcgi"
+chown -R -h "$OWNER:$OWNER_GROUP" "$S" "$VW"
+chmod 755 "$VW" "$VW/groupw" "$VW/symlink"
 apache_share
 
 PORT=$(free_port)
@@ -117,6 +119,10 @@ if [ -n "$suexec_log" ]; then
 else
 	skip "suexec.log says why" "no /var/log/apache2/suexec.log"
 fi
+
+post "$URL/symlink/hooks" -H 'Content-Type: application/json' \
+    -H "x-auth-token: $TOKEN" --data-binary '{"event":"x","id":"symlink"}'
+is "$STATUS" 500 "a symlink to hookpipe.fcgi, even the owner's, is refused by suexec: 500"
 
 stop_apache
 # suexec drops ASAN_OPTIONS: sanitizer reports would be in the error log.
