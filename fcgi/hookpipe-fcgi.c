@@ -2,8 +2,11 @@
  * on a socket, plain CGI otherwise; the work is receiver_handle(). */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +80,50 @@ cgi_read(void *io, char *p, size_t n)
 	return (long)r;
 }
 
+/*
+ * mod_cgid joins a CGI program's stdin and stdout in one unix socket:
+ * exiting with request bytes still unread there resets it, and Apache
+ * drops the answer it already has ("apr_bucket_read() failed"). So when
+ * stdin is a socket, read and drop what is left of the body (at most
+ * CONTENT_LENGTH bytes; give up after 5 s without data). Refusals that
+ * come before the body (401, 413) then reach the sender too. A pipe
+ * (mod_cgi, a shell) needs none of this.
+ */
+static void
+cgi_drain(void)
+{
+	struct stat	 st;
+	struct pollfd	 pfd;
+	char		 junk[16384], *end;
+	const char	*cl;
+	long long	 left;
+	ssize_t		 r;
+	int		 n;
+
+	if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    (cl = getenv("CONTENT_LENGTH")) == NULL)
+		return;
+	errno = 0;
+	left = strtoll(cl, &end, 10);
+	if (errno != 0 || end == cl || *end != '\0')
+		return;
+	pfd.fd = 0;
+	pfd.events = POLLIN;
+	while (left > 0) {
+		if ((n = poll(&pfd, 1, 5000)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		r = read(0, junk, left < (long long)sizeof(junk) ?
+		    (size_t)left : sizeof(junk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		left -= r;
+	}
+}
+
 static void
 usage(void)
 {
@@ -134,6 +181,7 @@ main(int argc, char *argv[])
 		format_answer(&out, &a);
 		if (!out.oom)
 			(void)write_all(1, out.p, out.len);
+		cgi_drain();
 		(void)close(1);
 		/* The server waits for stderr to close too. */
 		if (a.kick)

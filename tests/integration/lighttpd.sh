@@ -4,6 +4,7 @@
 # table, byte-exact payloads at real handlers, dedupe, sync mode,
 # timeouts, the handler environment and ENOSPC.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/requests.sh"
 
 TOKEN=tok-current-0123456789abcdef
 TOKEN2=tok-previous-fedcba9876543210
@@ -112,6 +113,11 @@ spool_dri = typo
 [auth]
 token_file = token
 EOF
+# The core request set every web server runs (requests.sh).
+mkdir -p "$T/core/handlers" "$T/core/capture"
+core_handler "$T/core/handlers/booking.updated"
+printf '[hookpipe]\nspool_dir = core/spool\nhandlers_dir = core/handlers\nmax_body = 1100K\n[auth]\ntoken_file = token\n[env]\nCAPTURE = %s\n' \
+    "$T/core/capture" > "$T/core.ini"
 FULL_OK=0
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/fullfs" &&
     mount -t tmpfs -o size=256k tmpfs "$T/fullfs" 2>/dev/null; then
@@ -152,6 +158,7 @@ fcgi() {	# fcgi MOUNT INI PROCS
 	fcgi /strict strict.ini 1
 	fcgi /denied denied.ini 1
 	fcgi /broken broken.ini 1
+	fcgi /core core.ini 1
 	[ "$FULL_OK" = 1 ] && fcgi /full full.ini 1
 	echo ')'
 } > "$T/lighttpd.conf"
@@ -163,6 +170,8 @@ PLAIN=http://127.0.0.1:$PORT
 SP=$T/spool
 J=(-H 'Content-Type: application/json')
 A=(-H "x-auth-token: $TOKEN")
+
+core_requests "https://127.0.0.1:$TLSPORT/core" "$TOKEN" "$T/core/spool" "$T/core/capture" core
 
 # --- 200: stored, answered, handled with the exact bytes --------------
 post "$URL" "${J[@]}" "${A[@]}" --data-binary "@$SAMPLES/booking.updated.json"

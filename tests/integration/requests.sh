@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# requests.sh: the core request set every web-server test sends, so that
+# lighttpd, Apache (mod_fcgid, .htaccess, mod_proxy_fcgi, CGI, suexec)
+# and nginx are held to the same cases. Sourced after lib.sh.
+#
+# The endpoint under test needs: the token TOKEN, max_body below 1 MiB,
+# handlers_dir/booking.updated made by core_handler, and [env] CAPTURE
+# naming CAPTURE-DIR (written by that handler, so writable by the user
+# the handlers run as).
+
+# core_handler FILE: the capture handler: keeps the payload exactly as
+# it arrived on stdin and one line per run.
+core_handler() {
+	cat > "$1" <<'SH'
+#!/bin/sh
+# Keep exactly what arrived on stdin, then say it ran.
+cat > "$CAPTURE/$HOOKPIPE_ID.body.tmp" || exit 75
+mv "$CAPTURE/$HOOKPIPE_ID.body.tmp" "$CAPTURE/$HOOKPIPE_ID.body"
+echo "$HOOKPIPE_ID $HOOKPIPE_EVENT $(id -un)" >> "$CAPTURE/runs.log"
+SH
+	chmod 755 "$1"
+}
+
+# core_requests URL TOKEN SPOOL CAPTURE-DIR [LABEL]: accepted (200, the
+# handler got the exact bytes, the spool holds them), bad token (401),
+# bad JSON (400), too large (413), duplicate (200, duplicate, the
+# handler ran once).
+core_requests() {
+	local url=$1 token=$2 spool=$3 cap=$4 label=${5:-}
+	local sample=$SAMPLES/booking.updated.json
+	local id=evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B
+	local j=(-H 'Content-Type: application/json')
+	local a=(-H "x-auth-token: $token")
+	local entry head
+
+	[ -n "$label" ] && label="$label: "
+	post "$url" "${j[@]}" "${a[@]}" --data-binary "@$sample"
+	is "$STATUS" 200 "${label}200 for a valid event"
+	is "$(json_get status)" accepted "${label}answer says accepted"
+	is "$(json_get id)" "$id" "${label}answer carries the sender's id"
+	like "$(header X-Request-Id)" '^[0-9a-f]{16}$' \
+	    "${label}X-Request-Id header present"
+	wait_file "$cap/$id.body" 15
+	cmp -s "$sample" "$cap/$id.body"
+	ok $? "${label}handler got the payload byte for byte"
+	entry=$(grep -l "\"id\":\"$id\"" "$spool"/new/* "$spool"/cur/* \
+	    "$spool"/done/* 2>/dev/null | head -n1)
+	if [ -n "$entry" ]; then
+		head=$(head -n1 "$entry" | wc -c)
+		tail -c +"$((head + 1))" "$entry" | cmp -s - "$sample"
+		ok $? "${label}spool entry holds the raw body"
+	else
+		fail "${label}spool entry holds the raw body" \
+		    "no entry with id $id under $spool"
+	fi
+
+	post "$url" "${j[@]}" -H "x-auth-token: ${token}x" \
+	    --data-binary '{"event":"booking.updated","id":"core-bad-token"}'
+	is "$STATUS" 401 "${label}401 for a wrong token"
+	post "$url" "${j[@]}" --data-binary \
+	    '{"event":"booking.updated","id":"core-no-token"}'
+	is "$STATUS" 401 "${label}401 without a token"
+	post "$url" "${j[@]}" "${a[@]}" \
+	    --data-binary '{"event":"booking.updated",'
+	is "$STATUS" 400 "${label}400 for invalid JSON"
+	like "$(json_get reason)" . "${label}400 carries a JSON reason"
+	head -c 1200000 /dev/zero | tr '\0' ' ' > "$T/core-toolarge"
+	post "$url" "${j[@]}" "${a[@]}" --data-binary "@$T/core-toolarge"
+	is "$STATUS" 413 "${label}413 for a body over max_body"
+
+	post "$url" "${j[@]}" "${a[@]}" --data-binary "@$sample"
+	is "$STATUS" 200 "${label}200 for a duplicate"
+	is "$(json_get duplicate)" true "${label}answer marks the duplicate"
+	sleep 1
+	is "$(grep -c "^$id " "$cap/runs.log" 2>/dev/null)" 1 \
+	    "${label}duplicate did not run the handler again"
+	is "$(grep -l "\"id\":\"$id\"" "$spool"/new/* "$spool"/cur/* \
+	    "$spool"/done/* 2>/dev/null | wc -l)" 1 \
+	    "${label}duplicate was not stored again"
+	unlike "$(cat "$cap/runs.log" 2>/dev/null)" 'core-' \
+	    "${label}no handler ran for a refused request"
+}
