@@ -166,11 +166,12 @@ main(int argc, char *argv[])
 	static struct stat1	 st[NFN][NCLASS];
 	uint32_t		*all, *samples[NCLASS], cut;
 	uint8_t			*order;
-	size_t			 rounds = 1000000, total, i, j, c, f, got[NCLASS];
+	size_t			 rounds = 1000000, total, i, j, c, f;
+	size_t			 got[NCLASS];
 	uint64_t		 t0, t1;
 	struct err		 e;
 	double			 t;
-	int			 leak[NFN];
+	int			 leak[NFN], oom;
 
 	if (argc > 1 && (rounds = strtoul(argv[1], NULL, 10)) < 1000) {
 		fprintf(stderr, "usage: timing [ROUNDS >= 1000]\n");
@@ -196,9 +197,11 @@ main(int argc, char *argv[])
 	total = rounds * NCLASS;
 	order = malloc(total);
 	all = malloc(total * sizeof(*all));
+	oom = order == NULL || all == NULL;
 	for (c = 0; c < NCLASS; c++)
-		samples[c] = malloc(rounds * sizeof(**samples));
-	if (order == NULL || all == NULL) {
+		if ((samples[c] = malloc(rounds * sizeof(**samples))) == NULL)
+			oom = 1;
+	if (oom) {
 		fprintf(stderr, "timing: out of memory\n");
 		return 1;
 	}
@@ -264,9 +267,9 @@ main(int argc, char *argv[])
 	for (f = 0; f < NFN; f++) {
 		t = welch(&st[f][3], &st[f][0]);
 		leak[f] = fabs(t) >= THRESHOLD;
-		printf("%-14s 31 vs 0 bytes right: t = %8.1f  %s\n", fns[f].name,
-		    t, leak[f] ? "LEAKS: time depends on how much is right" :
-		    "no dependence found");
+		printf("%-14s 31 vs 0 bytes right: t = %8.1f  %s\n",
+		    fns[f].name, t, leak[f] ? "LEAKS: time depends on how "
+		    "much is right" : "no dependence found");
 	}
 	tokens_free(&toks);
 	for (c = 0; c < NCLASS; c++)

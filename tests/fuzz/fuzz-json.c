@@ -62,7 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const paths[] = {
 		"event", "id", "type", "data.id", "data.booking_id",
-		"data.object.id", "a.b.c.d.e.f.g.h", "meta.event_id", ".", "a..b",
+		"data.object.id", "a.b.c.d.e.f.g.h", "meta.event_id", ".",
+		"a..b",
 	};
 	json_object	*root = NULL, *v;
 	struct err	 e;

@@ -80,7 +80,8 @@ static const char *const ini[S_N] = {
 	"log_file = /dev/null\nrequire_https = no\n"
 	"event_field = header:X-Event-Name\nid_field = data.object.id\n"
 	"[auth]\nverify = hmac\nsecret_file = secret\n"
-	"signature_header = X-Signature\nalgorithm = sha512\nprefix = sha512=\n",
+	"signature_header = X-Signature\nalgorithm = sha512\n"
+	"prefix = sha512=\n",
 };
 static const char *const sname[S_N] = {
 	"token", "stdwh", "github", "stripe", "hmac"
@@ -127,7 +128,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		(void)snprintf(newdir[i], sizeof(newdir[i]), "%s/spool-%s/new",
 		    dir, sname[i]);
 		receiver_init(&rx[i]);
-		/* Loaded once here, so the spool exists before the first run. */
+		/* Loaded here, so the spool exists before the first run. */
 		if (receiver_load(&rx[i], inipath[i]) == -1) {
 			fprintf(stderr, "fuzz-request: %s: %s\n", inipath[i],
 			    rx[i].conf_error);
@@ -374,7 +375,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			id = param_get(params + 4, "HTTP_WEBHOOK_ID");
 			(void)snprintf(ts, sizeof(ts), "%lld",
 			    (long long)time(NULL));
-			(void)snprintf(head, sizeof(head), "%.300s.%s.", id, ts);
+			(void)snprintf(head, sizeof(head), "%.300s.%s.", id,
+			    ts);
 			sign(stdkey, 0, head, body, signlen, 1, sig);
 			FZ_CHECK(asprintf(&h, "HTTP_WEBHOOK_TIMESTAMP=%s",
 			    ts) > 0);
@@ -391,8 +393,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (long long)time(NULL));
 			(void)snprintf(head, sizeof(head), "%s.", ts);
 			sign(key, 0, head, body, signlen, 0, sig);
-			FZ_CHECK(asprintf(&h, "HTTP_STRIPE_SIGNATURE=t=%s,v1=%s",
-			    ts, sig) > 0);
+			FZ_CHECK(asprintf(&h,
+			    "HTTP_STRIPE_SIGNATURE=t=%s,v1=%s", ts, sig) > 0);
 			owned[no++] = params[k++] = h;
 			break;
 		case S_GITHUB:

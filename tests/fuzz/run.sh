@@ -9,6 +9,9 @@
 # The committed corpora are never modified: what a run finds stays in
 # FUZZ_BUILD/run/NAME/corpus.
 set -u
+# Braces: bash reads the whole script before running it, so an edit
+# during a long run cannot derail it.
+{
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-7}
 case $secs in
@@ -32,7 +35,7 @@ if [ -z "$cc" ]; then
 		command -v "$c" >/dev/null && { cc=$c; break; }
 	done
 fi
-[ -n "$cc" ] || bail "clang not found: install it with 'apt-get install clang libclang-rt-14-dev' (or scripts/deps)"
+{ [ -n "$cc" ] && command -v "$cc" >/dev/null; } || bail "clang not found: install it with 'apt-get install clang libclang-rt-14-dev' (or scripts/deps)"
 mkdir -p "$out/obj" || bail "cannot create $out"
 out=$(cd "$out" && pwd)
 
@@ -158,3 +161,5 @@ for h in "$@"; do
 done
 echo "# fuzz: $# harnesses, $total executions, ${secs}s each, $failed failed"
 [ "$failed" = 0 ]
+exit
+}
