@@ -1,10 +1,15 @@
 /* auth: load shared-secret tokens and compare them without leaking,
- * through timing, how much of a guess was right. */
+ * through timing, how much of a guess was right, or how long a token is:
+ * a guess is compared by its SHA-256 with each token's, computed at
+ * load, with CRYPTO_memcmp. The time then depends on the guess alone. */
 #include "config.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "auth.h"
 
@@ -17,6 +22,7 @@ tokens_free(struct tokens *t)
 
 	for (i = 0; i < t->n; i++) {
 		wipe(t->v[i].p, t->v[i].n);
+		wipe(t->v[i].md, sizeof(t->v[i].md));
 		free(t->v[i].p);
 	}
 	free(t->v);
@@ -61,6 +67,13 @@ tokens_parse(const char *text, const char *origin, struct tokens *t,
 		if ((t->v[t->n].p = strndup(line, (size_t)(end - line))) == NULL)
 			goto oom;
 		t->v[t->n].n = (size_t)(end - line);
+		if (EVP_Digest(t->v[t->n].p, t->v[t->n].n, t->v[t->n].md, NULL,
+		    EVP_sha256(), NULL) != 1) {
+			wipe(t->v[t->n].p, t->v[t->n].n);
+			free(t->v[t->n].p);
+			tokens_free(t);
+			return err_set(e, "%s: SHA-256 unavailable", origin);
+		}
 		t->n++;
 	}
 	if (t->n == 0)
@@ -94,26 +107,36 @@ int
 ct_equal(const void *given, size_t glen, const void *expect, size_t elen)
 {
 	const volatile unsigned char	*g = given, *x = expect;
-	unsigned char			 diff = 0;
-	size_t				 i;
+	unsigned char			 diff = 0, mask, c;
+	size_t				 i, in;
 
 	diff |= (unsigned char)((glen ^ elen) != 0);
-	for (i = 0; i < elen; i++)
-		diff |= x[i] ^ (i < glen ? g[i] : (unsigned char)~x[i]);
+	for (i = 0; i < elen; i++) {
+		/* No branch on the guess's length either: in is 1 while i is
+		 * inside it (both far below 2^63), and past its end the byte
+		 * read is its first (a string has at least its NUL) and the
+		 * complement of the expected one is compared instead. */
+		in = (i - glen) >> (sizeof(size_t) * 8 - 1);
+		mask = (unsigned char)(0U - (unsigned)in);
+		c = g[i * in];
+		diff |= x[i] ^ (unsigned char)((c & mask) |
+		    ((unsigned char)~x[i] & (unsigned char)~mask));
+	}
 	return diff == 0;
 }
 
 int
 auth_token_ok(const struct tokens *t, const char *given)
 {
-	size_t	i, glen;
-	int	ok = 0;
+	unsigned char	md[TOKEN_MD_LEN];
+	size_t		i;
+	int		ok = 0;
 
-	if (given == NULL)
+	if (given == NULL || EVP_Digest(given, strlen(given), md, NULL,
+	    EVP_sha256(), NULL) != 1)
 		return 0;
-	glen = strlen(given);
 	for (i = 0; i < t->n; i++)
-		ok |= ct_equal(given, glen, t->v[i].p, t->v[i].n);
+		ok |= CRYPTO_memcmp(md, t->v[i].md, sizeof(md)) == 0;
 	return ok;
 }
 

@@ -6,9 +6,12 @@
 
 #include "util.h"
 
+#define TOKEN_MD_LEN	32
+
 struct token {
-	char	*p;
-	size_t	 n;
+	char		*p;
+	size_t		 n;
+	unsigned char	 md[TOKEN_MD_LEN];	/* SHA-256 of p */
 };
 
 struct tokens {
@@ -23,10 +26,12 @@ int	tokens_parse(const char *, const char *, struct tokens *, struct err *);
 int	tokens_load(const char *, struct tokens *, struct err *);
 /* Wipe and free. */
 void	tokens_free(struct tokens *);
-/* Constant-time equality; time depends only on the expected length. */
+/* Constant-time equality; time depends only on the expected length.
+ * The given bytes must have at least one readable byte (a C string). */
 int	ct_equal(const void *, size_t, const void *, size_t);
 /* 1 when the given value equals one of the tokens; every token is
- * compared whatever the outcome. */
+ * compared whatever the outcome, by SHA-256 digest, so the time depends
+ * neither on how much of the guess is right nor on a token's length. */
 int	auth_token_ok(const struct tokens *, const char *);
 /* "x-auth-token" -> "HTTP_X_AUTH_TOKEN", the CGI parameter name. */
 int	auth_header_param(const char *, char *, size_t);
