@@ -20,6 +20,26 @@
 #include "deliver.h"
 
 
+/* Before Linux 3.17 (CentOS 7 hosts) there is no memfd: an unlinked
+ * temporary file, handed on read-only, does the same but for the seal. */
+static int
+body_tmpfile(struct err *e)
+{
+	const char	*dir = getenv("TMPDIR");
+	char		 path[PATH_MAX];
+	int		 fd;
+
+	if (dir == NULL || *dir != '/')
+		dir = "/tmp";
+	if (snprintf(path, sizeof(path), "%s/hookpipe-body.XXXXXX", dir) >=
+	    (int)sizeof(path))
+		return err_set(e, "TMPDIR too long");
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+		return err_sys(e, "unable to create %s", path);
+	(void)unlink(path);
+	return fd;
+}
+
 /* The body alone in a sealed memory file: handlers get exactly the
  * payload on a seekable stdin, and none can change it for the next. */
 int
@@ -27,11 +47,16 @@ deliver_body(int fd, off_t off, struct err *e)
 {
 	char	b[65536];
 	ssize_t	n;
-	int	mfd;
+	int	mfd, ro, sealed = 1;
 
 	if ((mfd = memfd_create("hookpipe-body", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		return err_sys(e, "memfd_create");
+	    MFD_ALLOW_SEALING)) == -1) {
+		if (errno != ENOSYS && errno != EINVAL)
+			return err_sys(e, "memfd_create");
+		if ((mfd = body_tmpfile(e)) == -1)
+			return -1;
+		sealed = 0;
+	}
 	for (;;) {
 		n = pread(fd, b, sizeof(b), off);
 		if (n == -1 && errno == EINTR)
@@ -47,6 +72,13 @@ deliver_body(int fd, off_t off, struct err *e)
 			goto fail;
 		}
 		off += n;
+	}
+	if (!sealed) {
+		/* No seal: hand on a descriptor that cannot write. */
+		(void)snprintf(b, sizeof(b), "/proc/self/fd/%d", mfd);
+		ro = open(b, O_RDONLY | O_CLOEXEC);
+		(void)close(mfd);
+		return ro != -1 ? ro : err_sys(e, "unable to reopen the body");
 	}
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
 	    F_SEAL_SHRINK | F_SEAL_SEAL) == -1) {

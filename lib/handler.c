@@ -201,12 +201,14 @@ char **
 handler_env(const struct conf *c, const struct handler_meta *m)
 {
 	struct passwd	*pw;
-	const char	*home, *lang;
+	const char	*home = "/", *lang;
 	char		**v = NULL, attempt[16];
 	size_t		  n = 0, i;
 	int		  rc = 0;
 
-	if ((home = getenv("HOME")) == NULL || *home == '\0')
+	/* getpwuid only when needed: in a static build it reads NSS. */
+	if (!env_has(c, "HOME") && ((home = getenv("HOME")) == NULL ||
+	    *home == '\0'))
 		home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : "/";
 	if ((lang = getenv("LANG")) == NULL || *lang == '\0')
 		lang = "C.UTF-8";

@@ -3,7 +3,7 @@
  *   HOOKPIPE_FAULT=CALL:ERRNO[:N]   fail the Nth call (default 1st) of CALL
  * with ERRNO. CALL is one of writev, fsync, syncfs (the group commit's
  * flush), renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
- * spool files are made). */
+ * spool files are made), memfd_create (a kernel before 3.17). */
 #define _GNU_SOURCE
 #include <sys/uio.h>
 
@@ -42,7 +42,8 @@ parse(void)
 	name[n] = '\0';
 	err = strcmp(name, "EIO") == 0 ? EIO : strcmp(name, "ENOSPC") == 0 ?
 	    ENOSPC : strcmp(name, "EACCES") == 0 ? EACCES :
-	    strcmp(name, "EDQUOT") == 0 ? EDQUOT : EIO;
+	    strcmp(name, "EDQUOT") == 0 ? EDQUOT :
+	    strcmp(name, "ENOSYS") == 0 ? ENOSYS : EIO;
 	if (c2 != NULL)
 		nth = atoi(c2 + 1);
 }
@@ -85,6 +86,21 @@ fsync(int fd)
 	if (real == NULL)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 	return real(fd);
+}
+
+int
+memfd_create(const char *name, unsigned int flags)
+{
+	static int (*real)(const char *, unsigned int);
+
+	if (hit("memfd_create")) {
+		errno = err;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(const char *, unsigned int))
+		    dlsym(RTLD_NEXT, "memfd_create");
+	return real(name, flags);
 }
 
 int
