@@ -6,12 +6,12 @@
 
 #include "util.h"
 
-#define TOKEN_MD_LEN	32
+#define TOKEN_MAX	512	/* longest token or secret, in bytes */
 
 struct token {
 	char		*p;
 	size_t		 n;
-	unsigned char	 md[TOKEN_MD_LEN];	/* SHA-256 of p */
+	unsigned char	 pad[TOKEN_MAX];	/* p, zero-padded */
 };
 
 struct tokens {
@@ -30,8 +30,9 @@ void	tokens_free(struct tokens *);
  * The given bytes must have at least one readable byte (a C string). */
 int	ct_equal(const void *, size_t, const void *, size_t);
 /* 1 when the given value equals one of the tokens; every token is
- * compared whatever the outcome, by SHA-256 digest, so the time depends
- * neither on how much of the guess is right nor on a token's length. */
+ * compared whatever the outcome, over TOKEN_MAX zero-padded bytes, so the
+ * time depends neither on how much of the guess is right nor on a
+ * token's length. */
 int	auth_token_ok(const struct tokens *, const char *);
 /* "x-auth-token" -> "HTTP_X_AUTH_TOKEN", the CGI parameter name. */
 int	auth_header_param(const char *, char *, size_t);

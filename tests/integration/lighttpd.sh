@@ -118,6 +118,8 @@ mkdir -p "$T/core/handlers" "$T/core/capture"
 core_handler "$T/core/handlers/booking.updated"
 printf '[hookpipe]\nspool_dir = core/spool\nhandlers_dir = core/handlers\nmax_body = 1100K\n[auth]\ntoken_file = token\n[env]\nCAPTURE = %s\n' \
     "$T/core/capture" > "$T/core.ini"
+GHTOKEN=tok-gh-0123456789abcdef0123
+endpoint_setup "$T/core/handlers" gh "$T/core/token-gh" "$GHTOKEN" >> "$T/core.ini"
 FULL_OK=0
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/fullfs" &&
     mount -t tmpfs -o size=256k tmpfs "$T/fullfs" 2>/dev/null; then
@@ -172,6 +174,7 @@ J=(-H 'Content-Type: application/json')
 A=(-H "x-auth-token: $TOKEN")
 
 core_requests "https://127.0.0.1:$TLSPORT/core" "$TOKEN" "$T/core/spool" "$T/core/capture" core
+endpoint_requests "https://127.0.0.1:$TLSPORT/core" gh "$GHTOKEN" "$TOKEN" "$T/core/capture" core
 
 # --- 200: stored, answered, handled with the exact bytes --------------
 post "$URL" "${J[@]}" "${A[@]}" --data-binary "@$SAMPLES/booking.updated.json"

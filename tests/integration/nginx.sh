@@ -17,6 +17,8 @@ mkdir -p "$S/handlers" "$S/capture" "$T/run" "$T/nginx"
 printf '%s\n' "$TOKEN" > "$S/token"
 chmod 600 "$S/token"
 core_handler "$S/handlers/booking.updated"
+GHTOKEN=nginx-gh-token-0123456789abcdef
+endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" > "$T/gh.ini"
 for name in hookpipe auth; do
 	cat > "$S/$name.ini" <<INI
 [hookpipe]
@@ -31,6 +33,7 @@ $([ "$name" = auth ] && echo 'header = authorization')
 runner = $BUILD/hookpipe-run
 [env]
 CAPTURE = $S/capture
+$(cat "$T/gh.ini")
 INI
 done
 
@@ -71,7 +74,7 @@ sed -e "s|unix:/run/hookpipe/fcgi.sock|unix:$T/run/hookpipe.sock|" \
     "$SRC/conf/nginx.conf" > "$T/hookpipe-nginx.conf"
 grep -q "fastcgi_pass unix:$T/run/hookpipe.sock;" "$T/hookpipe-nginx.conf"
 ok $? "conf/nginx.conf names the socket where the test put it"
-sed -e "s|$T/run/hookpipe.sock|$T/run/auth.sock|" -e 's|location /hooks|location /auth|' \
+sed -e "s|$T/run/hookpipe.sock|$T/run/auth.sock|" -e 's|/hooks|/auth|g' \
     "$T/hookpipe-nginx.conf" > "$T/auth-nginx.conf"
 {
 	echo "daemon off;"
@@ -106,9 +109,14 @@ A=(-H "x-auth-token: $TOKEN")
 core_requests "$URL/hooks" "$TOKEN" "$S/hookpipe-spool" "$S/capture"
 like "$(cat "$S/capture/runs.log")" " $HP_USER\$" \
     "the handler ran as hookpipe's user ($HP_USER)"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture"
 post "$URL/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
-is "$STATUS" 200 "/hooks/booking/updated reaches hookpipe too"
+is "$STATUS:$(json_get reason)" "404:no such endpoint" \
+    "/hooks/booking/updated reaches hookpipe, which knows no such endpoint"
+post "$URL/hooksx" "${J[@]}" "${A[@]}" \
+    --data-binary '{"event":"booking.updated","id":"hooksx"}'
+is "$STATUS:$(json_get status)" "404:" "/hooksx is not /hooks (nginx's own 404)"
 head -c 2200000 /dev/zero | tr '\0' ' ' > "$T/huge"
 post "$URL/hooks" "${J[@]}" "${A[@]}" --data-binary "@$T/huge"
 is "$STATUS" 413 "a body over client_max_body_size: 413"

@@ -80,3 +80,67 @@ core_requests() {
 	unlike "$(cat "$cap/runs.log" 2>/dev/null)" 'core-' \
 	    "${label}no handler ran for a refused request"
 }
+
+# Several senders in one configuration: [endpoint NAME] picked by the
+# path after the mount (PATH_INFO "/NAME"). The web server must pass
+# that path on; these requests fail when it does not.
+#
+# endpoint_setup HANDLERS-DIR NAME TOKEN-FILE TOKEN: the endpoint's own
+# token file (an absolute path) and its capture handler
+# HANDLERS-DIR/NAME/booking.updated (keeps the payload and
+# HOOKPIPE_ENDPOINT); prints the INI section to append to the
+# configuration.
+endpoint_setup() {
+	local dir=$1/$2
+	mkdir -p "$dir"
+	printf '%s\n' "$4" > "$3"
+	chmod 600 "$3"
+	cat > "$dir/booking.updated" <<'SH'
+#!/bin/sh
+# Keep exactly what arrived on stdin, and the endpoint it was told.
+f=$CAPTURE/ep.${HOOKPIPE_ENDPOINT:-default}.$HOOKPIPE_ID
+cat > "$f.tmp" || exit 75
+mv "$f.tmp" "$f.body"
+echo "$HOOKPIPE_ID ${HOOKPIPE_ENDPOINT:-default}" >> "$CAPTURE/endpoints.log"
+SH
+	chmod 755 "$dir/booking.updated"
+	printf '[endpoint %s]\ntoken_file = %s\n' "$2" "$3"
+}
+
+# endpoint_requests URL NAME TOKEN DEFAULT-TOKEN CAPTURE-DIR [LABEL]:
+# URL/NAME with the endpoint's token: 200 and its handler got the exact
+# payload with HOOKPIPE_ENDPOINT=NAME; URL/NAME/ is the same endpoint;
+# URL/NAME with the default endpoint's token: 401; URL/nosuch: 404
+# "no such endpoint"; URL with NAME's token: 401.
+endpoint_requests() {
+	local url=$1 name=$2 token=$3 dtoken=$4 cap=$5 label=${6:-}
+	local j=(-H 'Content-Type: application/json')
+	local body='{"event":"booking.updated","id":"ep-1","n":"\u00e9 1"}'
+
+	[ -n "$label" ] && label="$label: "
+	post "$url/$name" "${j[@]}" -H "x-auth-token: $token" --data-binary "$body"
+	is "$STATUS" 200 "${label}/$name with its own token: 200"
+	wait_file "$cap/ep.$name.ep-1.body" 15
+	is "$(cat "$cap/ep.$name.ep-1.body" 2>/dev/null)" "$body" \
+	    "${label}/$name: handlers_dir/$name/booking.updated got the exact payload, HOOKPIPE_ENDPOINT=$name"
+	post "$url/$name/" "${j[@]}" -H "x-auth-token: $token" \
+	    --data-binary '{"event":"booking.updated","id":"ep-2"}'
+	is "$STATUS" 200 "${label}/$name/ (trailing slash): the same endpoint"
+	wait_file "$cap/ep.$name.ep-2.body" 15
+	ok "$([ -f "$cap/ep.$name.ep-2.body" ]; echo $?)" \
+	    "${label}/$name/: its handler ran with HOOKPIPE_ENDPOINT=$name"
+	post "$url/$name" "${j[@]}" -H "x-auth-token: $dtoken" \
+	    --data-binary '{"event":"booking.updated","id":"ep-default-token"}'
+	is "$STATUS" 401 "${label}/$name with the default endpoint's token: 401"
+	post "$url" "${j[@]}" -H "x-auth-token: $token" \
+	    --data-binary '{"event":"booking.updated","id":"ep-other-token"}'
+	is "$STATUS" 401 "${label}the default endpoint with $name's token: 401"
+	post "$url/nosuch" "${j[@]}" -H "x-auth-token: $dtoken" \
+	    --data-binary '{"event":"booking.updated","id":"ep-nosuch"}'
+	is "$STATUS" 404 "${label}/nosuch: 404"
+	is "$(json_get reason)" "no such endpoint" \
+	    "${label}/nosuch: JSON reason \"no such endpoint\""
+	sleep 0.5
+	is "$(tr '\n' ' ' < "$cap/endpoints.log" 2>/dev/null)" "ep-1 $name ep-2 $name " \
+	    "${label}only the accepted requests ran the endpoint's handler"
+}

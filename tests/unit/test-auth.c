@@ -92,6 +92,25 @@ test_parse_errors(void)
 	memset(&e, 0, sizeof(e));
 	is_int(tokens_parse("", "empty.txt", &t, &e), -1, "empty text: error");
 
+	{
+		char	 big[TOKEN_MAX + 3];
+
+		memset(big, 'k', TOKEN_MAX);
+		big[TOKEN_MAX] = '\0';
+		is_int(tokens_parse(big, "max.txt", &t, &e), 0,
+		    "a token of TOKEN_MAX characters is accepted");
+		ok(t.n == 1 && auth_token_ok(&t, big),
+		    "and matches itself");
+		big[TOKEN_MAX - 1] = '\0';
+		ok(!auth_token_ok(&t, big), "one character short: no match");
+		tokens_free(&t);
+		memset(big, 'k', TOKEN_MAX + 1);
+		big[TOKEN_MAX + 1] = '\0';
+		is_int(tokens_parse(big, "max.txt", &t, &e), -1,
+		    "a token longer than TOKEN_MAX is refused");
+		ok(strstr(e.msg, "at most 512") != NULL, "saying the limit");
+	}
+
 	memset(&e, 0, sizeof(e));
 	is_int(tokens_parse("# c\ngood-token-1234567\nbad token\n", "tok.txt",
 	    &t, &e), -1, "token with a space inside: error");
