@@ -41,6 +41,10 @@ EOF
 ini spool "$S/capture" > "$S/hookpipe.ini"
 ini auth-spool "$S/capture" 'header = authorization' > "$S/auth.ini"
 ini htaccess-spool "$S/capture2" > "$S/htaccess.ini"
+GHTOKEN=cgi-gh-token-0123456789abcdef
+endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" > "$T/gh.ini"
+cat "$T/gh.ini" >> "$S/hookpipe.ini"
+cat "$T/gh.ini" >> "$S/htaccess.ini"
 install -m 755 "$BUILD/hookpipe.fcgi" "$T/lib/hookpipe.cgi"
 
 # The shared-hosting flavour: a second docroot with hookpipe.cgi and
@@ -101,12 +105,15 @@ A=(-H "x-auth-token: $TOKEN")
 
 # --- the core request set, twice ----------------------------------------
 core_requests "$URL/hooks" "$TOKEN" "$S/spool" "$S/capture" "ScriptAlias"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture" "ScriptAlias"
 like "$(cat "$S/capture/runs.log")" " $AP_USER\$" \
     "the handler ran as Apache's user ($AP_USER)"
 core_requests "$URL2/hooks" "$TOKEN" "$S/htaccess-spool" "$S/capture2" ".htaccess"
+endpoint_requests "$URL2/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture2" ".htaccess"
 post "$URL2/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
-is "$STATUS" 200 ".htaccess: /hooks/booking/updated reaches hookpipe too"
+is "$STATUS:$(json_get reason)" "404:no such endpoint" \
+    ".htaccess: /hooks/booking/updated reaches hookpipe, which knows no such endpoint"
 post "$URL2/hookpipe.cgi" "${J[@]}" "${A[@]}" --data-binary '{}'
 is "$STATUS" 403 ".htaccess: the program's own file name is refused"
 

@@ -30,6 +30,8 @@ runner = $BUILD/hookpipe-run
 [env]
 CAPTURE = $S/capture
 EOF
+GHTOKEN=fcgid-gh-token-0123456789abcdef
+endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" >> "$S/hookpipe.ini"
 cat > "$S/auth.ini" <<EOF
 [hookpipe]
 spool_dir = auth-spool
@@ -104,9 +106,11 @@ A=(-H "x-auth-token: $TOKEN")
 core_requests "$URL" "$TOKEN" "$S/spool" "$S/capture"
 like "$(cat "$S/capture/runs.log")" " $AP_USER\$" \
     "the handler ran as Apache's user ($AP_USER)"
+endpoint_requests "$URL" gh "$GHTOKEN" "$TOKEN" "$S/capture"
 post "$URL/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
-is "$STATUS" 200 "/hooks/booking/updated reaches hookpipe too"
+is "$STATUS:$(json_get reason)" "404:no such endpoint" \
+    "/hooks/booking/updated reaches hookpipe, which knows no such endpoint"
 post "http://127.0.0.1:$PLAIN/hooks" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"plain-http"}'
 is "$STATUS" 403 "plain HTTP is refused (require_https; mod_ssl's HTTPS=on is what lets HTTPS in)"

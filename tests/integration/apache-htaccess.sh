@@ -35,6 +35,9 @@ CAPTURE = $HOME_DIR/capture
 EOF
 }
 ini spool > "$HOME_DIR/etc/hookpipe.ini"
+GHTOKEN=htaccess-gh-token-0123456789abcdef
+endpoint_setup "$HOME_DIR/handlers" gh "$HOME_DIR/etc/token-gh" "$GHTOKEN" \
+    >> "$HOME_DIR/etc/hookpipe.ini"
 ini auth-spool 'header = authorization' > "$HOME_DIR/etc/auth.ini"
 
 # The document root: the binary and the shipped .htaccess, nothing else.
@@ -119,9 +122,11 @@ like "$(cat "$HOME_DIR/capture/runs.log")" " $AP_USER\$" \
     "the handler ran as Apache's user ($AP_USER)"
 
 # --- the rewrite: /hooks/anything, and nothing else --------------------
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$HOME_DIR/capture"
 post "$URL/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
-is "$STATUS" 200 "/hooks/booking/updated reaches hookpipe too (path info kept)"
+is "$STATUS:$(json_get reason)" "404:no such endpoint" \
+    "/hooks/booking/updated reaches hookpipe (path info kept), which knows no such endpoint"
 post "$URL/hookpipe.fcgi" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"by-file-name"}'
 is "$STATUS" 403 "the program's own file name is refused (only /hooks)"

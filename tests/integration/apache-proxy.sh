@@ -18,6 +18,8 @@ mkdir -p "$S/handlers" "$S/capture" "$T/run"
 printf '%s\n' "$TOKEN" > "$S/token"
 chmod 600 "$S/token"
 core_handler "$S/handlers/booking.updated"
+GHTOKEN=proxy-gh-token-0123456789abcdef
+endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" > "$T/gh.ini"
 for name in hookpipe auth; do
 	cat > "$S/$name.ini" <<EOF
 [hookpipe]
@@ -32,6 +34,7 @@ $([ "$name" = auth ] && echo 'header = authorization')
 runner = $BUILD/hookpipe-run
 [env]
 CAPTURE = $S/capture
+$(cat "$T/gh.ini")
 EOF
 done
 
@@ -68,18 +71,18 @@ is "$(ps -o user= -p "${SERVER_PIDS[0]}" | tr -d ' ')" "$HP_USER" \
 PORT=$(free_port)
 sed -e "s|unix:/run/hookpipe/fcgi.sock|unix:$T/run/hookpipe.sock|" \
     "$SRC/conf/apache-proxy-fcgi.conf" > "$T/hookpipe-proxy.conf"
-grep -q "^ProxyPass /hooks \"unix:$T/run/hookpipe.sock|fcgi://hookpipe/\"" \
+grep -q "^ProxyPass /hooks \"unix:$T/run/hookpipe.sock|fcgi://hookpipe\"" \
     "$T/hookpipe-proxy.conf"
 ok $? "conf/apache-proxy-fcgi.conf names the socket where the test put it"
 # Two more mounts on the second socket, each with its own worker name.
 sed -e "s|$T/run/hookpipe.sock|$T/run/auth.sock|" -e 's|/hooks|/auth|g' \
-    -e 's|fcgi://hookpipe/|fcgi://auth/|' \
+    -e 's|fcgi://hookpipe"|fcgi://auth"|' \
     "$T/hookpipe-proxy.conf" > "$T/auth-proxy.conf"
-sed -e 's|/auth |/passauth |' -e 's|/auth>|/passauth>|' \
-    -e 's|fcgi://auth/|fcgi://passauth/|' -e 's|#CGIPassAuth On|CGIPassAuth On|' \
+sed -e 's|/auth |/passauth |' -e 's|/auth>|/passauth>|' -e 's|"\^/auth(|"^/passauth(|' \
+    -e 's|fcgi://auth"|fcgi://passauth"|' -e 's|#CGIPassAuth On|CGIPassAuth On|' \
     "$T/auth-proxy.conf" > "$T/authpass-proxy.conf"
 CONF=$T/httpd.conf
-apache_conf "$CONF" "$PORT" proxy proxy_fcgi
+apache_conf "$CONF" "$PORT" proxy proxy_fcgi setenvif
 cat >> "$CONF" <<EOF
 Include "$T/hookpipe-proxy.conf"
 Include "$T/auth-proxy.conf"
@@ -96,9 +99,11 @@ A=(-H "x-auth-token: $TOKEN")
 core_requests "$URL/hooks" "$TOKEN" "$S/hookpipe-spool" "$S/capture"
 like "$(cat "$S/capture/runs.log")" " $HP_USER\$" \
     "the handler ran as hookpipe's user ($HP_USER), not Apache's"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture"
 post "$URL/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
-is "$STATUS" 200 "/hooks/booking/updated reaches hookpipe too"
+is "$STATUS:$(json_get reason)" "404:no such endpoint" \
+    "/hooks/booking/updated reaches hookpipe, which knows no such endpoint"
 unlike "$(apache_log)" 'worker sharing' "each mount has its own proxy worker"
 
 # --- Apache's header rules ----------------------------------------------

@@ -64,6 +64,8 @@ runner = $BUILD/hookpipe-run
 [env]
 CAPTURE = $S/capture
 EOF
+GHTOKEN=suexec-gh-token-0123456789abcdef
+endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" >> "$S/hookpipe.ini"
 install -m 755 "$BUILD/hookpipe.fcgi" "$VW/hookpipe.fcgi"
 # suexec cleans the environment (FcgidInitialEnv does not get through),
 # but SetEnv travels with each FastCGI request: the .htaccess recipe
@@ -101,6 +103,7 @@ like "$(apache_log)" 'suEXEC mechanism enabled' "Apache found suexec and enabled
 
 URL=http://127.0.0.1:$PORT
 core_requests "$URL/hooks" "$TOKEN" "$S/spool" "$S/capture"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture"
 like "$(cat "$S/capture/runs.log" 2>/dev/null)" " $OWNER\$" \
     "the handler ran as the site owner ($OWNER), not $AP_USER"
 is "$(stat -c %U "$(find "$S/spool/done" "$S/spool/new" "$S/spool/cur" -type f | head -n1)")" \

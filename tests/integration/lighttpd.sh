@@ -176,6 +176,30 @@ A=(-H "x-auth-token: $TOKEN")
 core_requests "https://127.0.0.1:$TLSPORT/core" "$TOKEN" "$T/core/spool" "$T/core/capture" core
 endpoint_requests "https://127.0.0.1:$TLSPORT/core" gh "$GHTOKEN" "$TOKEN" "$T/core/capture" core
 
+# --- the shipped conf/lighttpd.conf (paths replaced) routes endpoints --
+mkdir -p "$T/ship/handlers" "$T/ship/capture"
+core_handler "$T/ship/handlers/booking.updated"
+printf '[hookpipe]\nspool_dir = ship/spool\nhandlers_dir = ship/handlers\nrequire_https = no\n[auth]\ntoken_file = token\n[env]\nCAPTURE = %s\n' \
+    "$T/ship/capture" > "$T/ship.ini"
+endpoint_setup "$T/ship/handlers" gh "$T/ship/token-gh" "$GHTOKEN" >> "$T/ship.ini"
+SHIPPORT=$(free_port)
+sed -e "s|/run/lighttpd/hookpipe.sock|$T/ship.sock|" \
+    -e "s|/usr/local/bin/hookpipe.fcgi|$BUILD/hookpipe.fcgi|" \
+    -e "s|/etc/hookpipe/hookpipe.ini|$T/ship.ini|" \
+    "$SRC/conf/lighttpd.conf" > "$T/ship-include.conf"
+printf 'server.document-root = "%s/www"\nserver.bind = "127.0.0.1"\nserver.port = %s\nserver.errorlog = "%s/ship.error.log"\ninclude "%s/ship-include.conf"\n' \
+    "$T" "$SHIPPORT" "$T" "$T" > "$T/ship-lighttpd.conf"
+if start_lighttpd "$T/ship-lighttpd.conf" "$SHIPPORT"; then
+	endpoint_requests "http://127.0.0.1:$SHIPPORT/hooks" gh "$GHTOKEN" "$TOKEN" \
+	    "$T/ship/capture" "conf/lighttpd.conf"
+	post "http://127.0.0.1:$SHIPPORT/hooksx" "${J[@]}" "${A[@]}" \
+	    --data-binary '{"event":"booking.updated","id":"hooksx"}'
+	is "$STATUS:$(json_get status)" "404:" \
+	    "conf/lighttpd.conf: /hooksx is not /hooks (lighttpd's own 404)"
+else
+	fail "conf/lighttpd.conf: lighttpd starts with the shipped snippet"
+fi
+
 # --- 200: stored, answered, handled with the exact bytes --------------
 post "$URL" "${J[@]}" "${A[@]}" --data-binary "@$SAMPLES/booking.updated.json"
 is "$STATUS" 200 "200 for a valid event over HTTPS"
