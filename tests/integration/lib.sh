@@ -14,6 +14,12 @@ SAMPLES=${HOOKPIPE_SAMPLES:-$SRC/tests/samples}
 : "${LIGHTTPD:=$(command -v lighttpd || echo /usr/sbin/lighttpd)}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hookpipe-test.XXXXXX")
+# Every path a test writes is under $T: without it, stop right here
+# (an empty $T would turn "$T/bin/sh" into /bin/sh).
+case $T in
+/?*/hookpipe-test.*) [ -d "$T" ] || { echo "Bail out! no work folder"; exit 1; } ;;
+*) echo "Bail out! mktemp failed: '$T'"; exit 1 ;;
+esac
 TAP_N=0
 TAP_FAILED=0
 STARTED_PIDS=()
