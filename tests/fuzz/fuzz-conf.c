@@ -48,26 +48,44 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Every enabled endpoint is complete: fields, verification, secrets. */
 static void
-check_conf(const struct conf *c)
+check_endpoint(const struct conf *c, const struct endpoint *ep)
 {
 	const struct tokens	*t;
 	size_t			 i;
 
-	FZ_CHECK(c->spool_dir != NULL && c->spool_dir[0] == '/');
-	FZ_CHECK(c->handlers_dir != NULL && c->handlers_dir[0] == '/');
-	FZ_CHECK(c->log_file != NULL);
-	FZ_CHECK(c->event_field != NULL && c->id_field != NULL);
-	FZ_CHECK(c->max_body >= 1 && c->max_body <= 1024UL * 1024 * 1024);
-	FZ_CHECK(c->auth_param[0] != '\0');
-	FZ_CHECK(c->verify.scheme <= VERIFY_HMAC);
-	t = c->verify.scheme == VERIFY_TOKEN ? &c->tokens : &c->verify.secrets;
+	FZ_CHECK(ep->handlers_dir != NULL && ep->handlers_dir[0] == '/');
+	FZ_CHECK(ep->event_field != NULL && ep->id_field != NULL);
+	FZ_CHECK(ep->max_body >= 1 && ep->max_body <= 1024UL * 1024 * 1024);
+	FZ_CHECK(ep->max_depth >= 1 && ep->max_depth <= 32);
+	FZ_CHECK(ep->auth_param[0] != '\0');
+	FZ_CHECK(ep->verify.scheme <= VERIFY_HMAC);
+	FZ_CHECK(ep->rate >= 0 && (ep->rate == 0 || ep->burst >= 1));
+	t = ep->verify.scheme == VERIFY_TOKEN ? &ep->tokens :
+	    &ep->verify.secrets;
 	FZ_CHECK(t->n >= 1);
 	for (i = 0; i < t->n; i++)
-		FZ_CHECK(t->v[i].p != NULL && t->v[i].n > 0);
-	if (c->verify.scheme == VERIFY_HMAC || c->verify.scheme ==
+		FZ_CHECK(t->v[i].p != NULL && t->v[i].n > 0 &&
+		    t->v[i].n <= TOKEN_MAX);
+	if (ep->verify.scheme == VERIFY_HMAC || ep->verify.scheme ==
 	    VERIFY_GITHUB)
-		FZ_CHECK(c->verify.param[0] != '\0');
+		FZ_CHECK(ep->verify.param[0] != '\0');
+	if (ep->name != NULL)
+		FZ_CHECK(conf_endpoint(c, ep->name) == ep);
+}
+
+static void
+check_conf(const struct conf *c)
+{
+	size_t i;
+
+	FZ_CHECK(c->spool_dir != NULL && c->spool_dir[0] == '/');
+	FZ_CHECK(c->log_file != NULL);
+	FZ_CHECK(c->nep >= 1 && c->ep != NULL);
+	for (i = 0; i < c->nep; i++)
+		if (c->ep[i].enabled)
+			check_endpoint(c, &c->ep[i]);
 	FZ_CHECK(c->nbackoff >= 1 && c->backoff != NULL);
 	FZ_CHECK(c->retries >= 0 && c->concurrency >= 1);
 	FZ_CHECK(conf_backoff(c, NULL, 1000) >= 1);

@@ -448,8 +448,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A working receiver: the configuration loaded. */
 	FZ_CHECK(rx[s].conf != NULL);
 	switch (a.status) {
-	case 200: case 400: case 401: case 403: case 405: case 411: case 413:
-	case 415: case 422:
+	case 200: case 400: case 401: case 403: case 404: case 405: case 411:
+	case 413: case 415: case 422: case 431:
 		break;
 	default:
 		fprintf(stderr, "fuzz-request: status %d: %s\n", a.status,
