@@ -9,6 +9,10 @@
 # shellcheck disable=SC2034 # BODY, HEADERS and STATUS are read by lib.sh helpers
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C
+# Python itself, not a version manager's shim (which may cost a second a
+# start): this test starts it hundreds of times, lib.sh's json_get too.
+PY=$(python3 -c 'import sys; print(sys.executable)')
+python3() { "$PY" "$@"; }
 
 TOKEN=bad-input-token-0123456789abcdef
 MARK=$T/mark
@@ -290,7 +294,7 @@ spool_state() {	# every entry of every spool folder, with a content hash
 	{
 		find "${SPOOL_DIRS[@]}" -mindepth 1 -printf '%p %y %s\n'
 		find "${SPOOL_DIRS[@]}" -type f -exec sha256sum {} +
-	} 2>&1 | sed "s|$SITE/||" | sort
+	} 2>/dev/null | sed "s|$SITE/||" | sort
 }
 settle() {	# until runners are through: new/ and cur/ empty, state steady
 	local m prev now
