@@ -459,6 +459,7 @@ row '401~not a number' "sw: timestamp not a number"                 sig sw "$S" 
 row 401         "sw: timestamp empty"                        sig sw "$S" id=@ID@ ts=
 
 # --- GitHub (/gh) -----------------------------------------------------------
+# GitHub and the generic hmac sign no timestamp: nothing can be stale.
 row ok          "gh: signed by Python's hmac"                sig gh "$S" id=@ID@
 row '401~no signature matched' "gh: signature over a modified body"         sig gh "$S" id=@ID@ 'signed={"event":"sync.probe"} '
 row '401~no signature matched' "gh: signed with the wrong secret"           sig gh "$S" id=@ID@ key=not-the-secret
