@@ -29,6 +29,29 @@ MOUNTS=()
 export ASAN_OPTIONS="log_path=$T/san:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="log_path=$T/san:print_stacktrace=1:halt_on_error=1"
 
+# HOOKPIPE_VALGRIND=1: hookpipe.fcgi, hookpipe-run and hookpipe run under
+# valgrind (-q: a log says something only when it found something), one
+# log per process in $T/vg.PID. BUILD then names a folder of wrappers;
+# the responder runs from a copy in $T/vg/bin beside a wrapped
+# hookpipe-run, because it starts the runner it finds beside itself.
+VALGRIND_LOGS=0
+vg_wrap() {	# vg_wrap SCRIPT PROGRAM
+	printf '#!/bin/sh\nexec %s -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes --log-file=%s/vg.%%p %s "$@"\n' \
+	    "$(command -v valgrind)" "$T" "$2" > "$1" && chmod 755 "$1"
+}
+if [ "${HOOKPIPE_VALGRIND:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || { echo "Bail out! valgrind not found"; exit 1; }
+	mkdir -p "$T/vg/bin"
+	cp "$BUILD/hookpipe.fcgi" "$T/vg/bin/hookpipe.fcgi"
+	vg_wrap "$T/vg/hookpipe.fcgi" "$T/vg/bin/hookpipe.fcgi"
+	vg_wrap "$T/vg/hookpipe-run" "$BUILD/hookpipe-run"
+	vg_wrap "$T/vg/hookpipe" "$BUILD/hookpipe"
+	ln -s ../hookpipe-run "$T/vg/bin/hookpipe-run"
+	ln -s "$BUILD/tests" "$T/vg/tests"
+	BUILD=$T/vg
+	VALGRIND_LOGS=1
+fi
+
 ok() {	# ok CONDITION-STATUS DESCRIPTION
 	TAP_N=$((TAP_N + 1))
 	if [ "$1" -eq 0 ]; then
@@ -97,9 +120,30 @@ finish() {
 	local reports
 	reports=$(cat "$T"/san.* 2>/dev/null | head -c 4000)
 	is "$reports" "" "no sanitizer reports"
+	[ "$VALGRIND_LOGS" = 1 ] && valgrind_verdict
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
 	exit $?
+}
+
+# valgrind_verdict: one assertion over every valgrind log of the test,
+# once the processes writing them (runners, responders the server
+# stopped) have exited.
+valgrind_verdict() {
+	local f pid reports
+	for f in "$T"/vg.*; do
+		[ -f "$f" ] || continue
+		pid=${f##*.}
+		for _ in $(seq 600); do
+			[ -r "/proc/$pid/stat" ] || break
+			awk '{ exit !($3 == "Z") }' "/proc/$pid/stat" && break
+			sleep 0.1
+		done
+	done
+	# Reports are "==PID==" lines; "--PID--" lines are valgrind's own
+	# notes (3.19 does not know pidfd_open: the polling path runs).
+	reports=$(cat "$T"/vg.* 2>/dev/null | grep -v '^--[0-9]*--' | head -c 8000)
+	is "$reports" "" "no valgrind errors or leaks ($(find "$T" -maxdepth 1 -name 'vg.*' | wc -l) processes)"
 }
 
 free_port() {
