@@ -293,7 +293,20 @@ id_text(json_object *v, char *tmp, size_t len, int *bad)
 	if (v == NULL)
 		return NULL;
 	if (json_object_is_type(v, json_type_int)) {
-		(void)snprintf(tmp, len, "%" PRId64, json_object_get_int64(v));
+		/* json-c keeps integers as int64 or uint64 and saturates
+		 * beyond: an id at either bound may stand for a larger one,
+		 * and two different ids must never become one. */
+		int64_t		i64 = json_object_get_int64(v);
+		uint64_t	u64 = json_object_get_uint64(v);
+
+		if (i64 > INT64_MIN && i64 < INT64_MAX)
+			(void)snprintf(tmp, len, "%" PRId64, i64);
+		else if (i64 == INT64_MAX && u64 < UINT64_MAX)
+			(void)snprintf(tmp, len, "%" PRIu64, u64);
+		else {
+			*bad = 1;
+			return NULL;
+		}
 		s = tmp;
 	} else if (json_object_is_type(v, json_type_string))
 		s = json_object_get_string(v);
@@ -425,6 +438,24 @@ run_sync(struct receiver *r, const struct endpoint *ep,
 	return out == OUT_OK ? 0 : -1;
 }
 
+/* The first HTTP_* parameter whose name appears again, or NULL. */
+static const char *
+dup_header(char *const *params)
+{
+	size_t i, j, n;
+
+	for (i = 0; params[i] != NULL; i++) {
+		if (strncmp(params[i], "HTTP_", 5) != 0)
+			continue;
+		n = strcspn(params[i], "=");
+		for (j = i + 1; params[j] != NULL; j++)
+			if (strncmp(params[j], params[i], n) == 0 &&
+			    params[j][n] == '=')
+				return params[i];
+	}
+	return NULL;
+}
+
 void
 receiver_handle(struct receiver *r, const struct request *req,
     struct answer *a)
@@ -436,7 +467,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 	struct strlist		 progs;
 	struct err		 e;
 	json_object		*root = NULL, *v;
-	const char		*path, *cl, *event = NULL, *id = NULL;
+	const char		*path, *cl, *event = NULL, *id = NULL, *dup;
 	char			 name[SPOOL_NAME_MAX], idtmp[32], *end;
 	char			 idkey[CONF_ENDPOINT_MAX + 1 + EVENT_ID_MAX + 1];
 	char			 client[INET6_ADDRSTRLEN + 8];
@@ -479,6 +510,18 @@ receiver_handle(struct receiver *r, const struct request *req,
 		goto out;
 	}
 	rl.endpoint = ep->name;
+	/* A header sent twice under names a server maps to one parameter
+	 * (lighttpd turns X_Auth_Token and X-Auth-Token both into
+	 * HTTP_X_AUTH_TOKEN) is ambiguous: which one a proxy or this
+	 * program believes must not be the client's choice. */
+	if ((dup = dup_header(req->params)) != NULL) {
+		(void)snprintf(e.msg, sizeof(e.msg), "header %.*s appears "
+		    "twice (under names with - and _)", (int)strcspn(dup, "="),
+		    dup);
+		rl.reason = e.msg;
+		answer_error(a, 400, "ambiguous request headers");
+		goto out;
+	}
 	/* Behind a trusted proxy the client is in X-Forwarded-For;
 	 * otherwise that header is ignored entirely. */
 	rl.remote = cidr_client(&ep->trusted_proxies, rl.remote,
