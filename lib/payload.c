@@ -18,6 +18,8 @@ struct jcheck {
 	const unsigned char	*end;
 	int			 depth;
 	int			 maxdepth;
+	size_t			 values;	/* counted, at most
+						   PAYLOAD_MAX_VALUES */
 	const char		*why;
 };
 
@@ -223,6 +225,10 @@ jc_value(struct jcheck *j)
 {
 	if (j->p >= j->end)
 		return jc_fail(j, "unexpected end of body");
+	/* json-c spends up to ~800 bytes on each value ({} alone): a
+	 * million of them in a 3 MB body would cost 780 MB. */
+	if (++j->values > PAYLOAD_MAX_VALUES)
+		return jc_fail(j, "too many values");
 	switch (*j->p) {
 	case '{':
 		return jc_container(j, '}');
@@ -262,6 +268,9 @@ json_check(const char *body, size_t len, int depth, struct err *e)
 	}
 	if (j.why != NULL && strcmp(j.why, "nested too deep") == 0)
 		return err_set(e, "JSON nested deeper than %d", depth);
+	if (j.why != NULL && strcmp(j.why, "too many values") == 0)
+		return err_set(e, "JSON holds more than %d values",
+		    PAYLOAD_MAX_VALUES);
 	return err_set(e, "invalid JSON at byte %zu: %s",
 	    (size_t)(j.p - j.start), j.why);
 }

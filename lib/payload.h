@@ -10,6 +10,7 @@
 #include "util.h"
 
 #define PAYLOAD_MAX_DEPTH	32
+#define PAYLOAD_MAX_VALUES	100000	/* strings, numbers, containers... */
 #define EVENT_NAME_MAX		128
 #define EVENT_ID_MAX		200
 

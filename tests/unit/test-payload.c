@@ -286,6 +286,42 @@ test_names(void)
 	is_int(event_id_ok(".."), 0, "id .. refused");
 }
 
+/* At most PAYLOAD_MAX_VALUES values: json-c's cost per value is large. */
+static void
+test_values(void)
+{
+	struct err	 e;
+	json_object	*o = NULL;
+	char		*b;
+	size_t		 n, i, len;
+
+	/* {"a":[0,0,...]}: the object, the array and n numbers. */
+	for (n = PAYLOAD_MAX_VALUES - 2; n <= PAYLOAD_MAX_VALUES - 1; n++) {
+		len = 6 + 2 * n + 1;
+		if ((b = malloc(len + 1)) == NULL)
+			return;
+		memcpy(b, "{\"a\":[", 6);
+		for (i = 0; i < n; i++) {
+			b[6 + 2 * i] = '0';
+			b[7 + 2 * i] = i + 1 < n ? ',' : ']';
+		}
+		b[len - 1] = '}';
+		b[len] = '\0';
+		if (n + 2 <= PAYLOAD_MAX_VALUES) {
+			is_int(payload_parse(b, len, 32, &o, &e), 0,
+			    "%zu values: accepted", n + 2);
+		} else {
+			is_int(payload_parse(b, len, 32, &o, &e), -1,
+			    "%zu values: refused", n + 2);
+			ok(strstr(e.msg, "more than 100000 values") != NULL,
+			    "says the limit (%s)", e.msg);
+		}
+		json_object_put(o);
+		o = NULL;
+		free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -295,5 +331,6 @@ main(void)
 	test_get();
 	test_path_ok();
 	test_names();
+	test_values();
 	return tap_done();
 }
