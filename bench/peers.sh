@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # $token, $T, $port... come from bench/lib.sh
 # bench/peers.sh: hookpipe against the receivers a user would pick
 # instead, all in one run so that the ratios hold on a noisy machine.
 #   usage: bench/peers.sh [--quick] [BUILD-DIR]
