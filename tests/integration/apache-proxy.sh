@@ -14,29 +14,9 @@ SPAWN_FCGI=$(command -v spawn-fcgi) ||
 
 TOKEN=proxy-token-0123456789abcdef
 S=$T/site
-mkdir -p "$S/handlers" "$S/capture" "$T/run"
-printf '%s\n' "$TOKEN" > "$S/token"
-chmod 600 "$S/token"
-core_handler "$S/handlers/booking.updated"
+mkdir -p "$T/run"
 GHTOKEN=proxy-gh-token-0123456789abcdef
-endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" > "$T/gh.ini"
-for name in hookpipe auth; do
-	cat > "$S/$name.ini" <<EOF
-[hookpipe]
-spool_dir = $name-spool
-handlers_dir = handlers
-max_body = 1100K
-require_https = no
-[auth]
-token_file = token
-$([ "$name" = auth ] && echo 'header = authorization')
-[delivery]
-runner = $BUILD/hookpipe-run
-[env]
-CAPTURE = $S/capture
-$(cat "$T/gh.ini")
-EOF
-done
+socket_site "$S" "$TOKEN" "$GHTOKEN"
 
 # hookpipe runs as its own user, not Apache's: as root "nobody", whose
 # group is not Apache's, so only the socket's group lets Apache in.

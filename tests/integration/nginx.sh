@@ -13,29 +13,9 @@ SPAWN_FCGI=$(command -v spawn-fcgi) ||
 
 TOKEN=nginx-token-0123456789abcdef
 S=$T/site
-mkdir -p "$S/handlers" "$S/capture" "$T/run" "$T/nginx"
-printf '%s\n' "$TOKEN" > "$S/token"
-chmod 600 "$S/token"
-core_handler "$S/handlers/booking.updated"
+mkdir -p "$T/run" "$T/nginx"
 GHTOKEN=nginx-gh-token-0123456789abcdef
-endpoint_setup "$S/handlers" gh "$S/token-gh" "$GHTOKEN" > "$T/gh.ini"
-for name in hookpipe auth; do
-	cat > "$S/$name.ini" <<INI
-[hookpipe]
-spool_dir = $name-spool
-handlers_dir = handlers
-max_body = 1100K
-require_https = no
-[auth]
-token_file = token
-$([ "$name" = auth ] && echo 'header = authorization')
-[delivery]
-runner = $BUILD/hookpipe-run
-[env]
-CAPTURE = $S/capture
-$(cat "$T/gh.ini")
-INI
-done
+socket_site "$S" "$TOKEN" "$GHTOKEN"
 
 # As root: nginx's workers run as www-data, hookpipe as nobody; only
 # the socket's group (www-data) joins them.

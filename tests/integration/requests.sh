@@ -107,6 +107,36 @@ SH
 	printf '[endpoint %s]\ntoken_file = %s\n' "$2" "$3"
 }
 
+# socket_site SITE TOKEN GH-TOKEN: the site of a responder that runs on
+# its own socket (spawn-fcgi): token, capture handler, endpoint gh, and
+# two configurations, SITE/hookpipe.ini (x-auth-token) and SITE/auth.ini
+# (header = authorization), each with its own spool.
+socket_site() {
+	local site=$1 name
+	mkdir -p "$site/handlers" "$site/capture"
+	printf '%s\n' "$2" > "$site/token"
+	chmod 600 "$site/token"
+	core_handler "$site/handlers/booking.updated"
+	endpoint_setup "$site/handlers" gh "$site/token-gh" "$3" > "$site/gh.ini"
+	for name in hookpipe auth; do
+		cat > "$site/$name.ini" <<EOF
+[hookpipe]
+spool_dir = $name-spool
+handlers_dir = handlers
+max_body = 1100K
+require_https = no
+[auth]
+token_file = token
+$([ "$name" = auth ] && echo 'header = authorization')
+[delivery]
+runner = $BUILD/hookpipe-run
+[env]
+CAPTURE = $site/capture
+$(cat "$site/gh.ini")
+EOF
+	done
+}
+
 # endpoint_requests URL NAME TOKEN DEFAULT-TOKEN CAPTURE-DIR [LABEL]:
 # URL/NAME with the endpoint's token: 200 and its handler got the exact
 # payload with HOOKPIPE_ENDPOINT=NAME; URL/NAME/ is the same endpoint;
