@@ -232,6 +232,48 @@ wait "$wpid"
 is "$?" 0 "and exited 0"
 
 # --- send: the test sender, through a real lighttpd ---------------------
+# --- a killed runner: its handler dies with it (PDEATHSIG), and what the
+# handler started in the background is stopped by the next runner, found
+# through the "run" record the handler's process wrote before its exec
+cat > "$T/h/spawner" <<'SH'
+#!/bin/sh
+# The rerun after the crash finds its work done.
+[ -e "$REC/grandchild.pid" ] && exit 0
+sleep 300 &
+echo "$!" > "$REC/grandchild.tmp"
+echo "$$" > "$REC/spawner.pid"
+mv "$REC/grandchild.tmp" "$REC/grandchild.pid"
+wait
+SH
+chmod 755 "$T/h/spawner"
+sed 's/^spool_dir = spool/spool_dir = kspool/' "$T/d.ini" > "$T/k.ini"
+printf '[event spawn.ev]\nhandler = spawner\n' >> "$T/k.ini"
+is "$(post "$T/k.ini" '{"event":"spawn.ev","id":"k1"}')" "Status: 200 OK" "spawner event accepted"
+"$RUN" -c "$T/k.ini" > "$T/k.out" 2>&1 &
+kpid=$!
+wait_file "$T/rec/grandchild.pid" 10
+sp=$(cat "$T/rec/spawner.pid" 2>/dev/null)
+gc=$(cat "$T/rec/grandchild.pid" 2>/dev/null)
+like "$(cat "$T"/kspool/hist/* 2>/dev/null)" "\"type\":\"run\",\"pgid\":${sp:-none},\"start\":[1-9][0-9]*}" \
+    "the run record names the handler's process group and start time"
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null
+for _ in $(seq 50); do kill -0 "${sp:-0}" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "${sp:-0}" 2>/dev/null; then fail "the handler outlived its killed runner"; else pass "the handler died with its killed runner"; fi
+ok "$(kill -0 "${gc:-0}" 2>/dev/null; echo $?)" "what it started in the background is still running (the case to clean up)"
+"$RUN" -q -c "$T/k.ini" > "$T/k2.out" 2>&1
+is "$?" 0 "the next runner ran the interrupted event again"
+for _ in $(seq 50); do kill -0 "${gc:-0}" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "${gc:-0}" 2>/dev/null; then
+	fail "the next runner left the interrupted handler's background process running"
+	kill -KILL "$gc" 2>/dev/null
+else
+	pass "the next runner stopped the interrupted handler's background process"
+fi
+like "$(cat "$T/kspool/delivery.log" 2>/dev/null)" "stopped what was left of an interrupted handler" \
+    "and logged it"
+is "$(count_files "$T/kspool/done")" 1 "the event is done"
+
 PORT=$(free_port)
 lighttpd_conf "$T/lighttpd.conf" "$PORT" "$T/s.ini" 1
 sed 's|^runner = /bin/true|runner = '"$RUN"'|; s/^\[hookpipe\]/[hookpipe]\nrequire_https = no/' "$T/d.ini" > "$T/s.ini"
