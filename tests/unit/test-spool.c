@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -440,6 +441,19 @@ rm_rf_spool(void)
 	(void)unlink(path);
 	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
 	(void)unlink(path);
+	{
+		DIR		*d;
+		struct dirent	*de;
+
+		if ((d = opendir(spath)) != NULL) {
+			while ((de = readdir(d)) != NULL)
+				if (strncmp(de->d_name, "journal.", 8) == 0 &&
+				    snprintf(path, sizeof(path), "%s/%s",
+				    spath, de->d_name) < (int)sizeof(path))
+					(void)unlink(path);
+			(void)closedir(d);
+		}
+	}
 	(void)rmdir(spath);
 	if (rmdir(root) == -1)
 		printf("# could not remove %s\n", root);
@@ -464,6 +478,17 @@ test_group_commit(void)
 	}
 	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
 	(void)unlink(path);
+	/* A fresh sync.state: the journal is made at the first open. */
+	{
+		struct spool j;
+
+		if (spool_open(&j, spath, 0, &e) == -1 ||
+		    spool_sync_open(&j, &e) == -1) {
+			ok(0, "group commit: journal (%s)", e.msg);
+			return;
+		}
+		spool_close(&j);
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1 || ftruncate(fd, sizeof(*st)) == -1 ||
 	    (st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -518,6 +543,117 @@ test_group_commit(void)
 	spool_close(&s);
 }
 
+/* Count the journal generations on disk. */
+static int
+journals(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(spath)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "journal.", 8) == 0;
+	(void)closedir(d);
+	return n;
+}
+
+/* The journal: rotations remove settled generations; after a crash of
+ * the machine (a sync.state from another boot) the runner's replay
+ * writes back exactly the entries lost or damaged, nothing else. */
+static void
+test_journal(void)
+{
+	enum { N = 150, LAST = 6 };
+	struct spool		 s, r;
+	struct journal_replay	 st;
+	struct err		 e;
+	char			 names[N][SPOOL_NAME_MAX], path[512], *got;
+	size_t			 len, want = strlen(ENV) + 1 + BODYLEN;
+	uint64_t		 rot;
+	int			 i, bad = 0, fd;
+
+	(void)mkdir(root, 0700);
+	if (spool_open(&s, spath, 1, &e) == -1) {
+		ok(0, "journal: open (%s)", e.msg);
+		return;
+	}
+	s.jsize = 64 * 1024;		/* 128 records of 512 bytes */
+	for (i = 0, rot = 0; i < N; i++) {
+		if (i == N - LAST && s.sync != NULL)
+			rot = s.sync->rotations;
+		if (spool_newname(&s, names[i]) == -1 ||
+		    spool_commit(&s, ENV, strlen(ENV), BODY, BODYLEN,
+		    names[i], &e) == -1)
+			bad++;
+	}
+	is_int(bad, 0, "journal: %d commits", N);
+	ok(s.sync != NULL && s.sync->rotations >= 1,
+	    "journal: a full journal was rotated");
+	is_int(journals(), 1, "journal: settled generations are removed");
+	ok(s.sync != NULL && s.sync->rotations == rot,
+	    "journal: the last entries are in the live generation");
+
+	/* The crash: the last entries' files lost, emptied or cut short;
+	 * one of them had been delivered (done/, intact). */
+	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 1]);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 2]);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 3]);
+	(void)truncate(path, 0);
+	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 4]);
+	(void)truncate(path, 10);
+	(void)spool_move(&s, SP_NEW, SP_DONE, names[N - 5], &e);
+	/* A torn record at the end, as a crash mid-write leaves it. */
+	s.sync->boot = 0;
+	spool_close(&s);
+
+	if (spool_open(&r, spath, 0, &e) == -1 ||
+	    spool_sync_open(&r, &e) == -1) {
+		ok(0, "journal: reopen (%s)", e.msg);
+		return;
+	}
+	is_int(journals(), 2, "journal: a new boot starts a generation and "
+	    "keeps the old one");
+	fd = -1;
+	{
+		char jn[512];
+
+		(void)snprintf(jn, sizeof(jn), "%s/journal.%llu", spath,
+		    (unsigned long long)(r.sync->low - 1));
+		fd = open(jn, O_WRONLY);
+		/* garbage where the next record would have gone */
+		if (fd != -1) {
+			(void)pwrite(fd, "HKPJ garbage", 12, 60 * 1024);
+			(void)close(fd);
+		}
+	}
+	is_int(journal_replay(&r, NULL, NULL, &st, &e), 0, "journal: replay");
+	is_int((int)st.files, 1, "journal: one generation replayed");
+	is_int((int)st.restored, 4, "journal: the 4 lost or damaged entries "
+	    "written back, nothing else");
+	is_int(st.failed, 0, "journal: no failure");
+	for (i = N - 4, bad = 0; i < N; i++) {
+		got = slurp("new", names[i], &len);
+		if (got == NULL || len != want ||
+		    memcmp(got, ENV, strlen(ENV)) != 0 ||
+		    memcmp(got + strlen(ENV) + 1, BODY, BODYLEN) != 0)
+			bad++;
+		free(got);
+	}
+	is_int(bad, 0, "journal: each with exactly its bytes");
+	ok(exists("done", names[N - 5]) && !exists("new", names[N - 5]),
+	    "journal: the delivered entry stays delivered");
+	is_int(journals(), 1, "journal: the replayed generation is removed");
+	is_int(journal_replay(&r, NULL, NULL, &st, &e), 0, "journal: replay "
+	    "again");
+	is_int((int)st.files, 0, "journal: nothing left to replay");
+	is_int((int)count(&r, SP_NEW), N - 1, "journal: every entry stored once");
+	spool_close(&r);
+}
+
 int
 main(void)
 {
@@ -538,6 +674,8 @@ main(void)
 	test_ids_fork(&s, 0);
 	spool_close(&s);
 	test_group_commit();
+	rm_rf_spool();
+	test_journal();
 	rm_rf_spool();
 	return tap_done();
 }
