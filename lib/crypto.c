@@ -76,19 +76,20 @@ crypto_load(struct err *e)
 	 * handle stays open for the life of the process. */
 	if ((h = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		why = dlerror();
-		return err_set(e, "cannot load %s, which the signature "
-		    "schemes need: %s: install it (apt-get install libssl3), "
-		    "or use a shared token (verify = token)", CRYPTO_SONAME,
-		    why != NULL ? why : "dlopen failed");
+		return err_set(e, "cannot load %s (%s): the signature "
+		    "schemes need it: install it with 'apt-get install "
+		    "libssl3', or use a shared token (verify = token)",
+		    CRYPTO_SONAME, why != NULL ? why : "dlopen failed");
 	}
 	memset(&got, 0, sizeof(got));
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
 		(void)dlerror();
 		if ((p = dlsym(h, syms[i].name)) == NULL) {
 			why = dlerror();
-			err_set(e, "%s has no %s (%s): hookpipe needs OpenSSL "
-			    "3 (apt-get install libssl3)", CRYPTO_SONAME,
-			    syms[i].name, why != NULL ? why : "NULL");
+			err_set(e, "%s has no %s (%s): the signature schemes "
+			    "need OpenSSL 3: install it with 'apt-get install "
+			    "libssl3'", CRYPTO_SONAME, syms[i].name,
+			    why != NULL ? why : "dlsym failed");
 			(void)dlclose(h);
 			return -1;
 		}
