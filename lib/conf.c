@@ -23,6 +23,7 @@
 #endif
 
 #include "conf.h"
+#include "crypto.h"
 #include "payload.h"
 
 #ifndef SYSCONFDIR
@@ -845,7 +846,12 @@ load_auth(struct loader *l, struct endpoint *ep, const char *sect,
 		load_secrets(l, ep, sect, "token_file", "token", &ep->tokens);
 	else {
 		load_secrets(l, ep, sect, "secret_file", "secret", &vf->secrets);
-		if (verify_decode_secrets(vf, &e) == -1)
+		/* Loaded now, with the configuration, so that a missing
+		 * libcrypto is a configuration error and no request waits
+		 * for a dlopen. */
+		if (crypto_load(&e) == -1)
+			bad(l, sect, "verify", "%s", e.msg);
+		else if (verify_decode_secrets(vf, &e) == -1)
 			bad(l, sect, ep->token_file ? "secret_file" : "secret",
 			    "%s", e.msg);
 	}

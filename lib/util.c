@@ -357,3 +357,21 @@ wipe(void *p, size_t n)
 {
 	explicit_bzero(p, n);
 }
+
+int
+ct_memeq(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char	*x = a, *y = b;
+	unsigned			 diff = 0;
+	size_t				 i;
+
+	/* Every byte is read and OR-ed into one accumulator: no early exit.
+	 * The volatile reads keep the compiler from proving that diff, once
+	 * non-zero, stays so and leaving the loop there, and from turning
+	 * the loop into a call to memcmp or bcmp, which stop at the first
+	 * difference. */
+	for (i = 0; i < n; i++)
+		diff |= (unsigned)(x[i] ^ y[i]);
+	/* diff is 0..255; diff - 1 sets bit 8 only when it is 0: no branch. */
+	return (int)(((diff - 1) >> 8) & 1);
+}

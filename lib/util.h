@@ -54,5 +54,7 @@ void	fmt_time_us(int64_t, char *, size_t);
 const char *param_get(char *const *, const char *);
 /* Overwrite memory that held a secret, in a way the compiler keeps. */
 void	wipe(void *, size_t);
+/* 1 when the n bytes at both are equal; the time depends on n only. */
+int	ct_memeq(const void *, const void *, size_t);
 
 #endif

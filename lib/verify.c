@@ -1,23 +1,19 @@
 /* verify: HMAC signature schemes on the raw body. The MAC comes from
- * libcrypto and the comparison is CRYPTO_memcmp on decoded bytes; every
- * secret and every offered signature is tried, whatever matched first,
- * so timing says nothing about which. */
+ * libcrypto (through lib/crypto.c) and the comparison is ct_memeq on
+ * decoded bytes; every secret and every offered signature is tried,
+ * whatever matched first, so timing says nothing about which. */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
+#include "crypto.h"
 #include "verify.h"
 
-#define MAC_MAX		64	/* SHA-512 */
+#define MAC_MAX		CRYPTO_MAC_MAX
 #define SIGNED_MAX	256	/* id + timestamp prefix of the signed text */
 
 static const char *const names[] = {
@@ -80,7 +76,7 @@ verify_b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
 		return -1;
 	if ((tmp = malloc(n / 4 * 3 + 1)) == NULL)
 		return -1;
-	len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+	len = crypto_b64_block(tmp, s, (int)n);
 	if (s[n - 1] == '=')
 		pad++;
 	if (s[n - 2] == '=')
@@ -91,7 +87,7 @@ verify_b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
 	}
 	len -= (int)pad;
 	memcpy(out, tmp, (size_t)len);
-	OPENSSL_cleanse(tmp, n / 4 * 3 + 1);
+	wipe(tmp, n / 4 * 3 + 1);
 	free(tmp);
 	return len;
 }
@@ -127,27 +123,8 @@ static unsigned
 mac_of(const struct verify *v, const struct token *key, const char *head,
     size_t headlen, const char *body, size_t len, unsigned char *mac)
 {
-	OSSL_PARAM	 params[2];
-	EVP_MAC		*hmac;
-	EVP_MAC_CTX	*ctx = NULL;
-	size_t		 maclen = 0;
-
-	params[0] = OSSL_PARAM_construct_utf8_string("digest",
-	    (char *)(uintptr_t)(v->alg == VERIFY_SHA512 ? "SHA512" : "SHA256"),
-	    0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(hmac)) == NULL ||
-	    EVP_MAC_init(ctx, (const unsigned char *)key->p, key->n,
-	    params) != 1 ||
-	    (headlen > 0 && EVP_MAC_update(ctx, (const unsigned char *)head,
-	    headlen) != 1) ||
-	    EVP_MAC_update(ctx, (const unsigned char *)body, len) != 1 ||
-	    EVP_MAC_final(ctx, mac, &maclen, MAC_MAX) != 1)
-		maclen = 0;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(hmac);
-	return (unsigned)maclen;
+	return (unsigned)crypto_hmac(v->alg == VERIFY_SHA512, key->p, key->n,
+	    head, headlen, body, len, mac);
 }
 
 /* 1 when one offered signature (decoded) equals the MAC of one secret. */
@@ -166,9 +143,9 @@ match(const struct verify *v, const unsigned char **sigs,
 		    mac);
 		for (j = 0; maclen > 0 && j < nsig; j++)
 			if (siglens[j] == maclen)
-				ok |= CRYPTO_memcmp(sigs[j], mac, maclen) == 0;
+				ok |= ct_memeq(sigs[j], mac, maclen);
 	}
-	OPENSSL_cleanse(mac, sizeof(mac));
+	wipe(mac, sizeof(mac));
 	return ok;
 }
 
@@ -293,7 +270,7 @@ verify_signature(const struct verify *v, char *const *params,
 	default:
 		return err_set(e, "not a signature scheme"), 0;
 	}
-	OPENSSL_cleanse(&o, sizeof(o));
+	wipe(&o, sizeof(o));
 	if (!ok)
 		err_set(e, "no signature matched");
 	return ok;

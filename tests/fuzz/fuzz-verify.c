@@ -24,6 +24,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "crypto.h"
 #include "fuzzutil.h"
 #include "verify.h"
 
@@ -57,8 +58,14 @@ secrets(struct verify *v, enum verify_scheme s, const char *text)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct err e;
+
 	(void)argc;
 	(void)argv;
+	if (crypto_load(&e) == -1) {
+		fprintf(stderr, "fuzz-verify: setup: %s\n", e.msg);
+		exit(1);
+	}
 	/* Two secrets each (a rotation); the harness signs with the second. */
 	secrets(&vstd, VERIFY_STDWH, "whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0\n"
 	    "whsec_ZnV6ei1zdGFuZGFyZC13ZWJob29rcy1rZXk=\n");

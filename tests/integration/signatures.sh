@@ -155,4 +155,83 @@ printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = stripe\nto
 out=$("$BUILD/hookpipe" -c "$T/bad4.ini" check 2>&1)
 like "$out" 'signs with secret_file' "a token file with a signature scheme is named"
 
+# --- libcrypto: mapped only where a scheme is configured ----------------------
+# A build with --with-crypto=link has it in NEEDED: then every responder
+# maps it, and a stand-in library cannot be tried without breaking the
+# start of the program itself.
+linked=0
+bin=$BUILD/hookpipe.fcgi
+[ "$VALGRIND_LOGS" = 1 ] && bin=$BUILD/bin/hookpipe.fcgi	# the real one
+readelf -d "$bin" | grep -q 'NEEDED.*libcrypto' && linked=1
+# responder_maps INI NAME: a FastCGI responder under lighttpd, configured
+# by INI, answers one request (so its configuration is loaded); MAPS is
+# its /proc/PID/maps, read while it waits for the next one.
+responder_maps() {
+	local ini=$1 port pid lpid
+	shift
+	port=$(free_port)
+	lighttpd_conf "$T/lt-$2.conf" "$port" "$ini" 1
+	MAPS=""
+	start_lighttpd "$T/lt-$2.conf" "$port" || return 1
+	lpid=${SERVER_PIDS[-1]}
+	shift
+	post "http://127.0.0.1:$port/hooks" "$@"
+	for pid in $(pgrep -P "$lpid"); do
+		[ "$(readlink "/proc/$pid/exe")" = "$BUILD/hookpipe.fcgi" ] &&
+		    MAPS=$(cat "/proc/$pid/maps")
+	done
+	stop_servers
+}
+if [ "$VALGRIND_LOGS" = 1 ]; then
+	for what in "token-only responder: 200" "its maps read" \
+	    "token-only responder maps no libcrypto" "github responder: 200" \
+	    "a responder with a scheme maps libcrypto"; do
+		skip "$what" "valgrind runs the responder"
+	done
+else
+	printf 'tok-0123456789abcdef\n' > "$T/tok.token"
+	chmod 600 "$T/tok.token"
+	printf '[hookpipe]\nspool_dir = tok-spool\nhandlers_dir = h\nrequire_https = no\n[delivery]\nrunner = /bin/true\n[env]\nREC = %s\n[auth]\ntoken_file = tok.token\n' \
+	    "$T/rec" > "$T/tok.ini"
+	printf '{"event":"push","id":"maps-1"}' > "$T/b4"
+	responder_maps "$T/tok.ini" tok -H 'Content-Type: application/json' \
+	    -H 'x-auth-token: tok-0123456789abcdef' --data-binary "@$T/b4"
+	is "$STATUS" 200 "token-only responder under lighttpd: 200"
+	like "$MAPS" 'hookpipe\.fcgi' "its /proc/PID/maps was read"
+	if [ "$linked" = 1 ]; then
+		skip "token-only responder maps no libcrypto" "built --with-crypto=link"
+	else
+		unlike "$MAPS" 'libcrypto' "token-only responder maps no libcrypto"
+	fi
+	sed 's/^\[hookpipe\]$/&\nrequire_https = no/' "$T/github.ini" > "$T/gh-http.ini"
+	responder_maps "$T/gh-http.ini" gh -H 'Content-Type: application/json' \
+	    -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: maps-2' \
+	    -H "X-Hub-Signature-256: $(sign github "$G" "$T/b4")" \
+	    --data-binary "@$T/b4"
+	is "$STATUS" 200 "github responder under lighttpd: 200"
+	like "$MAPS" 'libcrypto\.so' "a responder with a scheme maps libcrypto"
+fi
+
+# A libcrypto that cannot be loaded is a configuration error naming it,
+# dlopen's reason and the remedy, not a failure at the first request.
+if [ "$linked" = 1 ]; then
+	for what in "unloadable libcrypto: 503" "unloadable libcrypto: the message" \
+	    "libcrypto without the symbols: 503" "libcrypto without the symbols: the message"; do
+		skip "$what" "built --with-crypto=link"
+	done
+else
+	mkdir -p "$T/nolib" "$T/nosym"
+	echo 'not a library' > "$T/nolib/libcrypto.so.3"
+	${CC:-cc} -shared -fPIC -o "$T/nosym/libcrypto.so.3" -x c /dev/null \
+	    -Wl,-soname,libcrypto.so.3
+	cgi "$T/github.ini" "$T/b2" LD_LIBRARY_PATH="$T/nolib" 2> "$T/nolib.err"
+	is "$STATUS" 503 "unloadable libcrypto: 503 (configuration error)"
+	like "$(cat "$T/nolib.err")" "github\.ini:[0-9]+: \[auth\] verify: cannot load libcrypto\.so\.3 \(.*nolib/libcrypto\.so\.3: .*\): .*apt-get install libssl3" \
+	    "unloadable libcrypto: file:line, the library, dlerror() and the remedy"
+	cgi "$T/github.ini" "$T/b2" LD_LIBRARY_PATH="$T/nosym" 2> "$T/nosym.err"
+	is "$STATUS" 503 "libcrypto without the symbols: 503 (configuration error)"
+	like "$(cat "$T/nosym.err")" "verify: libcrypto\.so\.3 has no EVP_MAC_fetch .*apt-get install libssl3" \
+	    "libcrypto without the symbols: the missing one is named"
+fi
+
 finish

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "verify.h"
 #include "tap.h"
 
@@ -139,6 +140,21 @@ test_decoders(void)
 int
 main(void)
 {
+	unsigned char	b[8];
+	struct err	e;
+
+#ifdef CRYPTO_DLOPEN
+	/* Nothing loads libcrypto behind the caller's back. */
+	is_int(crypto_ready(), 0, "libcrypto not loaded before crypto_load");
+	is_int(verify_b64_decode("aGk=", 4, b, sizeof(b)), -1,
+	    "no base64 before crypto_load");
+#else
+	(void)b;
+#endif
+	/* What conf_load does when an endpoint names a scheme. */
+	is_int(crypto_load(&e), 0, "crypto_load: libcrypto loads");
+	is_int(crypto_load(&e), 0, "crypto_load again: a no-op");
+	is_int(crypto_ready(), 1, "crypto_ready after crypto_load");
 	test_stdwh();
 	test_github();
 	test_decoders();

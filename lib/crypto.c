@@ -1,0 +1,166 @@
+/* crypto: HMAC and base64 blocks from libcrypto for lib/verify.c. A
+ * linked libcrypto costs every responder 1.4 MiB of resident pages
+ * (relocations and constructors run at start-up) though the shared token
+ * needs none of it; so, by default, it is loaded with dlopen when a
+ * configuration names a signature scheme, and the responder of a token
+ * configuration never maps it. --with-crypto=link links it instead (a
+ * static build cannot dlopen). Either way the calls go through one table. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef CRYPTO_DLOPEN
+#include <dlfcn.h>
+#endif
+
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "crypto.h"
+
+#ifndef CRYPTO_SONAME
+#define CRYPTO_SONAME	"libcrypto.so.3"
+#endif
+
+/* The prototypes come from the OpenSSL headers, so a resolved symbol is
+ * called with the very type the library declares. */
+struct fns {
+	__typeof__(EVP_MAC_fetch)			*mac_fetch;
+	__typeof__(EVP_MAC_free)			*mac_free;
+	__typeof__(EVP_MAC_CTX_new)			*ctx_new;
+	__typeof__(EVP_MAC_CTX_free)			*ctx_free;
+	__typeof__(EVP_MAC_init)			*init;
+	__typeof__(EVP_MAC_update)			*update;
+	__typeof__(EVP_MAC_final)			*final;
+	__typeof__(OSSL_PARAM_construct_utf8_string)	*param_utf8;
+	__typeof__(OSSL_PARAM_construct_end)		*param_end;
+	__typeof__(EVP_DecodeBlock)			*decode_block;
+};
+
+#ifdef CRYPTO_DLOPEN
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)),
+    "dlsym's void * must hold a function pointer");
+
+static struct fns	 fn;
+static int		 ready;
+
+static const struct {
+	const char	*name;
+	size_t		 off;
+} syms[] = {
+	{ "EVP_MAC_fetch", offsetof(struct fns, mac_fetch) },
+	{ "EVP_MAC_free", offsetof(struct fns, mac_free) },
+	{ "EVP_MAC_CTX_new", offsetof(struct fns, ctx_new) },
+	{ "EVP_MAC_CTX_free", offsetof(struct fns, ctx_free) },
+	{ "EVP_MAC_init", offsetof(struct fns, init) },
+	{ "EVP_MAC_update", offsetof(struct fns, update) },
+	{ "EVP_MAC_final", offsetof(struct fns, final) },
+	{ "OSSL_PARAM_construct_utf8_string",
+	    offsetof(struct fns, param_utf8) },
+	{ "OSSL_PARAM_construct_end", offsetof(struct fns, param_end) },
+	{ "EVP_DecodeBlock", offsetof(struct fns, decode_block) },
+};
+
+int
+crypto_load(struct err *e)
+{
+	struct fns	 got;
+	const char	*why;
+	void		*h, *p;
+	size_t		 i;
+
+	if (ready)
+		return 0;
+	/* RTLD_NOW: a missing symbol shows here, not in a request. The
+	 * handle stays open for the life of the process. */
+	if ((h = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		why = dlerror();
+		return err_set(e, "cannot load %s (%s): the signature "
+		    "schemes need it: install it with 'apt-get install "
+		    "libssl3', or use a shared token (verify = token)",
+		    CRYPTO_SONAME, why != NULL ? why : "dlopen failed");
+	}
+	memset(&got, 0, sizeof(got));
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		(void)dlerror();
+		if ((p = dlsym(h, syms[i].name)) == NULL) {
+			why = dlerror();
+			err_set(e, "%s has no %s (%s): the signature schemes "
+			    "need OpenSSL 3: install it with 'apt-get install "
+			    "libssl3'", CRYPTO_SONAME, syms[i].name,
+			    why != NULL ? why : "dlsym failed");
+			(void)dlclose(h);
+			return -1;
+		}
+		/* POSIX: a void * holds a function's address (dlsym). */
+		memcpy((char *)&got + syms[i].off, &p, sizeof(p));
+	}
+	fn = got;
+	ready = 1;
+	return 0;
+}
+
+int
+crypto_ready(void)
+{
+	return ready;
+}
+#else
+static const struct fns fn = {
+	EVP_MAC_fetch, EVP_MAC_free, EVP_MAC_CTX_new, EVP_MAC_CTX_free,
+	EVP_MAC_init, EVP_MAC_update, EVP_MAC_final,
+	OSSL_PARAM_construct_utf8_string, OSSL_PARAM_construct_end,
+	EVP_DecodeBlock
+};
+static const int ready = 1;
+
+int
+crypto_load(struct err *e)
+{
+	(void)e;
+	return 0;
+}
+
+int
+crypto_ready(void)
+{
+	return 1;
+}
+#endif
+
+size_t
+crypto_hmac(int sha512, const void *key, size_t keylen, const void *a,
+    size_t alen, const void *b, size_t blen, unsigned char *mac)
+{
+	OSSL_PARAM	 params[2];
+	EVP_MAC		*hmac;
+	EVP_MAC_CTX	*ctx = NULL;
+	size_t		 maclen = 0;
+
+	if (!ready)
+		return 0;
+	params[0] = fn.param_utf8("digest",
+	    (char *)(uintptr_t)(sha512 ? "SHA512" : "SHA256"), 0);
+	params[1] = fn.param_end();
+	if ((hmac = fn.mac_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (ctx = fn.ctx_new(hmac)) == NULL ||
+	    fn.init(ctx, key, keylen, params) != 1 ||
+	    (alen > 0 && fn.update(ctx, a, alen) != 1) ||
+	    fn.update(ctx, b, blen) != 1 ||
+	    fn.final(ctx, mac, &maclen, CRYPTO_MAC_MAX) != 1)
+		maclen = 0;
+	if (ctx != NULL)
+		fn.ctx_free(ctx);
+	if (hmac != NULL)
+		fn.mac_free(hmac);
+	return maclen;
+}
+
+int
+crypto_b64_block(unsigned char *out, const char *in, int n)
+{
+	if (!ready)
+		return -1;
+	return fn.decode_block(out, (const unsigned char *)in, n);
+}
