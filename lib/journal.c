@@ -299,6 +299,26 @@ journal_switch(struct spool *s, int boot, uint64_t *to, struct err *e)
 	return 0;
 }
 
+/* A settled generation becomes the next one, as it is: its blocks are
+ * written, so writing into it again changes no metadata, and its old
+ * records carry the old generation, which the replay skips. Not while
+ * a writer may still be writing an old record into it (it would land
+ * among the new ones), nor over a next generation already made. */
+static int
+journal_recycle(struct spool *s, uint64_t g, const char *name,
+    uint64_t next)
+{
+	char to[64];
+
+	if (__atomic_load_n(&s->sync->inflight[g & 3], __ATOMIC_SEQ_CST) != 0 ||
+	    __atomic_load_n(&s->sync->prepared, __ATOMIC_SEQ_CST) >= next ||
+	    journal_name(next, to, sizeof(to)) == -1 ||
+	    renameat2(s->top, name, s->top, to, RENAME_NOREPLACE) == -1)
+		return 0;
+	__atomic_store_n(&s->sync->prepared, next, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
 /* After a switch to generation gen: every record of the older ones
  * belongs to an entry that was in new/ before the record was reserved,
  * so before the switch; a syncfs that begins now makes them all
@@ -317,7 +337,8 @@ journal_settle_to(struct spool *s, uint64_t gen, int locked, struct err *e)
 	if (!locked && journal_lock(s, e) == -1)
 		return -1;
 	for (g = s->sync->low; g < gen; g++)
-		if (journal_name(g, name, sizeof(name)) == 0)
+		if (journal_name(g, name, sizeof(name)) == 0 &&
+		    !journal_recycle(s, g, name, gen + 1))
 			(void)unlinkat(s->top, name, 0);
 	if (s->sync->low < gen)
 		__atomic_store_n(&s->sync->low, gen, __ATOMIC_SEQ_CST);
@@ -427,10 +448,16 @@ journal_append(struct spool *s, const char *name, const char *env,
 		gen = cur >> 32;
 		off = cur & 0xffffffffu;
 		if (gen != 0 && off + reclen <= size) {
+			/* Counted before the reservation, so a settled
+			 * generation is never recycled under a writer. */
+			__atomic_add_fetch(&s->sync->inflight[gen & 3], 1,
+			    __ATOMIC_SEQ_CST);
 			if (__atomic_compare_exchange_n(&s->sync->pos, &cur,
 			    cur + reclen, 0, __ATOMIC_SEQ_CST,
 			    __ATOMIC_SEQ_CST))
 				break;
+			__atomic_sub_fetch(&s->sync->inflight[gen & 3], 1,
+			    __ATOMIC_SEQ_CST);
 			continue;
 		}
 		/* Full: whoever gets the lock first moves it on. */
@@ -466,14 +493,18 @@ journal_append(struct spool *s, const char *name, const char *env,
 	v[4].iov_base = (void *)(uintptr_t)body;
 	v[4].iov_len = len;
 	h.crc = record_crc(&h, name, v + 2, 3);
-	if ((fd = journal_fd(s, gen, &owned, e)) == -1)
+	if ((fd = journal_fd(s, gen, &owned, e)) == -1) {
+		__atomic_sub_fetch(&s->sync->inflight[gen & 3], 1,
+		    __ATOMIC_SEQ_CST);
 		/* Rotated away: removed only after a syncfs that began
 		 * after our entry was in new/. */
 		return errno == ENOENT ? 0 : -1;
+	}
 	/* Into allocated blocks: a short write is an error, not a retry. */
 	w = pwritev(fd, v, 5, (off_t)off);
 	if (w != -1 && w != (ssize_t)h.len)
 		errno = EIO;
+	__atomic_sub_fetch(&s->sync->inflight[gen & 3], 1, __ATOMIC_SEQ_CST);
 	if (owned)
 		(void)close(fd);
 	if (w != (ssize_t)h.len)
@@ -643,6 +674,7 @@ replay_file(struct spool *s, uint64_t gen, const char *m, size_t size,
 		v.iov_base = (void *)(uintptr_t)data;
 		v.iov_len = len;
 		if (record_crc(&hd, m + off + JOURNAL_HEAD, &v, 1) != hd.crc) {
+			st->torn++;	/* a crash mid-write, or damage */
 			off += JOURNAL_ALIGN;
 			continue;
 		}

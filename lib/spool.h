@@ -34,6 +34,8 @@ struct spool_sync {
 					   tried again (no room for one) */
 	uint64_t	prepared;	/* the next generation made ahead */
 	uint64_t	preparing;	/* 1: someone is making it */
+	uint64_t	inflight[4];	/* records being written, by
+					   generation modulo 4 */
 };
 
 #define JOURNAL_SIZE	(8 * 1024 * 1024)
@@ -84,6 +86,7 @@ int	spool_sync_open(struct spool *, struct err *);
 struct journal_replay {
 	size_t	files;
 	size_t	records;
+	size_t	torn;		/* of this generation, CRC wrong */
 	size_t	restored;
 	size_t	failed;
 };
