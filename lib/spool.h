@@ -38,7 +38,12 @@ struct spool_sync {
 					   generation modulo 4 */
 };
 
-#define JOURNAL_SIZE	(8 * 1024 * 1024)
+/* A generation of the journal. Each rotation's syncfs writes back the
+ * entries of a whole generation at once, and the device keeps the
+ * group commit's flushes waiting meanwhile: measured on a 2-core VM,
+ * 8 MiB (~5,500 events) took 110-130 ms, 2 MiB ~34 ms, 1 MiB ~25 ms.
+ * 2 MiB bounds that stall and still batches ~1,400 events per syncfs. */
+#define JOURNAL_SIZE	(2 * 1024 * 1024)
 
 struct spool {
 	char		*path;
