@@ -107,7 +107,6 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return 1;
 	}
-	s.nosync = c->durability == DURABLE_PROCESS;
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		fprintf(stderr, "hookpipe-run: warning: %s; logging to "
 		    "stderr\n", e.msg);
@@ -123,9 +122,6 @@ main(int argc, char *argv[])
 	else if (!quiet) {
 		printf("hookpipe-run: %u done, %u retry, %u dead, %u "
 		    "re-queued", st.done, st.retry, st.dead, st.recovered);
-		if (st.replayed > 0)
-			printf("; %u written back from the journal",
-			    st.replayed);
 		if (st.next_due >= 0)
 			printf("; next retry in %ds", st.next_due);
 		printf("\n");

@@ -57,7 +57,6 @@ cli_open(const char *cfg, struct spool *s)
 		conf_free(c);
 		return NULL;
 	}
-	s->nosync = c->durability == DURABLE_PROCESS;
 	return c;
 }
 
@@ -752,10 +751,7 @@ cmd_purge(const char *cfg, int argc, char **argv)
 		goto usage;
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
-	/* The journal must not write back what is purged now after a
-	 * crash of the machine. */
-	if ((!s.nosync && journal_checkpoint(&s, &e) == -1) ||
-	    spool_list(&s, d, &l, &e) == -1) {
+	if (spool_list(&s, d, &l, &e) == -1) {
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		spool_close(&s);
 		conf_free(c);

@@ -662,49 +662,6 @@ recover_tmp(struct run *r)
 	strlist_free(&l);
 }
 
-/* A replayed entry: log it, and give its id back its dedupe record
- * (that, too, may not have reached the disk). */
-static void
-restored(void *arg, const char *name, const char *data, size_t len)
-{
-	struct run	*r = arg;
-	json_object	*env;
-	const char	*nl = memchr(data, '\n', len), *id, *ep;
-	char		 key[512];
-	struct err	 e;
-	int		 fd;
-
-	log_event(r, name, NULL, NULL, "new", "written back from the journal "
-	    "after a crash of the machine", 0);
-	if (nl == NULL || payload_parse(data, (size_t)(nl - data), 8, &env,
-	    &e) == -1)
-		return;
-	if ((id = json_str(env, "id")) != NULL) {
-		ep = json_str(env, "endpoint");
-		if (snprintf(key, sizeof(key), "%s%s%s", ep ? ep : "",
-		    ep ? "+" : "", id) < (int)sizeof(key) &&
-		    spool_id_reserve(r->s, key, &fd, &e) == 1 &&
-		    spool_id_commit(fd, name, &e) == -1)
-			log_event(r, name, NULL, id, "new", e.msg, 0);
-	}
-	json_object_put(env);
-}
-
-/* After a crash of the machine: the journal's entries that did not
- * reach the disk are written back before anything runs. */
-static void
-replay(struct run *r)
-{
-	struct journal_replay	st;
-	struct err		e;
-
-	if (r->s->nosync)
-		return;
-	if (journal_replay(r->s, restored, r, &st, &e) == -1)
-		log_event(r, "-", NULL, NULL, "new", e.msg, 0);
-	r->st->replayed += st.restored;
-}
-
 static void
 recover(struct run *r)
 {
@@ -712,7 +669,6 @@ recover(struct run *r)
 	struct err	e;
 	size_t		i;
 
-	replay(r);
 	if (spool_list(r->s, SP_CUR, &l, &e) == 0) {
 		for (i = 0; i < l.n; i++) {
 			stop_leftovers(r, l.v[i]);
@@ -755,12 +711,6 @@ prune(struct run *r)
 	(void)write_all(fd, "x", 1);
 	(void)ftruncate(fd, 1);
 	(void)close(fd);
-	/* Nothing may leave the spool while the journal could still write
-	 * it back after a crash of the machine. */
-	if (!r->s->nosync && journal_checkpoint(r->s, &e) == -1) {
-		log_event(r, "-", NULL, NULL, "done", e.msg, 0);
-		return;
-	}
 	if (spool_list(r->s, SP_DONE, &l, &e) == 0) {
 		for (i = 0; i < l.n; i++) {
 			if (spool_name_time(l.v[i]) >= cut)

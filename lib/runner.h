@@ -12,7 +12,6 @@
 
 struct runner_stats {
 	unsigned	done, retry, dead, recovered, pruned, runs;
-	unsigned	replayed;	/* written back from the journal */
 	int		busy;		/* another runner held the lock */
 	int		next_due;	/* seconds to the next retry, -1: none */
 };

@@ -37,7 +37,7 @@ spool_open(struct spool *s, const char *path, int create, struct err *e)
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < SP_NDIRS; i++)
 		s->fd[i] = -1;
-	s->lockfd = s->syncfd = s->top = s->jfd = -1;
+	s->lockfd = s->syncfd = -1;
 	if (create && mkdir(path, 0700) == -1 && errno != EEXIST)
 		return err_sys(e, "unable to create spool %s", path);
 	if ((top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -64,7 +64,11 @@ spool_open(struct spool *s, const char *path, int create, struct err *e)
 		err_sys(e, "spool %s", path);
 		goto fail;
 	}
-	s->top = top;
+	if (close(top) == -1) {
+		top = -1;
+		err_sys(e, "close %s", path);
+		goto fail;
+	}
 	return 0;
 fail:
 	if (top != -1)
@@ -92,12 +96,6 @@ spool_close(struct spool *s)
 	if (s->syncfd != -1)
 		(void)close(s->syncfd);
 	s->syncfd = -1;
-	if (s->jfd != -1)
-		(void)close(s->jfd);
-	s->jfd = -1;
-	if (s->top != -1)
-		(void)close(s->top);
-	s->top = -1;
 	free(s->path);
 	s->path = NULL;
 }
@@ -184,8 +182,8 @@ fail:
 	return -1;
 }
 
-int
-spool_sync_open(struct spool *s, struct err *e)
+static int
+sync_open(struct spool *s, struct err *e)
 {
 	char		path[PATH_MAX];
 	struct stat	st;
@@ -206,53 +204,42 @@ spool_sync_open(struct spool *s, struct err *e)
 	if (m == MAP_FAILED)
 		return err_sys(e, "unable to map %s", path);
 	s->sync = m;
-	return s->nosync ? 0 : journal_open(s, e);
+	return 0;
 }
 
-/* Make the journal records written so far durable, sharing the flush
- * with every responder that arrives meanwhile: take a ticket (after our
- * record is written), then under the flush lock either find it covered
- * by a flush that began after it was issued, or flush for everyone
- * holding a ticket so far. One fdatasync of the journal serves the whole
- * batch.
- *
- * A failed flush covers nobody, and more: after a failed writeback the
- * kernel may mark the pages clean and report the error only once, so a
- * later fdatasync of the same file can succeed over records that never
- * reached the disk (PostgreSQL's lesson). So every ticket issued until
- * the failure fails (503), and the journal moves to a new generation
- * with a syncfs that makes every entry in new/ durable on its own; until
- * such a move succeeds, every flush is that move. */
+/* Make everything written to the spool's file system so far durable,
+ * sharing the flush with every responder that arrives meanwhile: take
+ * a ticket (after our rename), then under the flush lock either find
+ * it covered by a flush that began after it was issued, or flush for
+ * everyone holding a ticket so far. One syncfs serves the whole batch;
+ * a failed flush covers nobody, and each waiter tries (and fails) on
+ * its own, so every 200 follows a flush that succeeded. */
 static int
 group_sync(struct spool *s, struct err *e)
 {
-	struct spool_sync	*st = s->sync;
-	uint64_t		 mine, upto;
-	int			 rc = 0;
+	uint64_t	mine, upto;
+	int		rc = 0;
 
-	mine = __atomic_add_fetch(&st->issued, 1, __ATOMIC_SEQ_CST);
-	if (journal_lock(s, e) == -1)
+	if (s->sync == NULL && sync_open(s, e) == -1)
 		return -1;
-	if (mine <= st->failed) {
-		errno = EIO;
-		rc = err_sys(e, "the flush of the journal of %s failed",
-		    s->path);
-	} else if (st->done < mine) {
-		upto = __atomic_load_n(&st->issued, __ATOMIC_SEQ_CST);
-		if (st->poisoned)
-			rc = journal_settle(s, e);
-		else if ((rc = journal_flush(s, e)) == -1) {
-			st->failed = __atomic_load_n(&st->issued,
+	mine = __atomic_add_fetch(&s->sync->issued, 1, __ATOMIC_SEQ_CST);
+	while (flock(s->syncfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return err_sys(e, "unable to lock %s/sync.state",
+			    s->path);
+	if (__atomic_load_n(&s->sync->done, __ATOMIC_SEQ_CST) < mine) {
+		upto = __atomic_load_n(&s->sync->issued, __ATOMIC_SEQ_CST);
+		if (syncfs(s->fd[SP_NEW]) == -1)
+			rc = err_sys(e, "unable to flush the file system of %s",
+			    s->path);
+		else {
+			__atomic_store_n(&s->sync->done, upto,
 			    __ATOMIC_SEQ_CST);
-			st->poisoned = 1;
-			(void)journal_settle(s, NULL);
-		}
-		if (rc == 0) {
-			st->done = upto;
-			st->flushes++;
+			__atomic_add_fetch(&s->sync->flushes, 1,
+			    __ATOMIC_SEQ_CST);
 		}
 	}
-	journal_unlock(s);
+	(void)flock(s->syncfd, LOCK_UN);
 	return rc;
 }
 
@@ -260,10 +247,8 @@ int
 spool_commit(struct spool *s, const char *env, size_t envlen,
     const char *body, size_t len, const char *name, struct err *e)
 {
-	int rc = 0, saved;
+	int saved;
 
-	if (!s->nosync && s->sync == NULL && spool_sync_open(s, e) == -1)
-		return -1;
 	if (spool_write(s, env, envlen, body, len, 0, name, e) == -1)
 		return -1;
 	if (renameat(s->fd[SP_TMP], name, s->fd[SP_NEW], name) == -1) {
@@ -273,23 +258,7 @@ spool_commit(struct spool *s, const char *env, size_t envlen,
 		errno = saved;
 		return -1;
 	}
-	if (s->nosync)
-		return 0;
-	/* The entry is in new/ before its record: a rotation's syncfs
-	 * that follows the record's reservation covers the entry. */
-	switch (journal_append(s, name, env, envlen, body, len, e)) {
-	case 0:
-		rc = group_sync(s, e);
-		break;
-	case 1:		/* larger than a quarter of the journal */
-		if ((rc = syncfs(s->top)) == -1)
-			err_sys(e, "unable to flush the file system of %s",
-			    s->path);
-		break;
-	default:
-		rc = -1;
-	}
-	if (rc == -1) {
+	if (!s->nosync && group_sync(s, e) == -1) {
 		/* Not known to be durable: take it back so a 503 means "not
 		 * ours". A runner may have claimed it already; then it runs,
 		 * and the sender's retry is a duplicate (at least once). */

@@ -24,26 +24,7 @@ struct spool_sync {
 	uint64_t	issued;
 	uint64_t	done;
 	uint64_t	flushes;
-	uint64_t	pos;		/* journal generation << 32 | offset */
-	uint64_t	low;		/* oldest generation still live */
-	uint64_t	boot;		/* boot id the journal state is from */
-	uint64_t	rotations;
-	uint64_t	failed;		/* tickets up to this one fail */
-	uint64_t	poisoned;	/* a flush failed: settle first */
-	uint64_t	noroom;		/* time() until which no journal is
-					   tried again (no room for one) */
-	uint64_t	prepared;	/* the next generation made ahead */
-	uint64_t	preparing;	/* 1: someone is making it */
-	uint64_t	inflight[4];	/* records being written, by
-					   generation modulo 4 */
 };
-
-/* A generation of the journal. Each rotation's syncfs writes back the
- * entries of a whole generation at once, and the device keeps the
- * group commit's flushes waiting meanwhile: measured on a 2-core VM,
- * 8 MiB (~5,500 events) took 110-130 ms, 2 MiB ~34 ms, 1 MiB ~25 ms.
- * 2 MiB bounds that stall and still batches ~1,400 events per syncfs. */
-#define JOURNAL_SIZE	(2 * 1024 * 1024)
 
 struct spool {
 	char		*path;
@@ -53,11 +34,6 @@ struct spool {
 	int		 nosync;	/* durability = process: no flush */
 	int		 syncfd;	/* sync.state: the group commit */
 	struct spool_sync *sync;	/* mapped from it */
-	int		 top;		/* the spool folder */
-	int		 jok;		/* the journal is usable */
-	int		 jfd;		/* journal generation jgen */
-	uint64_t	 jgen;
-	size_t		 jsize;		/* 0: JOURNAL_SIZE (tests: smaller) */
 };
 
 /* Name of a state folder ("new", "cur", ...). */
@@ -77,36 +53,6 @@ int	spool_write(struct spool *, const char *, size_t, const char *, size_t,
  * left in tmp/ or new/. */
 int	spool_commit(struct spool *, const char *, size_t, const char *, size_t,
 	    const char *, struct err *);
-/* Map sync.state (created when missing). */
-int	spool_sync_open(struct spool *, struct err *);
-
-/* The journal (journal.c): see there. journal_open moves it to a new
- * generation when sync.state is not from this boot; journal_append
- * writes an entry's record (1: too large for the journal, or no room
- * for one: flush the file system instead); journal_flush makes the records written so far
- * durable (under journal_lock); journal_checkpoint makes the whole
- * spool durable and starts an empty generation (before removing
- * entries); journal_replay writes back, after a crash of the machine,
- * the entries of the older generations not stored with their bytes. */
-struct journal_replay {
-	size_t	files;
-	size_t	records;
-	size_t	torn;		/* of this generation, CRC wrong */
-	size_t	restored;
-	size_t	failed;
-};
-typedef void journal_restored_fn(void *, const char *, const char *, size_t);
-int	journal_open(struct spool *, struct err *);
-int	journal_append(struct spool *, const char *, const char *, size_t,
-	    const char *, size_t, struct err *);
-int	journal_lock(struct spool *, struct err *);
-void	journal_unlock(struct spool *);
-int	journal_flush(struct spool *, struct err *);
-int	journal_checkpoint(struct spool *, struct err *);
-int	journal_settle(struct spool *, struct err *);
-int	journal_replay(struct spool *, journal_restored_fn *, void *,
-	    struct journal_replay *, struct err *);
-
 /* Move an entry between state folders; 0, or -1 (ENOENT: gone). */
 int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,
 	    struct err *);

@@ -1,9 +1,8 @@
 /* fault.c: an LD_PRELOAD shim that makes one system call of the spool
  * commit fail, for the fault-injection tests.
  *   HOOKPIPE_FAULT=CALL:ERRNO[:N]   fail the Nth call (default 1st) of CALL
- * with ERRNO. CALL is one of writev, fsync, syncfs (a journal rotation's
- * flush), fdatasync (the group commit's flush of the journal), pwritev
- * (the journal record), renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
+ * with ERRNO. CALL is one of writev, fsync, syncfs (the group commit's
+ * flush), renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
  * spool files are made), memfd_create (a kernel before 3.17). */
 #define _GNU_SOURCE
 #include <sys/uio.h>
@@ -116,35 +115,6 @@ syncfs(int fd)
 	if (real == NULL)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "syncfs");
 	return real(fd);
-}
-
-int
-fdatasync(int fd)
-{
-	static int (*real)(int);
-
-	if (hit("fdatasync")) {
-		errno = err;
-		return -1;
-	}
-	if (real == NULL)
-		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-	return real(fd);
-}
-
-ssize_t
-pwritev(int fd, const struct iovec *v, int n, off_t off)
-{
-	static ssize_t (*real)(int, const struct iovec *, int, off_t);
-
-	if (hit("pwritev")) {
-		errno = err;
-		return -1;
-	}
-	if (real == NULL)
-		real = (ssize_t (*)(int, const struct iovec *, int, off_t))
-		    dlsym(RTLD_NEXT, "pwritev");
-	return real(fd, v, n, off);
 }
 
 int

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # faults.sh: every system call of the spool commit fails in turn (an
-# LD_PRELOAD shim: write, the journal record's pwritev, the group
-# commit's fdatasync of the journal, the fsync that makes a new journal,
-# rename, the exclusive create) and each time the answer is 503 with
-# Retry-After, nothing is left in new/ or tmp/, and the sender's retry
-# then succeeds. With durability = process nothing is flushed: a
-# failing fdatasync is never called.
+# LD_PRELOAD shim: write, the group commit's syncfs, rename, the
+# exclusive create) and each time the answer is 503 with Retry-After,
+# nothing is left in new/ or tmp/, and the sender's retry then succeeds.
+# With durability = process nothing is flushed: a failing syncfs is
+# never called.
 . "$(dirname "$0")/lib.sh"
 
 SHIM=$BUILD/tests/fault/fault.so
@@ -31,8 +30,8 @@ cgi() {	# cgi FAULT BODY: sets STATUS, OUT
 	STATUS=$(printf '%s\n' "$OUT" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
 }
 n=0
-for fault in writev:ENOSPC writev:EIO pwritev:EIO fdatasync:EIO \
-    fdatasync:ENOSPC renameat:EIO openat_excl:EACCES openat_excl:EDQUOT; do
+for fault in writev:ENOSPC writev:EIO syncfs:EIO syncfs:ENOSPC renameat:EIO \
+    openat_excl:EACCES openat_excl:EDQUOT; do
 	n=$((n + 1))
 	cgi "$fault" "{\"event\":\"x.y\",\"id\":\"f$n\"}"
 	is "$STATUS" 503 "$fault: 503"
@@ -44,27 +43,10 @@ for fault in writev:ENOSPC writev:EIO pwritev:EIO fdatasync:EIO \
 	unlike "$OUT" '"duplicate"' "$fault: and is not taken for a duplicate"
 	rm -f "$T/spool/new/"*
 done
-# The first commit to a spool makes its journal (zeros, fsync'd): a
-# failure there is a 503 too, with no half-made journal left.
-sed 's/^spool_dir = spool$/spool_dir = spool2/' "$T/f.ini" > "$T/f2.ini"
-cp "$T/f.ini" "$T/f1.ini"
-cp "$T/f2.ini" "$T/f.ini"
-n=$((n + 1))
-cgi fsync:EIO '{"event":"x.y","id":"j1"}'
-is "$STATUS" 503 "fsync:EIO while making the journal: 503"
-is "$(find "$T/spool2" -maxdepth 1 -name 'journal.*' | wc -l | tr -d ' ')" 0 \
-    "fsync:EIO while making the journal: no journal file left"
-is "$(find "$T/spool2/new" "$T/spool2/tmp" -type f | wc -l | tr -d ' ')" 0 \
-    "fsync:EIO while making the journal: nothing committed"
-cgi "" '{"event":"x.y","id":"j1"}'
-is "$STATUS" 200 "fsync:EIO while making the journal: the sender's retry is stored"
-is "$(find "$T/spool2" -maxdepth 1 -name 'journal.*' | wc -l | tr -d ' ')" 1 \
-    "and the journal was made then"
-cp "$T/f1.ini" "$T/f.ini"
 echo "# faults injected: $n"
 
 printf '[hookpipe]\nspool_dir = spool\nhandlers_dir = h\ndurability = process\n[auth]\ntoken_file = token\n[delivery]\nrunner = /bin/true\n' > "$T/f.ini"
-cgi fdatasync:EIO '{"event":"x.y","id":"p1"}'
+cgi syncfs:EIO '{"event":"x.y","id":"p1"}'
 is "$STATUS" 200 "durability = process: no flush, so no flush failure"
 is "$(find "$T/spool/new" -type f | wc -l | tr -d ' ')" 1 \
     "durability = process: the event is in new/"

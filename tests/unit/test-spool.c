@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -441,19 +440,6 @@ rm_rf_spool(void)
 	(void)unlink(path);
 	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
 	(void)unlink(path);
-	{
-		DIR		*d;
-		struct dirent	*de;
-
-		if ((d = opendir(spath)) != NULL) {
-			while ((de = readdir(d)) != NULL)
-				if (strncmp(de->d_name, "journal.", 8) == 0 &&
-				    snprintf(path, sizeof(path), "%s/%s",
-				    spath, de->d_name) < (int)sizeof(path))
-					(void)unlink(path);
-			(void)closedir(d);
-		}
-	}
 	(void)rmdir(spath);
 	if (rmdir(root) == -1)
 		printf("# could not remove %s\n", root);
@@ -478,17 +464,6 @@ test_group_commit(void)
 	}
 	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
 	(void)unlink(path);
-	/* A fresh sync.state: the journal is made at the first open. */
-	{
-		struct spool j;
-
-		if (spool_open(&j, spath, 0, &e) == -1 ||
-		    spool_sync_open(&j, &e) == -1) {
-			ok(0, "group commit: journal (%s)", e.msg);
-			return;
-		}
-		spool_close(&j);
-	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1 || ftruncate(fd, sizeof(*st)) == -1 ||
 	    (st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -543,185 +518,6 @@ test_group_commit(void)
 	spool_close(&s);
 }
 
-/* Count the journal generations on disk. */
-static int
-journals(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	if ((d = opendir(spath)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		n += strncmp(de->d_name, "journal.", 8) == 0;
-	(void)closedir(d);
-	return n;
-}
-
-/* The journal: rotations remove settled generations; after a crash of
- * the machine (a sync.state from another boot) the runner's replay
- * writes back exactly the entries lost or damaged, nothing else. */
-static void
-test_journal(void)
-{
-	enum { N = 150, LAST = 6 };
-	struct spool		 s, r;
-	struct journal_replay	 st;
-	struct err		 e;
-	char			 names[N][SPOOL_NAME_MAX], path[512], *got;
-	size_t			 len, want = strlen(ENV) + 1 + BODYLEN;
-	uint64_t		 rot;
-	int			 i, bad = 0, fd;
-
-	(void)mkdir(root, 0700);
-	if (spool_open(&s, spath, 1, &e) == -1) {
-		ok(0, "journal: open (%s)", e.msg);
-		return;
-	}
-	s.jsize = 64 * 1024;		/* 128 records of 512 bytes */
-	for (i = 0, rot = 0; i < N; i++) {
-		if (i == N - LAST && s.sync != NULL)
-			rot = s.sync->rotations;
-		if (spool_newname(&s, names[i]) == -1 ||
-		    spool_commit(&s, ENV, strlen(ENV), BODY, BODYLEN,
-		    names[i], &e) == -1)
-			bad++;
-	}
-	is_int(bad, 0, "journal: %d commits", N);
-	ok(s.sync != NULL && s.sync->rotations >= 1,
-	    "journal: a full journal was rotated");
-	is_int(journals(), 2, "journal: settled generations are removed "
-	    "but one, kept as the next");
-	ok(s.sync != NULL && s.sync->prepared == (s.sync->pos >> 32) + 1,
-	    "journal: the settled generation is recycled as the next one");
-	ok(s.sync != NULL && s.sync->rotations == rot,
-	    "journal: the last entries are in the live generation");
-
-	/* The crash: the last entries' files lost, emptied or cut short;
-	 * one of them had been delivered (done/, intact). */
-	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 1]);
-	(void)unlink(path);
-	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 2]);
-	(void)unlink(path);
-	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 3]);
-	(void)truncate(path, 0);
-	(void)snprintf(path, sizeof(path), "%s/new/%s", spath, names[N - 4]);
-	(void)truncate(path, 10);
-	(void)spool_move(&s, SP_NEW, SP_DONE, names[N - 5], &e);
-	/* A torn record at the end, as a crash mid-write leaves it. */
-	s.sync->boot = 0;
-	spool_close(&s);
-
-	if (spool_open(&r, spath, 0, &e) == -1 ||
-	    spool_sync_open(&r, &e) == -1) {
-		ok(0, "journal: reopen (%s)", e.msg);
-		return;
-	}
-	is_int(journals(), 3, "journal: a new boot starts a generation and "
-	    "keeps the old ones");
-	fd = -1;
-	{
-		char jn[512];
-
-		(void)snprintf(jn, sizeof(jn), "%s/journal.%llu", spath,
-		    (unsigned long long)(r.sync->low - 1));
-		fd = open(jn, O_WRONLY);
-		/* garbage where the next record would have gone */
-		if (fd != -1) {
-			(void)pwrite(fd, "HKPJ garbage", 12, 60 * 1024);
-			(void)close(fd);
-		}
-	}
-	is_int(journal_replay(&r, NULL, NULL, &st, &e), 0, "journal: replay");
-	is_int((int)st.files, 2, "journal: the two older generations replayed "
-	    "(the recycled one's old records skipped)");
-	is_int((int)st.restored, 4, "journal: the 4 lost or damaged entries "
-	    "written back, nothing else");
-	is_int(st.failed, 0, "journal: no failure");
-	for (i = N - 4, bad = 0; i < N; i++) {
-		got = slurp("new", names[i], &len);
-		if (got == NULL || len != want ||
-		    memcmp(got, ENV, strlen(ENV)) != 0 ||
-		    memcmp(got + strlen(ENV) + 1, BODY, BODYLEN) != 0)
-			bad++;
-		free(got);
-	}
-	is_int(bad, 0, "journal: each with exactly its bytes");
-	ok(exists("done", names[N - 5]) && !exists("new", names[N - 5]),
-	    "journal: the delivered entry stays delivered");
-	is_int(journals(), 1, "journal: the replayed generation is removed");
-	is_int(journal_replay(&r, NULL, NULL, &st, &e), 0, "journal: replay "
-	    "again");
-	is_int((int)st.files, 0, "journal: nothing left to replay");
-	is_int((int)count(&r, SP_NEW), N - 1, "journal: every entry stored once");
-	spool_close(&r);
-}
-
-/* Writers side by side through many rotations and recycled
- * generations: every commit succeeds, and no record is torn or stale
- * (a replay then finds every entry stored with its bytes). */
-static void
-test_journal_concurrent(void)
-{
-	enum { NPROC = 4, EACH = 150 };
-	struct spool		 s;
-	struct journal_replay	 st;
-	struct err		 e;
-	pid_t			 pid[NPROC];
-	int			 i, status, okc = 0;
-
-	(void)mkdir(root, 0700);
-	if (spool_open(&s, spath, 1, &e) == -1 ||
-	    spool_sync_open(&s, &e) == -1) {
-		ok(0, "journal, concurrent: open (%s)", e.msg);
-		return;
-	}
-	for (i = 0; i < NPROC; i++) {
-		if ((pid[i] = fork()) == 0) {
-			struct spool	c;
-			char		name[SPOOL_NAME_MAX];
-			int		k, bad = 0;
-
-			if (spool_open(&c, spath, 0, &e) == -1)
-				_exit(2);
-			c.jsize = 16 * 1024;	/* 32 records */
-			for (k = 0; k < EACH; k++)
-				if (spool_newname(&c, name) == -1 ||
-				    spool_commit(&c, ENV, strlen(ENV), BODY,
-				    BODYLEN, name, &e) == -1)
-					bad++;
-			_exit(bad == 0 ? 0 : 1);
-		}
-	}
-	for (i = 0; i < NPROC; i++)
-		if (waitpid(pid[i], &status, 0) == pid[i] && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0)
-			okc++;
-	is_int(okc, NPROC, "journal, concurrent: %d writers committed %d "
-	    "each", NPROC, EACH);
-	ok(s.sync->rotations >= 10, "journal, concurrent: %llu rotations",
-	    (unsigned long long)s.sync->rotations);
-	is_int((int)count(&s, SP_NEW), NPROC * EACH,
-	    "journal, concurrent: every entry in new/");
-	s.sync->boot = 0;
-	spool_close(&s);
-	if (spool_open(&s, spath, 0, &e) == -1 ||
-	    spool_sync_open(&s, &e) == -1) {
-		ok(0, "journal, concurrent: reopen (%s)", e.msg);
-		return;
-	}
-	s.jsize = 16 * 1024;
-	is_int(journal_replay(&s, NULL, NULL, &st, &e), 0,
-	    "journal, concurrent: replay");
-	ok(st.records > 0, "journal, concurrent: %zu records in the live "
-	    "generations", st.records);
-	is_int((int)st.torn, 0, "journal, concurrent: no torn record");
-	is_int((int)st.restored, 0, "journal, concurrent: every record's "
-	    "entry stored with its bytes");
-	spool_close(&s);
-}
-
 int
 main(void)
 {
@@ -742,10 +538,6 @@ main(void)
 	test_ids_fork(&s, 0);
 	spool_close(&s);
 	test_group_commit();
-	rm_rf_spool();
-	test_journal();
-	rm_rf_spool();
-	test_journal_concurrent();
 	rm_rf_spool();
 	return tap_done();
 }
