@@ -82,6 +82,7 @@ verify_b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
 	if (s[n - 2] == '=')
 		pad++;
 	if (len < 0 || (size_t)len < pad || (size_t)len - pad > max) {
+		wipe(tmp, n / 4 * 3 + 1);	/* may be part of a secret */
 		free(tmp);
 		return -1;
 	}
