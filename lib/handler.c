@@ -563,6 +563,17 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 		err_sys(e, "unable to make pipes for %s", path);
 		goto fail;
 	}
+	/* Started with stdio closed: the report pipe must not be where the
+	 * child puts the handler's stdin, stdout or stderr. */
+	if (rep[1] < 3) {
+		int fd = fcntl(rep[1], F_DUPFD_CLOEXEC, 3);
+
+		(void)close(rep[1]);
+		if ((rep[1] = fd) == -1) {
+			err_sys(e, "unable to make pipes for %s", path);
+			goto fail;
+		}
+	}
 	memset(&a, 0, sizeof(a));
 	a.parent = getpid();
 	a.path = path;
