@@ -573,14 +573,17 @@ row ok          "integer of 40 digits"                       http hooks -H "$J" 
 # Duplicate names: valid RFC 8259 (names SHOULD be unique); json-c keeps
 # the last. The traversal name in the first never reaches the file system.
 row ok          "duplicate keys (first event ../../bin/sh)"  http hooks -H "$J" "${A[@]}" --data-binary '{"event":"../../bin/sh","id":"x","event":"probe","id":"@ID@"}'
-python3 -c 'import sys
+# big_array N: $T/array, an event whose "a" holds N zeros, with the id
+# the next row gets.
+big_array() {
+	python3 -c 'import sys
 sys.stdout.write("{\"event\":\"probe\",\"id\":\"%s\",\"a\":[" % sys.argv[1] +
-    ",".join(["0"] * 1000000) + "]}")' "r$((NROW + 1))" > "$T/array"
+    ",".join(["0"] * int(sys.argv[2])) + "]}")' "r$((NROW + 1))" "$1" > "$T/array"
+}
+big_array 1000000
 # json-c would spend ~800 bytes per value: more than 100000 are refused.
 row '400~more than 100000 values' "array of 10^6 elements (2 MB, within max_body)" http hooks -H "$J" "${A[@]}" --data-binary "@$T/array" --max-time 600
-python3 -c 'import sys
-sys.stdout.write("{\"event\":\"probe\",\"id\":\"%s\",\"a\":[" % sys.argv[1] +
-    ",".join(["0"] * 99990) + "]}")' "r$((NROW + 1))" > "$T/array"
+big_array 99990
 row ok          "array of 99,990 elements (99,994 values: under the cap)" http hooks -H "$J" "${A[@]}" --data-binary "@$T/array" --max-time 600
 
 # --- event names and ids -----------------------------------------------------
