@@ -213,35 +213,85 @@ write_all(int fd, const void *p, size_t n)
 }
 
 int
-read_file(const char *path, size_t max, char **out, size_t *outlen,
-    struct err *e)
+open_file(int dirfd, const char *path, int flags, struct err *e)
 {
-	struct stat	 st;
-	char		*p = NULL;
-	size_t		 len = 0;
-	ssize_t		 r;
-	int		 fd;
+	struct stat	st;
+	int		fd, fl;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	fd = openat(dirfd, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+	    0600);
+	if (fd == -1)
 		return err_sys(e, "unable to open %s", path);
 	if (fstat(fd, &st) == -1) {
 		err_sys(e, "unable to stat %s", path);
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
 		err_set(e, "%s is not a regular file", path);
+		goto fail;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		err_sys(e, "unable to set up %s", path);
+		goto fail;
+	}
+	return fd;
+fail:
+	fl = errno;
+	(void)close(fd);
+	errno = fl;
+	if (e != NULL)
+		e->errnum = fl;
+	return -1;
+}
+
+int
+read_file(const char *path, size_t max, char **out, size_t *outlen,
+    struct err *e)
+{
+	struct stat	 st;
+	char		*p = NULL, *np;
+	size_t		 len = 0, cap;
+	ssize_t		 r;
+	int		 fd;
+
+	if ((fd = open_file(AT_FDCWD, path, O_RDONLY, e)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		err_sys(e, "unable to stat %s", path);
 		goto fail;
 	}
 	if ((uintmax_t)st.st_size > max) {
 		err_set(e, "%s is larger than %zu bytes", path, max);
 		goto fail;
 	}
-	if ((p = malloc(max + 1)) == NULL) {
+	/* Sized from the file, not from the limit: a history read must not
+	 * cost the limit's megabytes. One byte more shows growth. */
+	cap = (size_t)st.st_size + 1;
+	if ((p = malloc(cap + 1)) == NULL) {
 		err_sys(e, "unable to read %s", path);
 		goto fail;
 	}
 	for (;;) {
-		r = read(fd, p + len, max + 1 - len);
+		if (len == cap) {
+			if (cap > max) {
+				err_set(e, "%s is larger than %zu bytes", path,
+				    max);
+				goto fail;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			if ((np = malloc(cap + 1)) == NULL) {
+				err_sys(e, "unable to read %s", path);
+				goto fail;
+			}
+			memcpy(np, p, len);
+			wipe(p, len);
+			free(p);
+			p = np;
+		}
+		r = read(fd, p + len, cap - len);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -268,7 +318,7 @@ read_file(const char *path, size_t max, char **out, size_t *outlen,
 	return 0;
 fail:
 	if (p != NULL) {
-		wipe(p, max + 1);
+		wipe(p, len);
 		free(p);
 	}
 	if (fd != -1)

@@ -39,6 +39,10 @@ int	parse_bool(const char *);
 
 /* Write all n bytes, retrying short writes and EINTR. */
 int	write_all(int, const void *, size_t);
+/* Open a regular file (relative to dirfd, or AT_FDCWD) without waiting
+ * on a FIFO and without a controlling tty: anything but a regular file
+ * is refused (errno EINVAL). flags may add O_NOFOLLOW, O_CREAT, ... */
+int	open_file(int, const char *, int, struct err *);
 /* Read a whole file of at most max bytes into a malloc'd NUL-terminated
  * buffer. */
 int	read_file(const char *, size_t, char **, size_t *, struct err *);
