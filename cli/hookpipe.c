@@ -90,6 +90,12 @@ problem(struct report *r, int warn, const char *fmt, ...)
 		r->nerr++;
 }
 
+static void
+spool_problem(void *arg, const char *msg)
+{
+	problem(arg, 0, "spool_dir: %s", msg);
+}
+
 /* A folder the responder writes into: it exists and is writable, or it
  * can be created. */
 static void
@@ -305,12 +311,17 @@ cmd_check(const char *cfg, int argc, char **argv)
 	}
 
 	check_writable_dir(&r, "spool_dir", c->spool_dir, 0);
-	if (stat(c->spool_dir, &st) == 0)
+	if (stat(c->spool_dir, &st) == 0) {
 		for (i = 0; i < SP_NDIRS; i++) {
 			(void)snprintf(dir, sizeof(dir), "%s/%s", c->spool_dir,
 			    spool_dirname((enum spool_dir)i));
 			check_writable_dir(&r, "spool folder", dir, 1);
 		}
+		/* What the responder and the runner would refuse (under
+		 * suexec the owner is the site's, checked above). */
+		if (suexec == NULL)
+			(void)spool_audit(c->spool_dir, spool_problem, &r);
+	}
 	(void)snprintf(dir, sizeof(dir), "%s", c->log_file);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';

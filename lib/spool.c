@@ -29,52 +29,180 @@ spool_dirname(enum spool_dir d)
 	return dirnames[d];
 }
 
+/*
+ * The spool is private to the user hookpipe runs as. A folder or file of
+ * it that another user owns, that group or others may write, or that
+ * lies on another file system was not made by hookpipe: a spool_dir
+ * created first by another local user (under a shared or /tmp folder)
+ * would let that user read every payload and forge events, and a state
+ * folder elsewhere breaks the renames that move entries. Refused, every
+ * time the spool is opened, not only by `hookpipe check`.
+ */
+static int
+vet(int fd, const char *path, const char *name, dev_t *dev, struct err *e)
+{
+	struct stat	st;
+	const char	*sep = name != NULL ? "/" : "";
+
+	if (name == NULL)
+		name = "";
+	if (fstat(fd, &st) == -1)
+		return err_sys(e, "unable to stat %s%s%s", path, sep, name);
+	if (st.st_uid != geteuid())
+		return err_set(e, "%s%s%s belongs to uid %lu, not to uid %lu "
+		    "that hookpipe runs as: refused (another user may have "
+		    "made it; remove it and let hookpipe create it, or run "
+		    "hookpipe as its owner)", path, sep, name,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, "%s%s%s is writable by %s: refused (chmod "
+		    "go-w %s%s%s)", path, sep, name, st.st_mode & S_IWOTH ?
+		    "others" : "its group", path, sep, name);
+	if (*dev == 0)
+		*dev = st.st_dev;
+	else if (st.st_dev != *dev)
+		return err_set(e, "%s%s%s is on another file system than %s: "
+		    "refused (entries move between the spool's folders by "
+		    "rename: keep them all on one file system)", path, sep,
+		    name, path);
+	return 0;
+}
+
+/* The spool folder itself. A symbolic link naming it must be the
+ * operator's (ours or root's), not one planted beside it. */
+static int
+open_top(const char *path, int create, dev_t *dev, struct err *e)
+{
+	struct stat	st;
+	int		top;
+
+	if (create && mkdir(path, 0700) == -1 && errno != EEXIST)
+		return err_sys(e, "unable to create spool %s", path);
+	if (lstat(path, &st) == -1)
+		return err_sys(e, "unable to open spool %s", path);
+	if (S_ISLNK(st.st_mode) && st.st_uid != geteuid() && st.st_uid != 0)
+		return err_set(e, "spool %s is a symbolic link of uid %lu: "
+		    "refused (another user may have made it; remove it)",
+		    path, (unsigned long)st.st_uid);
+	if ((top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_sys(e, "unable to open spool %s", path);
+	if (vet(top, path, NULL, dev, e) == -1) {
+		(void)close(top);
+		return -1;
+	}
+	return top;
+}
+
+static int
+open_sub(int top, const char *path, const char *name, int create,
+    dev_t *dev, struct err *e)
+{
+	int fd;
+
+	if (create && mkdirat(top, name, 0700) == -1 && errno != EEXIST)
+		return err_sys(e, "unable to create %s/%s", path, name);
+	if ((fd = openat(top, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return err_sys(e, "unable to open %s/%s", path, name);
+	if (vet(fd, path, name, dev, e) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A file of the spool's own (run.lock, sync.state): never through a
+ * symbolic link, never anything but a regular file of ours. */
+static int
+open_own(int top, const char *path, const char *name, dev_t *dev,
+    struct err *e)
+{
+	int fd;
+
+	if ((fd = open_file(top, name, O_RDWR | O_CREAT | O_NOFOLLOW, e)) ==
+	    -1) {
+		if (errno == ELOOP)
+			err_set(e, "%s/%s is a symbolic link: refused (remove "
+			    "it)", path, name);
+		else if (errno != EINVAL)
+			err_sys(e, "unable to open %s/%s", path, name);
+		else
+			err_set(e, "%s/%s is not a regular file: refused "
+			    "(remove it)", path, name);
+		return -1;
+	}
+	if (vet(fd, path, name, dev, e) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 spool_open(struct spool *s, const char *path, int create, struct err *e)
 {
-	int	top, i;
+	dev_t	dev = 0;
+	int	i;
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < SP_NDIRS; i++)
 		s->fd[i] = -1;
 	s->lockfd = s->syncfd = -1;
-	if (create && mkdir(path, 0700) == -1 && errno != EEXIST)
-		return err_sys(e, "unable to create spool %s", path);
-	if ((top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return err_sys(e, "unable to open spool %s", path);
-	for (i = 0; i < SP_NDIRS; i++) {
-		if (create && mkdirat(top, dirnames[i], 0700) == -1 &&
-		    errno != EEXIST) {
-			err_sys(e, "unable to create %s/%s", path, dirnames[i]);
+	if ((s->top = open_top(path, create, &dev, e)) == -1)
+		return -1;
+	for (i = 0; i < SP_NDIRS; i++)
+		if ((s->fd[i] = open_sub(s->top, path, dirnames[i], create,
+		    &dev, e)) == -1)
 			goto fail;
-		}
-		s->fd[i] = openat(top, dirnames[i],
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s->fd[i] == -1) {
-			err_sys(e, "unable to open %s/%s", path, dirnames[i]);
-			goto fail;
-		}
-	}
-	s->lockfd = openat(top, "run.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd == -1) {
-		err_sys(e, "unable to open %s/run.lock", path);
+	if ((s->lockfd = open_own(s->top, path, "run.lock", &dev, e)) == -1)
 		goto fail;
-	}
 	if ((s->path = strdup(path)) == NULL) {
 		err_sys(e, "spool %s", path);
 		goto fail;
 	}
-	if (close(top) == -1) {
-		top = -1;
-		err_sys(e, "close %s", path);
-		goto fail;
-	}
 	return 0;
 fail:
-	if (top != -1)
-		(void)close(top);
 	spool_close(s);
 	return -1;
+}
+
+int
+spool_audit(const char *path, void (*report)(void *, const char *),
+    void *arg)
+{
+	static const char *const own[] = { "run.lock", "sync.state",
+	    "ratelimit", "prune.stamp" };
+	struct stat	st;
+	struct err	e;
+	dev_t		dev = 0;
+	size_t		i;
+	int		top, fd, n = 0;
+
+	if ((top = open_top(path, 0, &dev, &e)) == -1) {
+		report(arg, e.msg);
+		return 1;
+	}
+	for (i = 0; i < SP_NDIRS; i++) {
+		if ((fd = open_sub(top, path, dirnames[i], 0, &dev, &e)) ==
+		    -1) {
+			if (e.errnum != ENOENT) {
+				report(arg, e.msg);
+				n++;
+			}
+		} else
+			(void)close(fd);
+	}
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		if (fstatat(top, own[i], &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if ((fd = open_own(top, path, own[i], &dev, &e)) == -1) {
+			report(arg, e.msg);
+			n++;
+		} else
+			(void)close(fd);
+	}
+	(void)close(top);
+	return n;
 }
 
 void
@@ -96,6 +224,9 @@ spool_close(struct spool *s)
 	if (s->syncfd != -1)
 		(void)close(s->syncfd);
 	s->syncfd = -1;
+	if (s->top != -1)
+		(void)close(s->top);
+	s->top = -1;
 	free(s->path);
 	s->path = NULL;
 }
@@ -182,27 +313,42 @@ fail:
 	return -1;
 }
 
+/* The group commit's shared state. Every writer holds the file at its
+ * full size; a shorter one (a crash while it was made, or an operator's
+ * truncate) is grown with its blocks allocated, so no page of the map
+ * is a hole whose first write could fault on a full disk. */
+static int
+sync_size(struct spool *s, struct err *e)
+{
+	struct stat	st;
+	int		rc;
+
+	if (fstat(s->syncfd, &st) == -1)
+		return err_sys(e, "unable to stat %s/sync.state", s->path);
+	if ((size_t)st.st_size >= sizeof(*s->sync))
+		return 0;
+	if ((rc = posix_fallocate(s->syncfd, 0, sizeof(*s->sync))) != 0) {
+		errno = rc;
+		return err_sys(e, "unable to size %s/sync.state", s->path);
+	}
+	return 0;
+}
+
 static int
 sync_open(struct spool *s, struct err *e)
 {
-	char		path[PATH_MAX];
-	struct stat	st;
-	void		*m;
+	dev_t	 dev = 0;
+	void	*m;
 
-	if (snprintf(path, sizeof(path), "%s/sync.state", s->path) >=
-	    (int)sizeof(path))
-		return err_set(e, "spool path too long");
-	s->syncfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (s->syncfd == -1)
-		return err_sys(e, "unable to open %s", path);
-	if (fstat(s->syncfd, &st) == -1 || ((size_t)st.st_size <
-	    sizeof(*s->sync) && ftruncate(s->syncfd, sizeof(*s->sync)) == -1))
-		return err_sys(e, "unable to size %s", path);
+	if ((s->syncfd = open_own(s->top, s->path, "sync.state", &dev, e)) ==
+	    -1)
+		return -1;
+	if (sync_size(s, e) == -1)
+		return -1;
 	m = mmap(NULL, sizeof(*s->sync), PROT_READ | PROT_WRITE, MAP_SHARED,
 	    s->syncfd, 0);
 	if (m == MAP_FAILED)
-		return err_sys(e, "unable to map %s", path);
+		return err_sys(e, "unable to map %s/sync.state", s->path);
 	s->sync = m;
 	return 0;
 }
@@ -221,6 +367,10 @@ group_sync(struct spool *s, struct err *e)
 	int		rc = 0;
 
 	if (s->sync == NULL && sync_open(s, e) == -1)
+		return -1;
+	/* Touching a page past the end of the file raises SIGBUS: check the
+	 * size before every use (one fstat beside a flush). */
+	if (sync_size(s, e) == -1)
 		return -1;
 	mine = __atomic_add_fetch(&s->sync->issued, 1, __ATOMIC_SEQ_CST);
 	while (flock(s->syncfd, LOCK_EX) == -1)
@@ -348,7 +498,7 @@ spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 	(void)close(fd);
 
 	/* Seen before: wait for whoever holds it to decide. */
-	fd = openat(s->fd[SP_IDS], id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_file(s->fd[SP_IDS], id, O_RDWR | O_NOFOLLOW, NULL);
 	if (fd == -1)
 		return err_sys(e, "unable to open %s/ids/%s", s->path, id);
 	if (flock(fd, LOCK_EX) == -1) {
@@ -424,8 +574,8 @@ spool_hist_append(struct spool *s, const char *name, const char *line,
 {
 	int fd;
 
-	fd = openat(s->fd[SP_HIST], name, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open_file(s->fd[SP_HIST], name, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NOFOLLOW, e);
 	if (fd == -1)
 		return err_sys(e, "unable to open %s/hist/%s", s->path, name);
 	if (write_all(fd, line, len) == -1) {
@@ -442,14 +592,22 @@ int
 spool_hist_read(struct spool *s, const char *name, char **text,
     struct err *e)
 {
-	char path[PATH_MAX];
+	struct stat	st;
+	char		msg[sizeof(e->msg)];
 
 	*text = NULL;
-	if (spool_entry_path(s, SP_HIST, name, path, sizeof(path)) == -1)
-		return err_set(e, "path too long");
-	if (faccessat(s->fd[SP_HIST], name, F_OK, 0) == -1)
+	if (fstatat(s->fd[SP_HIST], name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;	/* no history yet */
-	return read_file(path, SPOOL_HIST_MAX, text, NULL, e);
+	if (read_fileat(s->fd[SP_HIST], name, O_NOFOLLOW, SPOOL_HIST_MAX,
+	    text, NULL, e) == -1) {
+		int saved = e->errnum;
+
+		(void)snprintf(msg, sizeof(msg), "%s", e->msg);
+		err_set(e, "%s/hist/: %s", s->path, msg);
+		e->errnum = saved;
+		return -1;
+	}
+	return 0;
 }
 
 enum spool_dir
@@ -545,10 +703,21 @@ spool_open_entry(struct spool *s, enum spool_dir d, const char *name,
 	int	 fd;
 
 	*env = NULL;
-	fd = openat(s->fd[d], name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1)
-		return err_sys(e, "unable to open %s/%s/%s", s->path,
-		    dirnames[d], name);
+	/* Anything but a regular file (a FIFO would block the runner for
+	 * ever) is refused here, and set aside by the runner. */
+	fd = open_file(s->fd[d], name, O_RDONLY | O_NOFOLLOW, e);
+	if (fd == -1) {
+		int saved = errno;
+
+		if (saved == EINVAL || saved == ELOOP)
+			err_set(e, "%s/%s/%s is not a regular file", s->path,
+			    dirnames[d], name);
+		else
+			err_sys(e, "unable to open %s/%s/%s", s->path,
+			    dirnames[d], name);
+		e->errnum = saved;
+		return -1;
+	}
 	if ((p = malloc(SPOOL_ENVELOPE_MAX + 1)) == NULL) {
 		err_sys(e, "unable to read %s", name);
 		goto fail;

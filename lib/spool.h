@@ -28,6 +28,7 @@ struct spool_sync {
 
 struct spool {
 	char		*path;
+	int		 top;		/* the spool folder */
 	int		 fd[SP_NDIRS];	/* O_DIRECTORY descriptors */
 	int		 lockfd;	/* run.lock, for the runner */
 	unsigned	 counter;
@@ -38,8 +39,14 @@ struct spool {
 
 /* Name of a state folder ("new", "cur", ...). */
 const char *spool_dirname(enum spool_dir);
-/* Open the spool, creating the folders when `create` is set. */
+/* Open the spool, creating the folders when `create` is set. Refused
+ * when the spool, a folder or a file of its own belongs to another
+ * user, is writable by group or others, or lies on another file system
+ * than the spool; its own files are never opened through a link. */
 int	spool_open(struct spool *, const char *, int, struct err *);
+/* Every reason spool_open would refuse an existing spool, each told to
+ * report(); returns how many (for `hookpipe check`). */
+int	spool_audit(const char *, void (*)(void *, const char *), void *);
 void	spool_close(struct spool *);
 /* A name unique across processes and hosts: time, pid, counter, random. */
 int	spool_newname(struct spool *, char[SPOOL_NAME_MAX]);

@@ -251,13 +251,20 @@ int
 read_file(const char *path, size_t max, char **out, size_t *outlen,
     struct err *e)
 {
+	return read_fileat(AT_FDCWD, path, 0, max, out, outlen, e);
+}
+
+int
+read_fileat(int dirfd, const char *path, int flags, size_t max, char **out,
+    size_t *outlen, struct err *e)
+{
 	struct stat	 st;
 	char		*p = NULL, *np;
 	size_t		 len = 0, cap;
 	ssize_t		 r;
 	int		 fd;
 
-	if ((fd = open_file(AT_FDCWD, path, O_RDONLY, e)) == -1)
+	if ((fd = open_file(dirfd, path, O_RDONLY | flags, e)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1) {
 		err_sys(e, "unable to stat %s", path);

@@ -46,6 +46,10 @@ int	open_file(int, const char *, int, struct err *);
 /* Read a whole file of at most max bytes into a malloc'd NUL-terminated
  * buffer. */
 int	read_file(const char *, size_t, char **, size_t *, struct err *);
+/* The same, relative to a folder descriptor, with open flags added
+ * (O_NOFOLLOW for the spool's own files). */
+int	read_fileat(int, const char *, int, size_t, char **, size_t *,
+	    struct err *);
 /* Fill the buffer with n random bytes written as 2n hex digits + NUL. */
 int	random_hex(char *, size_t);
 /* Microseconds since the epoch. */

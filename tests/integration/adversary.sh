@@ -35,8 +35,89 @@ cgi_post() {
 
 # ---------------------------------------------------------------------
 # 1. A spool created first by another user (squatted).
+# sq_ini SPOOL: a config whose spool is SPOOL (handlers in $T/h).
+sq_ini() {
+	mkdir -p "$T/h"
+	printf '#!/bin/sh\ncat > /dev/null\necho ran >> %s/sq.ran\n' "$T" \
+	    > "$T/h/sq.event"
+	chmod 755 "$T/h/sq.event"
+	printf '[hookpipe]\nspool_dir = %s\nhandlers_dir = %s/h\n' "$1" "$T" \
+	    > "$T/sq.ini"
+	printf 'log_file = %s/sq.log\n[auth]\ntoken_file = %s/token\n' \
+	    "$T" "$T" >> "$T/sq.ini"
+	printf '[delivery]\nrunner = /bin/true\n' >> "$T/sq.ini"
+}
 adv_squatted_spool() {
-	:
+	local out rc
+	if [ "$ROOT" != 1 ]; then
+		skip "squatted spool" "needs root to play another user"
+		return
+	fi
+	# A shared folder others may write, reachable by nobody.
+	chmod 711 "$T"
+	mkdir -m 1777 "$T/pub"
+	printf 'SECRET\n' > "$T/victim"
+	chmod 600 "$T/victim"
+	as_nobody sh -c "umask 0; mkdir -m 777 $T/pub/spool &&
+	    for d in tmp new cur retry done dead ids hist; do
+	        mkdir -m 777 $T/pub/spool/\$d; done &&
+	    ln -s $T/victim $T/pub/spool/run.lock &&
+	    ln -s $T/victim $T/pub/spool/sync.state"
+	sq_ini "$T/pub/spool"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"sq-1"}')" 503 \
+	    "squatted spool: the responder answers 503"
+	like "$(cat "$T/cgi.out")" '"status":"error"|"reason"' \
+	    "squatted spool: the answer carries a JSON reason"
+	like "$(cat "$T/cgi.err" "$T/cgi.out")" 'belongs to uid|refused' \
+	    "squatted spool: the reason names the foreign owner"
+	is "$(find "$T/pub/spool" -type f | wc -l)" 0 \
+	    "squatted spool: nothing was stored in it"
+	# A forged event, dropped in by the other user.
+	as_nobody sh -c "printf '%s\n%s' '{\"event\":\"sq.event\",\"id\":\"forged\",\"endpoint\":null}' '{}' > $T/pub/spool/new/0000000001.000000.1.000001.forged"
+	out=$(timeout 20 "$RUN" -c "$T/sq.ini" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] && [ "$rc" != 124 ]
+	ok $? "squatted spool: hookpipe-run refuses it (exit $rc)"
+	like "$out" 'belongs to uid' "squatted spool: hookpipe-run says why"
+	[ ! -e "$T/sq.ran" ]
+	ok $? "squatted spool: the forged event's handler never ran"
+	is "$(cat "$T/victim")" SECRET \
+	    "squatted spool: nothing was written through the planted links"
+	out=$(timeout 20 "$HP" -c "$T/sq.ini" check 2>&1)
+	rc=$?
+	[ "$rc" != 0 ]
+	ok $? "squatted spool: hookpipe check fails (exit $rc)"
+	like "$out" 'spool_dir: .*belongs to uid' \
+	    "squatted spool: hookpipe check names the foreign owner"
+
+	# Control: a spool hookpipe makes itself in the same shared folder.
+	sq_ini "$T/pub/own"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"sq-2"}')" 200 \
+	    "own spool in a shared folder: accepted"
+	is "$(find "$T/pub/own/new" -type f | wc -l)" 1 \
+	    "own spool: the event is in new/ (the runner is held off)"
+	out=$(timeout 20 "$HP" -c "$T/sq.ini" check 2>&1)
+	is "$?" 0 "own spool: hookpipe check passes"
+
+	# Our own spool, made group-writable, or with a planted link for
+	# run.lock (O_NOFOLLOW): refused.
+	chmod g+w "$T/pub/own/new"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"sq-3"}')" 503 \
+	    "group-writable new/: 503"
+	out=$(timeout 20 "$HP" -c "$T/sq.ini" check 2>&1)
+	like "$out" 'new is writable by its group' \
+	    "group-writable new/: hookpipe check says so"
+	chmod g-w "$T/pub/own/new"
+	rm -f "$T/pub/own/run.lock"
+	ln -s "$T/victim" "$T/pub/own/run.lock"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"sq-4"}')" 503 \
+	    "run.lock as a symbolic link: 503"
+	out=$(timeout 20 "$RUN" -c "$T/sq.ini" 2>&1)
+	like "$out" 'run.lock is a symbolic link' \
+	    "run.lock as a symbolic link: hookpipe-run refuses it"
+	is "$(cat "$T/victim")" SECRET \
+	    "run.lock as a symbolic link: the file it names is untouched"
+	rm -f "$T/pub/own/run.lock"
 }
 
 # ---------------------------------------------------------------------
@@ -80,7 +161,33 @@ adv_endpoint_ids() {
 # ---------------------------------------------------------------------
 # 8. A state folder on another file system.
 adv_cross_fs() {
-	:
+	local shm out
+	shm=$(mktemp -d /dev/shm/hookpipe-adv.XXXXXX 2>/dev/null) || {
+		skip "state folder on another file system" "no /dev/shm"
+		return
+	}
+	if [ "$(stat -c %d /dev/shm)" = "$(stat -c %d "$T")" ]; then
+		rmdir "$shm"
+		skip "state folder on another file system" "/dev/shm is $T's"
+		return
+	fi
+	sq_ini "$T/xfs"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"x-1"}')" 200 \
+	    "cross-fs: control event accepted"
+	rmdir "$T/xfs/done"
+	ln -s "$shm" "$T/xfs/done"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"x-2"}')" 503 \
+	    "cross-fs: done/ on another file system: 503"
+	out=$(timeout 20 "$RUN" -c "$T/sq.ini" 2>&1)
+	like "$out" 'done is on another file system' \
+	    "cross-fs: hookpipe-run refuses the spool, naming done/"
+	is "$(find "$T/xfs/cur" -type f | wc -l)" 0 \
+	    "cross-fs: no event was claimed into cur/"
+	out=$(timeout 20 "$HP" -c "$T/sq.ini" check 2>&1)
+	like "$out" 'done is on another file system' \
+	    "cross-fs: hookpipe check names it"
+	rm -f "$T/xfs/done"
+	rm -rf "$shm"
 }
 
 # ---------------------------------------------------------------------
