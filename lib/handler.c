@@ -65,12 +65,28 @@ path_within(const char *dir, const char *path)
 	return strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
+/* A folder programs are taken from: writable by group or others, a
+ * program in it could be swapped between the check and the run. */
+static int
+dir_safe(const char *what, const char *dir, struct err *e)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1)
+		return err_sys(e, "%s %s", what, dir);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, "%s %s is writable by %s: refused (chmod "
+		    "go-w %s)", what, dir, st.st_mode & S_IWOTH ? "others" :
+		    "its group", dir);
+	return 0;
+}
+
 int
 handler_safe(const struct endpoint *ep, const char *path, int anywhere,
-    struct err *e)
+    char real[PATH_MAX], struct err *e)
 {
 	struct stat	st;
-	char		real[PATH_MAX], dir[PATH_MAX];
+	char		dir[PATH_MAX];
 
 	if (realpath(path, real) == NULL)
 		return err_sys(e, "handler %s", path);
@@ -84,6 +100,8 @@ handler_safe(const struct endpoint *ep, const char *path, int anywhere,
 			    "handlers_dir %s: refused (move it in, or name it "
 			    "by absolute path in [event] handler)", path, real,
 			    dir);
+		if (dir_safe("handlers_dir", dir, e) == -1)
+			return -1;
 	}
 	if (stat(real, &st) == -1)
 		return err_sys(e, "handler %s", real);
@@ -107,7 +125,8 @@ handler_resolve(const struct conf *c, const struct endpoint *ep,
 	struct stat		 st;
 	DIR			*dir;
 	char			 path[PATH_MAX], sub[PATH_MAX];
-	size_t			 first;
+	char			 real[PATH_MAX];
+	size_t			 i;
 
 	l->v = NULL;
 	l->n = 0;
@@ -117,26 +136,28 @@ handler_resolve(const struct conf *c, const struct endpoint *ep,
 		else if (snprintf(path, sizeof(path), "%s/%s",
 		    ep->handlers_dir, ev->handler) >= (int)sizeof(path))
 			return err_set(e, "handler path too long");
-		if (handler_safe(ep, path, ev->handler[0] == '/', e) == -1)
+		if (handler_safe(ep, path, ev->handler[0] == '/', real, e) ==
+		    -1)
 			return -1;
-		return push(l, path) == -1 ? err_sys(e, "handler list") : 0;
+		return push(l, real) == -1 ? err_sys(e, "handler list") : 0;
 	}
 	if (snprintf(path, sizeof(path), "%s/%s", ep->handlers_dir, event) >=
 	    (int)sizeof(path))
 		return err_set(e, "handler path too long");
 	if (is_exec_file(path)) {
-		if (handler_safe(ep, path, 0, e) == -1)
+		if (handler_safe(ep, path, 0, real, e) == -1)
 			return -1;
-		return push(l, path) == -1 ? err_sys(e, "handler list") : 0;
+		return push(l, real) == -1 ? err_sys(e, "handler list") : 0;
 	}
 	if (snprintf(path, sizeof(path), "%s/%s.d", ep->handlers_dir, event) >=
 	    (int)sizeof(path))
 		return err_set(e, "handler path too long");
 	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode))
 		return 0;
+	if (dir_safe("handler folder", path, e) == -1)
+		return -1;
 	if ((dir = opendir(path)) == NULL)
 		return err_sys(e, "unable to read %s", path);
-	first = l->n;
 	while ((de = readdir(dir)) != NULL) {
 		size_t n = strlen(de->d_name);
 
@@ -147,17 +168,32 @@ handler_resolve(const struct conf *c, const struct endpoint *ep,
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
 		    (int)sizeof(sub) || !is_exec_file(sub))
 			continue;
-		if (handler_safe(ep, sub, 0, e) == -1 || (push(l, sub) == -1 &&
-		    err_sys(e, "handler list") == -1)) {
-			(void)closedir(dir);
-			strlist_free(l);
-			return -1;
+		if (push(l, sub) == -1) {
+			err_sys(e, "handler list");
+			goto fail;
 		}
 	}
 	(void)closedir(dir);
-	if (l->n - first > 1)
-		qsort(l->v + first, l->n - first, sizeof(*l->v), cmp_str);
+	dir = NULL;
+	/* In the order of their names; then each by its resolved path, the
+	 * one that runs (a link in EVENT.d keeps its place). */
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	for (i = 0; i < l->n; i++) {
+		if (handler_safe(ep, l->v[i], 0, real, e) == -1)
+			goto fail;
+		free(l->v[i]);
+		if ((l->v[i] = strdup(real)) == NULL) {
+			err_sys(e, "handler list");
+			goto fail;
+		}
+	}
 	return 0;
+fail:
+	if (dir != NULL)
+		(void)closedir(dir);
+	strlist_free(l);
+	return -1;
 }
 
 void
@@ -322,8 +358,20 @@ enum spawn_stage {
 	SPAWN_FDS,
 	SPAWN_CWD,
 	SPAWN_LIMITS,
+	SPAWN_UNSAFE,		/* err: one of enum unsafe */
 	SPAWN_EXEC
 };
+
+/* Why the program's descriptor was refused. */
+enum unsafe {
+	UNSAFE_TYPE = 1,	/* not a regular file */
+	UNSAFE_MODE,		/* group or others may write it */
+	UNSAFE_OWNER,		/* neither ours nor root's */
+	UNSAFE_MOVED		/* its path now leads to another file */
+};
+
+/* The descriptor a program is run from, in the child. */
+#define PROG_FD		3
 
 struct spawn {
 	pid_t				 parent;
@@ -362,14 +410,60 @@ put_ull(char *p, unsigned long long v)
 }
 
 static int
-spawn_fail(const struct spawn *a, int stage)
+spawn_report(int report, int stage, int err)
 {
 	struct spawn_report r;
 
 	r.stage = stage;
-	r.err = errno;
-	(void)write(a->report, &r, sizeof(r));
+	r.err = err;
+	(void)write(report, &r, sizeof(r));
+	if (stage == SPAWN_UNSAFE)
+		return 126;
 	return stage == SPAWN_EXEC ? (r.err == ENOENT ? 127 : 126) : 111;
+}
+
+static int
+spawn_fail(int report, int stage)
+{
+	return spawn_report(report, stage, errno);
+}
+
+/* Is the program open at PROG_FD the one resolved (path, no links) and
+ * one hookpipe may run? Checked on the descriptor, which is then what
+ * runs: a file swapped in under the same name afterwards is never
+ * executed. 0, or an enum unsafe. */
+static int
+prog_unsafe(const char *path)
+{
+	static const char	self[] = "/proc/self/fd/3";
+	struct stat		st;
+	char			at[PATH_MAX];
+	ssize_t			n;
+
+	if (fstat(PROG_FD, &st) == -1 || !S_ISREG(st.st_mode))
+		return UNSAFE_TYPE;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return UNSAFE_MODE;
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return UNSAFE_OWNER;
+	/* O_NOFOLLOW guards the last name only: a folder of the path
+	 * swapped for a link would lead elsewhere. The file opened must
+	 * still be the one at the resolved path. */
+	n = readlink(self, at, sizeof(at) - 1);
+	if (n <= 0 || (size_t)n != strlen(path) ||
+	    memcmp(at, path, (size_t)n) != 0)
+		return UNSAFE_MOVED;
+	return 0;
+}
+
+static void
+exec_prog(char *const *argv, char *const *envp)
+{
+#if defined(SYS_execveat)
+	(void)syscall(SYS_execveat, PROG_FD, "", argv, envp, AT_EMPTY_PATH);
+#else
+	(void)fexecve(PROG_FD, argv, envp);
+#endif
 }
 
 /* In the child, on the spawn stack: returns only to exit. */
@@ -380,13 +474,13 @@ child(void *arg)
 	struct sigaction	 sa;
 	sigset_t		 none;
 	char			*argv[2];
-	int			 sig;
+	int			 sig, report = a->report, prog, why;
 
 	(void)setpgid(0, 0);
 	/* A handler does not outlive the process running it: a killed
 	 * runner's handler must not run on beside its re-queued event. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != a->parent)
-		return spawn_fail(a, SPAWN_PDEATHSIG);
+		return spawn_fail(report, SPAWN_PDEATHSIG);
 	/* Say who runs before anything runs: whatever this handler starts
 	 * is then findable by a runner recovering after a crash. */
 	if (a->note != -1) {
@@ -403,7 +497,7 @@ child(void *arg)
 		memcpy(p, "}\n", 2);
 		p += 2;
 		if (write_all(a->note, line, (size_t)(p - line)) == -1)
-			return spawn_fail(a, SPAWN_NOTE);
+			return spawn_fail(report, SPAWN_NOTE);
 	}
 	/* The web server may ignore SIGPIPE or block signals; a handler
 	 * starts with the defaults. (The runner blocked every signal
@@ -414,23 +508,41 @@ child(void *arg)
 		(void)sigaction(sig, &sa, NULL);
 	if (lseek(a->in, a->off, SEEK_SET) == -1 || dup2(a->in, 0) == -1 ||
 	    dup2(a->out, 1) == -1 || dup2(a->errfd, 2) == -1)
-		return spawn_fail(a, SPAWN_FDS);
-	/* Everything from 3 up, but the report pipe (close-on-exec). */
-	close_fds(3, a->report);
-	close_fds(a->report + 1, INT_MAX);
+		return spawn_fail(report, SPAWN_FDS);
+	/* The program is opened once, here, and run from its descriptor:
+	 * the file checked is the file run (no swap between a check by
+	 * name and an exec by name). */
+	if (report == PROG_FD &&
+	    (report = fcntl(PROG_FD, F_DUPFD_CLOEXEC, PROG_FD + 1)) == -1)
+		return spawn_fail(a->report, SPAWN_FDS);
+	if ((prog = open(a->path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return spawn_fail(report, errno == ELOOP ? SPAWN_UNSAFE :
+		    SPAWN_EXEC);
+	if (prog != PROG_FD && dup3(prog, PROG_FD, O_CLOEXEC) == -1)
+		return spawn_fail(report, SPAWN_FDS);
+	/* Everything else from 3 up, but the report pipe (close-on-exec). */
+	close_fds(PROG_FD + 1, report);
+	close_fds(report + 1, INT_MAX);
+	if ((why = prog_unsafe(a->path)) != 0)
+		return spawn_report(report, SPAWN_UNSAFE, why);
 	(void)umask(077);
 	if (a->lim->cwd != NULL && chdir(a->lim->cwd) == -1)
-		return spawn_fail(a, SPAWN_CWD);
+		return spawn_fail(report, SPAWN_CWD);
 	if (set_limit(RLIMIT_AS, a->lim->as) == -1 ||
 	    set_limit(RLIMIT_CPU, (size_t)a->lim->cpu) == -1 ||
 	    set_limit(RLIMIT_NOFILE, (size_t)a->lim->nofile) == -1)
-		return spawn_fail(a, SPAWN_LIMITS);
+		return spawn_fail(report, SPAWN_LIMITS);
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	argv[0] = (char *)(uintptr_t)a->path;
 	argv[1] = NULL;
-	execve(a->path, argv, a->envp);
-	return spawn_fail(a, SPAWN_EXEC);
+	exec_prog(argv, a->envp);
+	/* A script (#!) is read by its interpreter through /dev/fd/3,
+	 * which a close-on-exec descriptor would not outlive: the kernel
+	 * says ENOENT before anything is replaced. Keep it open for that. */
+	if (errno == ENOENT && fcntl(PROG_FD, F_SETFD, 0) == 0)
+		exec_prog(argv, a->envp);
+	return spawn_fail(report, SPAWN_EXEC);
 }
 
 /* The child's failure, as the handler's stderr would have said it. */
@@ -452,6 +564,16 @@ spawn_message(int errfd, const char *path, const struct spawn_report *r)
 	case SPAWN_EXEC:
 		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: unable to "
 		    "run %s: %s\n", path, strerror(r->err));
+		break;
+	case SPAWN_UNSAFE:
+		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: refused to "
+		    "run %s: %s\n", path,
+		    r->err == UNSAFE_MODE ? "group or others may write it" :
+		    r->err == UNSAFE_OWNER ? "it belongs to another user" :
+		    r->err == UNSAFE_MOVED ? "its path now leads to another "
+		    "file (changed since it was checked)" :
+		    r->err == ELOOP ? "it became a symbolic link since it was "
+		    "checked" : "it is not a regular file");
 		break;
 	default:
 		return;		/* nothing was said before either */
@@ -551,7 +673,8 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	struct spawn		a;
 	struct spawn_report	r;
 	sigset_t		all, old;
-	char			*stack, t[40];
+	char			*stack, t[40], **env = NULL, *self = NULL;
+	size_t			ne;
 	ssize_t			n;
 
 	memset(j, 0, sizeof(*j));
@@ -582,7 +705,20 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	a.out = outp[1];
 	a.errfd = errp[1];
 	a.report = rep[1];
-	a.envp = envp;
+	/* A script's $0 is /dev/fd/3 (it runs from the descriptor checked):
+	 * its own path comes in HOOKPIPE_HANDLER. */
+	for (ne = 0; envp[ne] != NULL; ne++)
+		;
+	if ((env = reallocarray(NULL, ne + 2, sizeof(*env))) == NULL ||
+	    asprintf(&self, "HOOKPIPE_HANDLER=%s", path) == -1) {
+		self = NULL;
+		err_sys(e, "unable to start %s", path);
+		goto fail;
+	}
+	memcpy(env, envp, ne * sizeof(*env));
+	env[ne] = self;
+	env[ne + 1] = NULL;
+	a.envp = env;
 	a.lim = lim;
 	a.note = note;
 	fmt_time_us(now_us(), t, sizeof(t));
@@ -614,6 +750,8 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	while (n == -1 && errno == EINTR);
 	if (n == (ssize_t)sizeof(r))
 		spawn_message(errp[1], path, &r);
+	free(env);
+	free(self);
 	close_pair(rep);
 	(void)close(outp[1]);
 	(void)close(errp[1]);
@@ -626,6 +764,8 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	j->grace = lim->grace;
 	return 0;
 fail:
+	free(env);
+	free(self);
 	close_pair(outp);
 	close_pair(errp);
 	close_pair(rep);

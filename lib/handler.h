@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 
@@ -68,26 +69,31 @@ struct handler_limits {
 	long		 nofile;	/* RLIMIT_NOFILE; 0 = inherit */
 };
 
-/* The programs for an event of an endpoint: the [event] handler
- * (absolute, or under handlers_dir), handlers_dir/EVENT, or the
- * executables of handlers_dir/EVENT.d in lexical order. An empty list
- * means the event is unknown. A program that resolves outside
+/* The programs for an event of an endpoint, by resolved path: the
+ * [event] handler (absolute, or under handlers_dir), handlers_dir/EVENT,
+ * or the executables of handlers_dir/EVENT.d in lexical order. An empty
+ * list means the event is unknown. A program that resolves outside
  * handlers_dir (a symlink leading out), that group or others may
- * write, or that belongs to another user than this one or root is
- * refused: -1 with the reason, nothing runs. */
+ * write, or that belongs to another user than this one or root, and a
+ * handlers_dir or EVENT.d that group or others may write, are refused:
+ * -1 with the reason, nothing runs. */
 int	handler_resolve(const struct conf *, const struct endpoint *,
 	    const char *, struct strlist *, struct err *);
 /* Is this program one hookpipe may run for the endpoint (anywhere: it
  * was named by absolute path in the INI, so it need not be inside
- * handlers_dir)? 0, or -1 with the reason. */
-int	handler_safe(const struct endpoint *, const char *, int, struct err *);
+ * handlers_dir)? 0 with its resolved path in real, or -1 with the
+ * reason. */
+int	handler_safe(const struct endpoint *, const char *, int,
+	    char[PATH_MAX], struct err *);
 /* The limits of [delivery] and the event, in the endpoint's folder. */
 void	handler_limits(const struct conf *, const struct endpoint *,
 	    const struct event_conf *, struct handler_limits *);
 /* The environment for a handler: allow-list, [env], HOOKPIPE_*. */
 char	**handler_env(const struct conf *, const struct handler_meta *);
 void	handler_env_free(char **);
-/* Run one program: stdin is fd at offset, timeout then SIGTERM to the
+/* Run one program (a resolved path, from handler_resolve): it is opened
+ * once and run from that descriptor after its owner, mode and path are
+ * checked on it. stdin is fd at offset, timeout then SIGTERM to the
  * group, grace, SIGKILL. Returns -1 only when it could not be run. */
 int	handler_run(const char *, int, off_t, char *const *,
 	    const struct handler_limits *, struct handler_result *,

@@ -123,7 +123,71 @@ adv_squatted_spool() {
 # ---------------------------------------------------------------------
 # 2. Check-then-exec race on handlers (RENAME_EXCHANGE loop).
 adv_exchange_race() {
-	:
+	local i out n_evil n_good
+	if [ "$ROOT" != 1 ]; then
+		skip "handler exchange race" "needs root to play another user"
+		return
+	fi
+	chmod 711 "$T"
+	# The runner's program lives in a folder the other user may write
+	# (named by absolute path in the INI: hookpipe does not own it).
+	mkdir -m 1777 "$T/pub2"
+	mkdir -m 777 "$T/pub2/bin"
+	printf '#!/bin/sh\necho good >> %s/race.good\n' "$T" \
+	    > "$T/pub2/bin/prog"
+	chmod 755 "$T/pub2/bin/prog"
+	as_nobody sh -c "printf '#!/bin/sh\necho EVIL >> $T/pub2/evil.ran\n' \
+	    > $T/pub2/bin/evil && chmod 755 $T/pub2/bin/evil"
+	mkdir -p "$T/race-h"
+	{
+		printf '[hookpipe]\nspool_dir = %s/race-spool\n' "$T"
+		printf 'handlers_dir = %s/race-h\nlog_file = %s/race.log\n' \
+		    "$T" "$T"
+		printf '[auth]\ntoken_file = %s/token\n' "$T"
+		printf '[delivery]\nrunner = /bin/true\nretries = 0\n'
+		printf 'concurrency = 1\n'
+		printf '[event race]\nhandler = %s/pub2/bin/prog\n' "$T"
+	} > "$T/race.ini"
+	for i in $(seq 150); do
+		cgi_post "$T/race.ini" "{\"event\":\"race\",\"id\":\"r-$i\"}" \
+		    > /dev/null
+	done
+	is "$(find "$T/race-spool/new" -type f | wc -l)" 150 \
+	    "exchange race: 150 events queued"
+	# The other user swaps the two programs as fast as it can.
+	as_nobody /usr/bin/python3 -c '
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a, b, stop = (s.encode() for s in sys.argv[1:4])
+end = time.time() + 60
+while not os.path.exists(stop) and time.time() < end:
+    libc.renameat2(-100, a, -100, b, 2)
+' "$T/pub2/bin/prog" "$T/pub2/bin/evil" "$T/pub2/stop" &
+	local swapper=$!
+	STARTED_PIDS+=("$swapper")
+	timeout 120 "$RUN" -c "$T/race.ini" > "$T/race.out" 2>&1
+	touch "$T/pub2/stop"
+	wait "$swapper"
+	n_evil=$(cat "$T/pub2/evil.ran" 2>/dev/null | wc -l)
+	n_good=$(cat "$T/race.good" 2>/dev/null | wc -l)
+	is "$n_evil" 0 "exchange race: the other user's program never ran"
+	[ "$n_good" -gt 0 ]
+	ok $? "exchange race: the real program ran ($n_good of 150 events)"
+	like "$(cat "$T/race.log")" 'refused to run|belongs to uid' \
+	    "exchange race: a swapped-in program is refused, with the reason"
+
+	# A handlers_dir others may write is refused at run time.
+	chmod 777 "$T/race-h"
+	printf '#!/bin/sh\necho ran >> %s/race.inside\n' "$T" \
+	    > "$T/race-h/inside"
+	chmod 755 "$T/race-h/inside"
+	cgi_post "$T/race.ini" '{"event":"inside","id":"in-1"}' > /dev/null
+	out=$(timeout 30 "$RUN" -c "$T/race.ini" 2>&1)
+	[ ! -e "$T/race.inside" ]
+	ok $? "writable handlers_dir: its program does not run"
+	like "$(cat "$T/race.log")" 'handlers_dir .*race-h is writable by others' \
+	    "writable handlers_dir: the log says why"
+	chmod 755 "$T/race-h"
 }
 
 # ---------------------------------------------------------------------

@@ -624,9 +624,41 @@ test_process(void)
 	p = slurp("out", &len);
 	ok(p != NULL && strstr(p, "40\n") == NULL,
 	    "our descriptor 40 is not inherited");
-	is_str(p, "0\n1\n2\n3\n",
-	    "only 0 1 2 and the one ls opens for /proc/self/fd");
+	/* A script is read by its interpreter from /dev/fd/3, the program
+	 * hookpipe checked and ran; ls opens 4 for /proc/self/fd. */
+	is_str(p, "0\n1\n2\n3\n4\n",
+	    "a script: 0 1 2, the program on 3, and the one ls opens");
 	free(p);
+	is_int(run("fd3", "readlink /proc/self/fd/3 > out; echo $0 >> out; "
+	    "echo $HOOKPIPE_HANDLER >> out", 10, &r), 0, "fd3: ran");
+	handler_result_free(&r);
+	p = slurp("out", &len);
+	(void)snprintf(want, sizeof(want), "%s\n/dev/fd/3\n%s\n",
+	    in_dir(hdir, "fd3"), in_dir(hdir, "fd3"));
+	is_str(p, want, "a script: descriptor 3 is its own program, $0 "
+	    "/dev/fd/3, its path in HOOKPIPE_HANDLER");
+	free(p);
+	{
+		/* A binary keeps nothing open: ls run from its folder. */
+		struct handler_limits	l;
+		struct err		e;
+		int			in = open("/dev/null", O_RDONLY |
+					    O_CLOEXEC);
+		char			ls[PATH_MAX];
+
+		memset(&l, 0, sizeof(l));
+		l.cwd = "/proc/self/fd";
+		l.timeout = 10;
+		l.grace = 1;
+		if (realpath("/bin/ls", ls) == NULL)
+			(void)snprintf(ls, sizeof(ls), "/bin/ls");
+		is_int(handler_run(ls, in, 0, envp, &l, &r, &e), 0,
+		    "binary: ran");
+		is_str(buf_cstr(&r.out), "0\n1\n2\n3\n",
+		    "a binary: only 0 1 2 and the one ls opens");
+		handler_result_free(&r);
+		(void)close(in);
+	}
 	(void)close(extra);
 
 	(void)umask(022);
