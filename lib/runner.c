@@ -344,11 +344,12 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	if ((fd = spool_open_entry(r->s, from, name, &line, &e)) == -1) {
 		/* Gone (claimed or replayed elsewhere) is fine; anything
 		 * else would be looked at for ever: set it aside. */
+		struct err	me;
+
 		if (e.errnum != ENOENT && spool_move(r->s, from, SP_DEAD, name,
-		    &e) == 0) {
+		    &me) == 0) {
 			r->st->dead++;
-			log_event(r, name, NULL, NULL, "dead", "entry is not "
-			    "readable (no envelope line)", 0);
+			log_event(r, name, NULL, NULL, "dead", e.msg, 0);
 		}
 		return -1;
 	}

@@ -18,13 +18,13 @@ ROOT=0
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
 
 # cgi_post CONFIG BODY [VAR=VALUE...]: one CGI request to the responder,
-# no web server; prints the status line's code and keeps the whole
-# answer in $T/cgi.out.
+# no web server; prints the status line's code (nothing when it did not
+# answer within 20 s) and keeps the whole answer in $T/cgi.out.
 cgi_post() {
 	local cfg=$1 body=$2
 	shift 2
 	printf '%s' "$body" > "$T/cgi.body"
-	env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+	timeout 20 env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
 	    UBSAN_OPTIONS="$UBSAN_OPTIONS" HOOKPIPE_CONFIG="$cfg" \
 	    REQUEST_METHOD=POST HTTPS=on CONTENT_TYPE=application/json \
 	    CONTENT_LENGTH="$(wc -c < "$T/cgi.body")" \
@@ -199,7 +199,34 @@ adv_failing_disk() {
 # ---------------------------------------------------------------------
 # 4. FIFOs where hookpipe expects files.
 adv_fifos() {
-	:
+	local out rc
+	# item 4: spool side. A FIFO in new/, in ids/ and in hist/: every
+	# program answers promptly, the regular event beside it is run.
+	sq_ini "$T/fifo-spool"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"f-1"}')" 200 \
+	    "fifo: a regular event accepted"
+	mkfifo "$T/fifo-spool/new/0000000001.000000.1.000001.fifo"
+	mkfifo "$T/fifo-spool/ids/f-2"
+	out=$(timeout 20 "$HP" -c "$T/sq.ini" ls 2>&1)
+	rc=$?
+	[ "$rc" != 124 ]
+	ok $? "fifo in new/: hookpipe ls returns (exit $rc)"
+	out=$(timeout 20 "$HP" -c "$T/sq.ini" status 2>&1)
+	rc=$?
+	[ "$rc" != 124 ]
+	ok $? "fifo in new/: hookpipe status returns (exit $rc)"
+	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"f-2"}')" 503 \
+	    "fifo in ids/: the responder answers 503 at once"
+	out=$(timeout 20 "$RUN" -c "$T/sq.ini" 2>&1)
+	rc=$?
+	[ "$rc" != 124 ]
+	ok $? "fifo in new/: hookpipe-run returns (exit $rc)"
+	is "$(cat "$T/sq.ran" 2>/dev/null | wc -l)" 1 \
+	    "fifo in new/: the regular event beside it ran"
+	[ -p "$T/fifo-spool/dead/0000000001.000000.1.000001.fifo" ]
+	ok $? "fifo in new/: set aside in dead/"
+	like "$(cat "$T/sq.log")" 'fifo.*not a regular file' \
+	    "fifo in new/: the log says why"
 }
 
 # ---------------------------------------------------------------------
