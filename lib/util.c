@@ -17,6 +17,7 @@
 #include <sys/random.h>
 #endif
 
+#include "buf.h"
 #include "util.h"
 
 int
@@ -431,4 +432,32 @@ ct_memeq(const void *a, const void *b, size_t n)
 		diff |= (unsigned)(x[i] ^ y[i]);
 	/* diff is 0..255; diff - 1 sets bit 8 only when it is 0: no branch. */
 	return (int)(((diff - 1) >> 8) & 1);
+}
+
+void
+tty_escape(struct buf *b, const char *str, size_t n, int multiline)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 i, k;
+
+	/* Text a sender or a handler wrote must not drive the operator's
+	 * terminal (title, screen, colours, fake lines): every byte that a
+	 * terminal could act on shows as an escape instead. */
+	for (i = 0; i < n; i += k) {
+		k = 1;
+		if (multiline && (s[i] == '\n' || s[i] == '\t'))
+			buf_putc(b, s[i]);
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			buf_printf(b, "\\x%02x", s[i]);
+		else if (s[i] < 0x80)
+			buf_putc(b, s[i]);
+		else if ((k = utf8_len(s + i, n - i)) == 0) {
+			/* Raw 0x80-0x9f act as C1 on 8-bit terminals. */
+			buf_printf(b, "\\x%02x", s[i]);
+			k = 1;
+		} else if (k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
+			buf_printf(b, "\\u00%02x", s[i + 1]);
+		else
+			buf_add(b, s + i, k);
+	}
 }

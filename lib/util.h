@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+struct buf;
+
 /* Why the last call failed; library code fills it, main decides. */
 struct err {
 	char	msg[1024];
@@ -64,5 +66,9 @@ const char *param_get(char *const *, const char *);
 void	wipe(void *, size_t);
 /* 1 when the n bytes at both are equal; the time depends on n only. */
 int	ct_memeq(const void *, const void *, size_t);
+/* Append n bytes for a terminal: C0 controls, DEL and each byte that is
+ * not valid UTF-8 as \xHH, C1 controls (U+0080-U+009F) as \u00HH, the
+ * rest as is; newline and tab are kept only when multiline is set. */
+void	tty_escape(struct buf *, const char *, size_t, int);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "util.h"
 #include "tap.h"
 
@@ -253,6 +254,73 @@ test_read_file(void)
 	(void)rmdir(dir);
 }
 
+/* tty_escape of n bytes (one line, or multiline), as a C string. */
+static const char *
+esc(struct buf *b, const char *s, size_t n, int multiline)
+{
+	buf_reset(b);
+	tty_escape(b, s, n, multiline);
+	return buf_cstr(b);
+}
+
+/* Of a string literal, embedded NULs included. */
+#define ESC(lit, multiline) esc(&b, (lit), sizeof(lit) - 1, (multiline))
+
+static void
+test_tty_escape(void)
+{
+	struct buf	 b = { 0 };
+	size_t		 i;
+	int		 clean;
+
+	is_str(ESC("plain text 1.2, ok", 0), "plain text 1.2, ok",
+	    "printable ASCII is kept");
+	is_str(ESC("a\\x1b", 0), "a\\x1b",
+	    "a backslash is kept as it is");
+	is_str(ESC("\033]0;pwned\007", 0), "\\x1b]0;pwned\\x07",
+	    "ESC and BEL (window title) escaped");
+	is_str(ESC("\033[2J\033[31m", 0), "\\x1b[2J\\x1b[31m",
+	    "clear screen and colour escaped");
+	is_str(ESC("a\rb\bc\x7f", 0), "a\\x0db\\x08c\\x7f",
+	    "CR, BS and DEL escaped");
+	is_str(ESC("a\0b", 0), "a\\x00b", "NUL escaped");
+	is_str(ESC("a\nb\tc", 0), "a\\x0ab\\x09c",
+	    "one line: newline and tab escaped");
+	is_str(ESC("a\nb\tc\r", 1), "a\nb\tc\\x0d",
+	    "multiline: newline and tab kept, CR escaped");
+	is_str(ESC("\xc2\x9b" "31m", 0), "\\u009b31m",
+	    "C1 CSI as UTF-8 (U+009B) escaped");
+	is_str(ESC("\xc2\x80\xc2\x9f", 0), "\\u0080\\u009f",
+	    "both ends of C1 as UTF-8 escaped");
+	is_str(ESC("\x9b" "31m\x85", 0), "\\x9b31m\\x85",
+	    "C1 as raw bytes escaped");
+	is_str(ESC("\xff\xfe", 0), "\\xff\\xfe", "0xff 0xfe escaped");
+	is_str(ESC("\xc0\xaf", 0), "\\xc0\\xaf",
+	    "overlong '/' escaped byte by byte");
+	is_str(ESC("\xe0\x80\x9b", 0), "\\xe0\\x80\\x9b",
+	    "overlong U+001B escaped byte by byte");
+	is_str(ESC("\xed\xa0\x80", 0), "\\xed\\xa0\\x80",
+	    "surrogate escaped");
+	is_str(ESC("x\xe2\x82", 0), "x\\xe2\\x82",
+	    "truncated sequence at the end escaped");
+	is_str(ESC("\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 0),
+	    "\xc2\xa0\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+	    "valid UTF-8 (U+00A0, e-acute, euro, emoji) kept");
+	/* Whatever comes in, nothing a terminal acts on comes out. */
+	buf_reset(&b);
+	for (i = 0; i < 256; i++) {
+		char c = (char)i;
+
+		tty_escape(&b, &c, 1, 0);
+	}
+	clean = !b.oom;
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)b.p[i] < 0x20 || (unsigned char)b.p[i] >= 0x7f)
+			clean = 0;
+	ok(clean, "every single byte comes out as printable ASCII");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -263,5 +331,6 @@ main(void)
 	test_random_hex();
 	test_fmt_time();
 	test_read_file();
+	test_tty_escape();
 	return tap_done();
 }
