@@ -137,18 +137,50 @@ cidr_list_match(const struct cidr_list *l, const char *addr)
 	return 0;
 }
 
-const char *
+/* One X-Forwarded-For entry (n bytes at b) into out as an address, or
+ * -1. A port, as some proxies append it (a.b.c.d:port, [v6]:port), is
+ * dropped: the address is what the rules and the log need. */
+static int
+forwarded_addr(const char *b, size_t n, char *out, size_t len)
+{
+	unsigned char	 a[16];
+	const char	*port;
+	size_t		 k;
+
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, b, n);
+	out[n] = '\0';
+	if (cidr_addr(out, a) == 0)
+		return 0;
+	if ((port = strrchr(out, ':')) == NULL || port[1] == '\0' ||
+	    strlen(port + 1) > 5 ||
+	    strspn(port + 1, "0123456789") != strlen(port + 1))
+		return -1;
+	k = (size_t)(port - out);
+	if (out[0] == '[') {
+		if (k < 3 || out[k - 1] != ']')
+			return -1;
+		memmove(out, out + 1, k - 2);
+		out[k - 2] = '\0';
+	} else if (memchr(out, ':', k) != NULL)
+		return -1;	/* a bare IPv6 address has no port */
+	else
+		out[k] = '\0';
+	return cidr_addr(out, a);
+}
+
+int
 cidr_client(const struct cidr_list *trusted, const char *remote,
-    const char *xff, char *out, size_t len)
+    const char *xff, char *out, size_t len, const char **client)
 {
 	const char	*end, *p, *b;
 	size_t		 n;
 
-	if (remote == NULL)
-		return NULL;
-	(void)snprintf(out, len, "%s", remote);
-	if (trusted->n == 0 || xff == NULL || !cidr_list_match(trusted, remote))
-		return out;
+	*client = remote;
+	if (remote == NULL || trusted->n == 0 || xff == NULL ||
+	    !cidr_list_match(trusted, remote))
+		return 0;
 	/* From the right: each hop appended the address it saw. */
 	for (end = xff + strlen(xff); end > xff; end = p) {
 		p = end;
@@ -159,18 +191,20 @@ cidr_client(const struct cidr_list *trusted, const char *remote,
 		n = (size_t)(end - b);
 		while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
 			n--;
-		if (n == 0 || n >= len) {
-			(void)snprintf(out, len, "invalid");
-			return out;
+		/* A trusted hop writes the address it saw; anything else
+		 * there (empty, a name, text) means the header is not what
+		 * trusted_proxies promised: no client can be named. */
+		if (forwarded_addr(b, n, out, len) == -1) {
+			*client = remote;
+			return -1;
 		}
-		memcpy(out, b, n);
-		out[n] = '\0';
+		*client = out;
 		if (!cidr_list_match(trusted, out))
-			return out;	/* unparseable counts as untrusted */
+			return 0;
 		if (p > xff)
 			p--;		/* the comma */
 	}
-	return out;	/* every hop trusted: the left-most */
+	return 0;	/* every hop trusted: the left-most */
 }
 
 void

@@ -27,9 +27,11 @@ void	cidr_list_free(struct cidr_list *);
 int	cidr_list_copy(const struct cidr_list *, struct cidr_list *);
 /* The client's address: REMOTE_ADDR, unless it is a trusted proxy; then
  * the right-most address of X-Forwarded-For that is not a trusted proxy
- * (what a client writes further left is not believed). Writes into out
- * (at least 64 bytes) and returns it; NULL when remote is NULL. */
-const char *cidr_client(const struct cidr_list *, const char *, const char *,
-	    char *, size_t);
+ * (what a client writes further left is not believed), without a port.
+ * Sets *client to remote (NULL when it is) or to out (INET6_ADDRSTRLEN
+ * + 8 bytes hold any address with a port) and returns 0; -1 when an entry it reads is not an address: *client
+ * is then remote, the proxy. */
+int	cidr_client(const struct cidr_list *, const char *, const char *,
+	    char *, size_t, const char **);
 
 #endif

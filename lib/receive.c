@@ -523,10 +523,19 @@ receiver_handle(struct receiver *r, const struct request *req,
 		goto out;
 	}
 	/* Behind a trusted proxy the client is in X-Forwarded-For;
-	 * otherwise that header is ignored entirely. */
-	rl.remote = cidr_client(&ep->trusted_proxies, rl.remote,
-	    param_get(req->params, "HTTP_X_FORWARDED_FOR"), client,
-	    sizeof(client));
+	 * otherwise that header is ignored entirely. An entry there that
+	 * is not an address is refused: kept, it would reach the log, the
+	 * CLI and handlers as the client; replaced by the proxy's address,
+	 * it would pass an allow_from that lists the proxy. */
+	if (cidr_client(&ep->trusted_proxies, rl.remote, param_get(req->params,
+	    "HTTP_X_FORWARDED_FOR"), client, sizeof(client), &rl.remote) ==
+	    -1) {
+		rl.reason = "X-Forwarded-For from a trusted proxy has an entry "
+		    "that is not an address";
+		answer_error(a, 400, "X-Forwarded-For is not a list of "
+		    "addresses");
+		goto out;
+	}
 	if (ep->require_https && !is_https(req->params)) {
 		answer_error(a, 403, "HTTPS required");
 		goto out;

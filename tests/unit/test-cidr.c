@@ -162,36 +162,89 @@ test_list(void)
 	cidr_list_free(&l);
 }
 
+/* cidr_client's answer: the client, or "!" when it refused the
+ * header, or "(null)". */
+static const char *
+client(const struct cidr_list *t, const char *remote, const char *xff)
+{
+	static char	 res[80];
+	char		 b[54];		/* INET6_ADDRSTRLEN + 8, as receive.c */
+	const char	*c = "unset";
+
+	memset(b, 'x', sizeof(b));
+	if (cidr_client(t, remote, xff, b, sizeof(b), &c) == -1)
+		(void)snprintf(res, sizeof(res), "!%s", c ? c : "(null)");
+	else
+		(void)snprintf(res, sizeof(res), "%s", c ? c : "(null)");
+	return res;
+}
+
 /* X-Forwarded-For counts only behind a trusted proxy, and then only its
- * right-most untrusted entry. */
+ * right-most untrusted entry, which must be an address. */
 static void
 test_client(void)
 {
 	struct cidr_list	 none = { NULL, 0 }, t;
-	char			 b[64];
 
-	ok(cidr_list_parse("127.0.0.1, 10.0.0.0/8", &t, NULL) == 0,
+	ok(cidr_list_parse("127.0.0.1, 10.0.0.0/8, ::1", &t, NULL) == 0,
 	    "trusted proxies parse");
-	is_str(cidr_client(&none, "127.0.0.1", "192.0.2.7", b, sizeof(b)),
-	    "127.0.0.1", "no trusted proxies: X-Forwarded-For ignored");
-	is_str(cidr_client(&t, "198.51.100.1", "192.0.2.7", b, sizeof(b)),
-	    "198.51.100.1", "an untrusted peer's X-Forwarded-For is ignored");
-	is_str(cidr_client(&t, "127.0.0.1", NULL, b, sizeof(b)), "127.0.0.1",
+	is_str(client(&none, "127.0.0.1", "192.0.2.7"), "127.0.0.1",
+	    "no trusted proxies: X-Forwarded-For ignored");
+	is_str(client(&none, "127.0.0.1", "<script>"), "127.0.0.1",
+	    "no trusted proxies: even garbage is ignored");
+	is_str(client(&t, "198.51.100.1", "192.0.2.7"), "198.51.100.1",
+	    "an untrusted peer's X-Forwarded-For is ignored");
+	is_str(client(&t, "198.51.100.1", "not-an-address"), "198.51.100.1",
+	    "an untrusted peer's garbage is ignored, not refused");
+	is_str(client(&t, "127.0.0.1", NULL), "127.0.0.1",
 	    "trusted peer without the header: the peer");
-	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7", b, sizeof(b)),
-	    "192.0.2.7", "trusted peer: the forwarded client");
-	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7, 198.51.100.9", b,
-	    sizeof(b)), "198.51.100.9",
-	    "a client-written entry further left is not believed");
-	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7,10.1.2.3", b, sizeof(b)),
-	    "192.0.2.7", "trusted hops on the right are skipped");
-	is_str(cidr_client(&t, "127.0.0.1", "10.9.9.9, 10.1.2.3", b, sizeof(b)),
-	    "10.9.9.9", "every hop trusted: the left-most");
-	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7, garbage", b, sizeof(b)),
-	    "garbage", "an unparseable entry is the client (matches nothing)");
-	is_str(cidr_client(&t, "127.0.0.1", "192.0.2.7, ", b, sizeof(b)),
-	    "invalid", "an empty entry is not skipped");
-	ok(cidr_client(&t, NULL, "192.0.2.7", b, sizeof(b)) == NULL,
+	is_str(client(&t, "127.0.0.1", ""), "127.0.0.1",
+	    "trusted peer with an empty header: the peer");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7"), "192.0.2.7",
+	    "trusted peer: the forwarded client");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7, 198.51.100.9"),
+	    "198.51.100.9", "a client-written entry further left is not "
+	    "believed");
+	is_str(client(&t, "127.0.0.1", "<script>, 198.51.100.9"),
+	    "198.51.100.9", "garbage further left is never read");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7,10.1.2.3"), "192.0.2.7",
+	    "trusted hops on the right are skipped");
+	is_str(client(&t, "127.0.0.1", "10.9.9.9, 10.1.2.3"), "10.9.9.9",
+	    "every hop trusted: the left-most");
+	is_str(client(&t, "::1", " 2001:db8::7 "), "2001:db8::7",
+	    "IPv6 client, blanks trimmed");
+	is_str(client(&t, "127.0.0.1", "not-an-address"), "!127.0.0.1",
+	    "a name is refused; the answer is the proxy");
+	is_str(client(&t, "127.0.0.1", "1.2.3.4, <script>"), "!127.0.0.1",
+	    "text right of an address is refused");
+	is_str(client(&t, "127.0.0.1", "\033]0;pwned\007"), "!127.0.0.1",
+	    "terminal escapes are refused");
+	is_str(client(&t, "127.0.0.1", "<script>, 10.1.2.3"), "!127.0.0.1",
+	    "garbage behind a trusted hop is refused");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7, "), "!127.0.0.1",
+	    "an empty entry is refused");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7,,10.1.2.3"), "!127.0.0.1",
+	    "an empty entry between hops is refused");
+	is_str(client(&t, "127.0.0.1", "1.2.3.4.5"), "!127.0.0.1",
+	    "a near-address is refused");
+	is_str(client(&t, "127.0.0.1",
+	    "2001:0db8:0000:0000:0000:0000:0000:0000:0001:0002:0003"),
+	    "!127.0.0.1", "an entry longer than the buffer is refused");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7:4711"), "192.0.2.7",
+	    "a port after an IPv4 address is dropped");
+	is_str(client(&t, "127.0.0.1", "[2001:db8::7]:443"), "2001:db8::7",
+	    "a port after a bracketed IPv6 address is dropped");
+	is_str(client(&t, "127.0.0.1", "[2001:db8::7]"), "[2001:db8::7]",
+	    "a bracketed IPv6 address is an address");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7:http"), "!127.0.0.1",
+	    "a port must be digits");
+	is_str(client(&t, "127.0.0.1", "192.0.2.7:123456"), "!127.0.0.1",
+	    "a port has at most 5 digits");
+	is_str(client(&t, "127.0.0.1", "2001:db8::zz:80"), "!127.0.0.1",
+	    "a bare IPv6 address takes no port");
+	is_str(client(&t, "127.0.0.1", "[]:80"), "!127.0.0.1",
+	    "empty brackets are refused");
+	is_str(client(&t, NULL, "192.0.2.7"), "(null)",
 	    "no peer address: NULL");
 	cidr_list_free(&t);
 }
