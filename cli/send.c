@@ -84,7 +84,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 	struct curl_slist	*hdrs = NULL;
 	struct tokens		 toks = { NULL, 0 };
 	struct buf		 body = { 0 }, resp = { 0 }, h = { 0 };
-	struct buf		 evh = { 0 };
+	struct buf		 evh = { 0 }, shown = { 0 };
 	struct err		 e;
 	struct diag		 d = { { 0 }, 0, 0 };
 	struct conf		*c = NULL;
@@ -219,8 +219,11 @@ cmd_send(const char *cfg, int argc, char **argv)
 		    curl_easy_strerror(cc));
 	else {
 		(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		printf("%ld\n%s%s", status, buf_cstr(&resp),
-		    resp.len && resp.p[resp.len - 1] == '\n' ? "" : "\n");
+		/* Whatever answers at URL wrote the body: escaped for the
+		 * terminal like every text hookpipe did not write itself. */
+		tty_escape(&shown, resp.p ? resp.p : "", resp.len, 1);
+		printf("%ld\n%s%s", status, buf_cstr(&shown),
+		    shown.len && shown.p[shown.len - 1] == '\n' ? "" : "\n");
 		rc = status >= 200 && status < 300 ? EXIT_OK : EXIT_FAIL;
 	}
 	curl_easy_cleanup(curl);
@@ -232,6 +235,7 @@ out:
 	buf_free(&body);
 	buf_free(&resp);
 	buf_free(&evh);
+	buf_free(&shown);
 	tokens_free(&toks);
 	conf_free(c);
 	return rc;
