@@ -36,11 +36,12 @@ static const struct command {
 	{ "ls", cmd_ls, "ls [new|cur|retry|done|dead ...] [--event E] "
 	    "[--since T]\n  list events (all states by default); T is 2h, 3d "
 	    "or 2026-11-28[T10:00:00Z]" },
-	{ "show", cmd_show, "show [--raw] ENTRY|EVENT-ID\n"
+	{ "show", cmd_show, "show [--raw] [--endpoint NAME] ENTRY|EVENT-ID\n"
 	    "  envelope, attempts with exit codes and stderr, payload "
-	    "(--raw: exact bytes)" },
-	{ "replay", cmd_replay, "replay [--run] ENTRY|EVENT-ID ... | --dead "
-	    "[--since T] | --event E [--since T]\n"
+	    "(--raw: exact bytes);\n  --endpoint: the id of that endpoint "
+	    "('' the default one)" },
+	{ "replay", cmd_replay, "replay [--run] [--endpoint NAME] "
+	    "ENTRY|EVENT-ID ... | --dead [--since T] | --event E [--since T]\n"
 	    "  put events back in new/ as fresh deliveries (bypasses dedupe); "
 	    "--run runs them now" },
 	{ "purge", cmd_purge, "purge --older-than AGE [--state done|dead|"

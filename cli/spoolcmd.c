@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -113,36 +114,147 @@ envelope_of(struct spool *s, enum spool_dir d, const char *name, int *fdp)
 	return env;
 }
 
-/* An entry name, or an event id found through ids/. */
+/* Text from a sender, a handler or the spool, made safe to print on
+ * one line (tty_escape) in b; dflt when s is NULL. */
+static const char *
+cli_safe(struct buf *b, const char *s, const char *dflt)
+{
+	buf_reset(b);
+	if (s == NULL)
+		s = dflt;
+	tty_escape(b, s, strlen(s), 0);
+	return b->oom ? "?" : buf_cstr(b);
+}
+
+/* The entry an ids/ record names, when it is still stored: 1 and the
+ * name, or 0. */
 static int
-resolve(struct spool *s, const char *arg, char name[SPOOL_NAME_MAX],
+id_record(struct spool *s, const char *key, char name[SPOOL_NAME_MAX],
     enum spool_dir *d)
 {
-	char	buf[SPOOL_NAME_MAX + 2];
-	ssize_t	n;
-	int	fd;
+	struct err	e;
+	char		buf[SPOOL_NAME_MAX + 2];
+	ssize_t		n;
+	int		fd;
+
+	/* open_file: a FIFO planted in ids/ must not hang the command. */
+	if ((fd = open_file(s->fd[SP_IDS], key, O_RDONLY | O_NOFOLLOW, &e)) ==
+	    -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strlen(buf) >= SPOOL_NAME_MAX ||
+	    (*d = spool_find(s, buf)) == SP_NDIRS)
+		return 0;
+	memcpy(name, buf, strlen(buf) + 1);
+	return 1;
+}
+
+/* The ids/ key of an event id: NAME+ID for an [endpoint NAME], the id
+ * alone for the default endpoint (as the responder records it). */
+static void
+id_key(const struct endpoint *ep, const char *id, char *key, size_t len)
+{
+	if (ep->name != NULL)
+		(void)snprintf(key, len, "%s+%s", ep->name, id);
+	else
+		(void)snprintf(key, len, "%s", id);
+}
+
+static const char *
+ep_label(const struct endpoint *ep, char *out, size_t len)
+{
+	if (ep->name == NULL)
+		return "the default endpoint";
+	(void)snprintf(out, len, "[endpoint %s]", ep->name);
+	return out;
+}
+
+/* An entry name; or a sender's event id, looked up in ids/ for the
+ * endpoint given (epname; "" is the default one) or for every endpoint
+ * of the configuration; or an ids/ key NAME+ID. Says why on failure. */
+static int
+resolve(struct spool *s, const struct conf *c, const char *arg,
+    const char *epname, char name[SPOOL_NAME_MAX], enum spool_dir *d)
+{
+	const struct endpoint	*ep = NULL;
+	struct buf		 b = { 0 }, hits = { 0 };
+	char			 key[CONF_ENDPOINT_MAX + EVENT_ID_MAX + 2];
+	char			 lbl[CONF_ENDPOINT_MAX + 16];
+	char			 n1[SPOOL_NAME_MAX];
+	enum spool_dir		 d1;
+	const char		*plus;
+	size_t			 i, nhit = 0;
+	int			 rc = -1;
 
 	if (strlen(arg) < SPOOL_NAME_MAX && strchr(arg, '/') == NULL &&
 	    (*d = spool_find(s, arg)) != SP_NDIRS) {
 		(void)snprintf(name, SPOOL_NAME_MAX, "%s", arg);
 		return 0;
 	}
-	if (!event_id_ok(arg))
-		return -1;
-	if ((fd = openat(s->fd[SP_IDS], arg, O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (strlen(buf) >= SPOOL_NAME_MAX ||
-	    (*d = spool_find(s, buf)) == SP_NDIRS)
-		return -1;
-	memcpy(name, buf, strlen(buf) + 1);
-	return 0;
+	if (epname != NULL) {
+		for (i = 0; i < c->nep && ep == NULL; i++)
+			if (*epname == '\0' ? c->ep[i].name == NULL :
+			    c->ep[i].name != NULL &&
+			    strcmp(c->ep[i].name, epname) == 0)
+				ep = &c->ep[i];
+		if (ep == NULL) {
+			fprintf(stderr, "hookpipe: %s has no [endpoint %s]: "
+			    "name one of its endpoints, or '' for the default "
+			    "one\n", c->path, cli_safe(&b, epname, ""));
+			goto out;
+		}
+	}
+	plus = strchr(arg, '+');
+	if (plus != NULL && ep != NULL) {
+		fprintf(stderr, "hookpipe: %s names its endpoint already: "
+		    "give the id alone with --endpoint\n", cli_safe(&b, arg,
+		    ""));
+		goto out;
+	}
+	/* NAME+ID, the ids/ key itself ('+' is never part of an id). */
+	if (plus != NULL && plus > arg && plus - arg <= CONF_ENDPOINT_MAX &&
+	    strchr(arg, '/') == NULL && arg[0] != '.' &&
+	    event_id_ok(plus + 1) && id_record(s, arg, name, d)) {
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; plus == NULL && event_id_ok(arg) && i < c->nep; i++) {
+		if (ep != NULL && ep != &c->ep[i])
+			continue;
+		id_key(&c->ep[i], arg, key, sizeof(key));
+		if (!id_record(s, key, n1, &d1))
+			continue;
+		if (nhit++ == 0) {
+			memcpy(name, n1, sizeof(n1));
+			*d = d1;
+		}
+		buf_printf(&hits, "%s%s", nhit > 1 ? ", " : "",
+		    ep_label(&c->ep[i], lbl, sizeof(lbl)));
+	}
+	if (nhit == 1)
+		rc = 0;
+	else if (nhit > 1)
+		/* Ids are per sender: which sender is the operator's call. */
+		fprintf(stderr, "hookpipe: event id '%s' is in %zu endpoints: "
+		    "%s; pick one with --endpoint NAME ('' for the default "
+		    "endpoint)\n", cli_safe(&b, arg, ""), nhit,
+		    buf_cstr(&hits));
+	else if (ep != NULL)
+		fprintf(stderr, "hookpipe: no event '%s' of %s in %s: list "
+		    "them with hookpipe ls\n", cli_safe(&b, arg, ""),
+		    ep_label(ep, lbl, sizeof(lbl)), c->spool_dir);
+	else
+		fprintf(stderr, "hookpipe: no event '%s' in %s: list them "
+		    "with hookpipe ls\n", cli_safe(&b, arg, ""), c->spool_dir);
+out:
+	buf_free(&b);
+	buf_free(&hits);
+	return rc;
 }
 
 static void
@@ -326,6 +438,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	struct spool	 s;
 	struct conf	*c;
 	struct err	 e;
+	struct buf	 b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
 	json_object	*env;
 	const char	*event = NULL, *ev, *id;
 	enum spool_dir	 want[NSTATES];
@@ -391,25 +504,31 @@ cmd_ls(const char *cfg, int argc, char **argv)
 			if (history_load(&s, l.v[j], &h, &e) == -1)
 				memset(&h, 0, sizeof(h));
 			fmt_time_us(t, when, sizeof(when));
-			printf("%-50s %-6s %-24s %-28s %d\n", l.v[j],
-			    spool_dirname(want[i]), ev ? ev : "?", id ? id : "-",
+			printf("%-50s %-6s %-24s %-28s %d\n",
+			    cli_safe(&b1, l.v[j], ""), spool_dirname(want[i]),
+			    cli_safe(&b2, ev, "?"), cli_safe(&b3, id, "-"),
 			    h.attempts);
 			history_free(&h);
 			json_object_put(env);
 		}
 		strlist_free(&l);
 	}
+	buf_free(&b1);
+	buf_free(&b2);
+	buf_free(&b3);
 	spool_close(&s);
 	conf_free(c);
 	return EXIT_OK;
 }
 
-/* Print the body: pretty JSON, or the bytes as they are with --raw. */
+/* Print the body: pretty JSON (or the text) made safe for a terminal,
+ * or the bytes as they are with --raw. */
 static int
 print_body(int fd, int raw)
 {
-	struct buf	 b = { 0 };
+	struct buf	 b = { 0 }, out = { 0 };
 	json_object	*o;
+	const char	*text;
 	char		 chunk[65536];
 	ssize_t		 n;
 
@@ -422,13 +541,18 @@ print_body(int fd, int raw)
 	if (raw) {
 		(void)fflush(stdout);
 		n = write_all(1, b.p ? b.p : "", b.len);
-	} else if ((o = json_tokener_parse(buf_cstr(&b))) != NULL) {
-		printf("%s\n", json_object_to_json_string_ext(o,
+	} else {
+		/* json-c writes C0 as \u00XX but DEL and C1 as they are;
+		 * a body that is not JSON is whatever the sender sent. */
+		o = json_tokener_parse(buf_cstr(&b));
+		text = o != NULL ? json_object_to_json_string_ext(o,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		    JSON_C_TO_STRING_NOSLASHESCAPE) : buf_cstr(&b);
+		tty_escape(&out, text, o != NULL ? strlen(text) : b.len, 1);
+		printf("%s\n", out.oom ? "(out of memory)" : buf_cstr(&out));
 		json_object_put(o);
-	} else
-		printf("%s\n", buf_cstr(&b));
+		buf_free(&out);
+	}
 	buf_free(&b);
 	return (int)n;
 }
@@ -443,69 +567,102 @@ jint(json_object *o, const char *key)
 	return (long long)json_object_get_int64(v);
 }
 
+/* The handler's stderr tail, line by line, each marked as such: a
+ * handler cannot write a line that passes for one of the history. */
+static void
+print_tail(const char *tail)
+{
+	struct buf	 b = { 0 };
+	const char	*p, *nl;
+
+	for (p = tail; *p != '\0'; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		buf_reset(&b);
+		tty_escape(&b, p, (size_t)(nl - p), 1);	/* keeps tabs */
+		printf("      stderr: %s\n", buf_cstr(&b));
+	}
+	buf_free(&b);
+}
+
 static void
 print_hist_line(json_object *o)
 {
-	const char *type = json_str(o, "type"), *tail, *why;
+	struct buf	 b1 = { 0 }, b2 = { 0 };
+	const char	*type = json_str(o, "type"), *tail, *why;
 
-	printf("  %s  ", json_str(o, "time") ? json_str(o, "time") : "?");
+	printf("  %s  ", cli_safe(&b1, json_str(o, "time"), "?"));
 	if (type == NULL)
 		printf("?\n");
 	else if (strcmp(type, "attempt") == 0)
 		printf("attempt %lld\n", jint(o, "attempt"));
 	else if (strcmp(type, "handler") == 0) {
-		printf("%s: %s (%lld ms)\n", json_str(o, "handler") ?
-		    json_str(o, "handler") : "?", json_str(o, "result") ?
-		    json_str(o, "result") : "?", jint(o, "ms"));
-		tail = json_str(o, "stderr");
-		if (tail != NULL && *tail != '\0')
-			printf("      stderr: %s%s", tail,
-			    tail[strlen(tail) - 1] == '\n' ? "" : "\n");
+		printf("%s: ", cli_safe(&b1, json_str(o, "handler"), "?"));
+		printf("%s (%lld ms)\n", cli_safe(&b2, json_str(o, "result"),
+		    "?"), jint(o, "ms"));
+		if ((tail = json_str(o, "stderr")) != NULL)
+			print_tail(tail);
 	} else if (strcmp(type, "state") == 0) {
 		why = json_str(o, "reason");
-		printf("-> %s%s%s\n", json_str(o, "state") ? json_str(o, "state") : "?",
-		    why ? ": " : "", why ? why : "");
+		printf("-> %s%s", cli_safe(&b1, json_str(o, "state"), "?"),
+		    why ? ": " : "");
+		printf("%s\n", cli_safe(&b2, why, ""));
 	} else if (strcmp(type, "replay") == 0)
-		printf("replayed by %s\n", json_str(o, "by") ? json_str(o, "by") : "?");
+		printf("replayed by %s\n", cli_safe(&b1, json_str(o, "by"),
+		    "?"));
 	else
-		printf("%s\n", type);
+		printf("%s\n", cli_safe(&b1, type, ""));
+	buf_free(&b1);
+	buf_free(&b2);
 }
 
 int
 cmd_show(const char *cfg, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "raw", no_argument, NULL, 'r' },
+		{ "endpoint", required_argument, NULL, 'E' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const fields[][3] = {	/* label, key, none */
+		{ "event", "event", "?" }, { "id", "id", "-" },
+		{ "received", "received_at", "?" },
+		{ "request", "request_id", "?" }, { "remote", "remote", "?" }
+	};
 	struct spool	 s;
 	struct conf	*c;
 	struct err	 e;
+	struct buf	 b = { 0 };
 	json_object	*env, *o;
 	enum spool_dir	 d;
-	const char	*arg = NULL;
+	const char	*epname = NULL, *v;
 	char		 name[SPOOL_NAME_MAX], *hist, *p, *nl;
-	int		 raw = 0, fd = -1, i, rc = EXIT_OK;
+	size_t		 i;
+	int		 raw = 0, fd = -1, ch, rc = EXIT_OK;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--raw") == 0)
+	optind = 0;	/* glibc: start afresh (permute again) */
+	while ((ch = getopt_long(argc, argv, "rE:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
 			raw = 1;
-		else if (arg == NULL && argv[i][0] != '-')
-			arg = argv[i];
-		else
-			arg = NULL, i = argc + 1;
+			break;
+		case 'E':
+			epname = optarg;
+			break;
+		default:
+			goto usage;
+		}
 	}
-	if (arg == NULL || i > argc) {
-		fprintf(stderr, "usage: hookpipe show [--raw] ENTRY|EVENT-ID\n");
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		goto usage;
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
-	if (resolve(&s, arg, name, &d) == -1) {
-		fprintf(stderr, "hookpipe: no event '%s' in %s: list them with "
-		    "hookpipe ls\n", arg, c->spool_dir);
+	if (resolve(&s, c, argv[optind], epname, name, &d) == -1) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
 	if ((env = envelope_of(&s, d, name, &fd)) == NULL) {
 		fprintf(stderr, "hookpipe: %s/%s/%s has no readable envelope\n",
-		    c->spool_dir, spool_dirname(d), name);
+		    c->spool_dir, spool_dirname(d), cli_safe(&b, name, ""));
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -514,16 +671,20 @@ cmd_show(const char *cfg, int argc, char **argv)
 		json_object_put(env);
 		goto out;
 	}
-	printf("entry      %s\nstate      %s\nfile       %s/%s/%s\n", name,
-	    spool_dirname(d), c->spool_dir, spool_dirname(d), name);
-	printf("event      %s\nid         %s\nreceived   %s\nrequest    %s\n"
-	    "remote     %s\nbytes      %s\n", json_str(env, "event") ?
-	    json_str(env, "event") : "?", json_str(env, "id") ? json_str(env, "id") : "-",
-	    json_str(env, "received_at") ? json_str(env, "received_at") : "?",
-	    json_str(env, "request_id") ? json_str(env, "request_id") : "?",
-	    json_str(env, "remote") ? json_str(env, "remote") : "?",
+	/* Every value below may come from the sender (or a hand-edited
+	 * entry): each goes through cli_safe. */
+	printf("entry      %s\n", cli_safe(&b, name, ""));
+	printf("state      %s\n", spool_dirname(d));
+	printf("file       %s/%s/", c->spool_dir, spool_dirname(d));
+	printf("%s\n", cli_safe(&b, name, ""));
+	if ((v = json_str(env, "endpoint")) != NULL)
+		printf("endpoint   %s\n", cli_safe(&b, v, ""));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		printf("%-10s %s\n", fields[i][0], cli_safe(&b,
+		    json_str(env, fields[i][1]), fields[i][2]));
+	printf("bytes      %s\n", cli_safe(&b,
 	    json_object_object_get_ex(env, "bytes", &o) ?
-	    json_object_get_string(o) : "?");
+	    json_object_get_string(o) : NULL, "?"));
 	printf("history\n");
 	if (spool_hist_read(&s, name, &hist, &e) == 0 && hist != NULL) {
 		for (p = hist; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
@@ -542,9 +703,14 @@ cmd_show(const char *cfg, int argc, char **argv)
 out:
 	if (fd != -1)
 		(void)close(fd);
+	buf_free(&b);
 	spool_close(&s);
 	conf_free(c);
 	return rc;
+usage:
+	fprintf(stderr, "usage: hookpipe show [--raw] [--endpoint NAME] "
+	    "ENTRY|EVENT-ID\n");
+	return EXIT_USAGE;
 }
 
 /* Put one entry back into new/ as a fresh delivery. */
@@ -552,7 +718,7 @@ static int
 replay_one(struct spool *s, struct dlog *log, const char *name,
     enum spool_dir from)
 {
-	struct buf	 line = { 0 };
+	struct buf	 line = { 0 }, b1 = { 0 }, b2 = { 0 };
 	struct err	 e;
 	json_object	*env;
 	char		 fields[96], why[32];
@@ -560,8 +726,9 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 
 	if (from == SP_CUR || from == SP_NEW || from == SP_TMP) {
 		fprintf(stderr, "hookpipe: %s is in %s/: it is %s already\n",
-		    name, spool_dirname(from), from == SP_CUR ? "running" :
-		    "waiting to run");
+		    cli_safe(&b1, name, ""), spool_dirname(from),
+		    from == SP_CUR ? "running" : "waiting to run");
+		buf_free(&b1);
 		return -1;
 	}
 	(void)snprintf(fields, sizeof(fields), ",\"by\":\"hookpipe replay "
@@ -590,9 +757,11 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	    json_str(env, "id"), "new", why, 0);
 	dlog_end(log, &line);
 	buf_free(&line);
-	printf("replayed %s (%s, from %s)\n", name, json_str(env, "event") ?
-	    json_str(env, "event") : "?", spool_dirname(from));
+	printf("replayed %s (%s, from %s)\n", cli_safe(&b1, name, ""),
+	    cli_safe(&b2, json_str(env, "event"), "?"), spool_dirname(from));
 	json_object_put(env);
+	buf_free(&b1);
+	buf_free(&b2);
 	return rc;
 }
 
@@ -604,6 +773,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 		{ "event", required_argument, NULL, 'e' },
 		{ "since", required_argument, NULL, 's' },
 		{ "run", no_argument, NULL, 'r' },
+		{ "endpoint", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const enum spool_dir from[] = { SP_RETRY, SP_DEAD, SP_DONE };
@@ -615,17 +785,21 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	struct err		 e;
 	json_object		*env;
 	enum spool_dir		 d;
-	const char		*event = NULL, *ev;
+	const char		*event = NULL, *ev, *epname = NULL;
 	char			 name[SPOOL_NAME_MAX];
 	int64_t			 since = 0;
 	size_t			 i, j;
 	int			 ch, dead = 0, run = 0, n = 0, bad = 0;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "de:s:r", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "de:s:rE:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'd':
 			dead = 1;
+			break;
+		case 'E':
+			epname = optarg;
 			break;
 		case 'e':
 			event = optarg;
@@ -646,17 +820,14 @@ cmd_replay(const char *cfg, int argc, char **argv)
 		}
 	}
 	if ((optind < argc) == (dead || event != NULL) ||
-	    (since && event == NULL && !dead))
+	    (since && event == NULL && !dead) || (epname && optind == argc))
 		goto usage;
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		fprintf(stderr, "hookpipe: warning: %s\n", e.msg);
 	for (; optind < argc; optind++) {
-		if (resolve(&s, argv[optind], name, &d) == -1) {
-			fprintf(stderr, "hookpipe: no event '%s' in %s: list "
-			    "them with hookpipe ls\n", argv[optind],
-			    c->spool_dir);
+		if (resolve(&s, c, argv[optind], epname, name, &d) == -1) {
 			bad++;
 			continue;
 		}
@@ -703,7 +874,8 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	conf_free(c);
 	return bad ? EXIT_FAIL : EXIT_OK;
 usage:
-	fprintf(stderr, "usage: hookpipe replay [--run] ENTRY|EVENT-ID ...\n"
+	fprintf(stderr, "usage: hookpipe replay [--run] [--endpoint NAME] "
+	    "ENTRY|EVENT-ID ...\n"
 	    "       hookpipe replay [--run] --dead [--since T]\n"
 	    "       hookpipe replay [--run] --event E [--since T]\n");
 	return EXIT_USAGE;
