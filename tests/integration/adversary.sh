@@ -232,8 +232,125 @@ adv_fifos() {
 # ---------------------------------------------------------------------
 # 5. Terminal escapes in sender- or handler-controlled text; an
 #    X-Forwarded-For entry that is not an address.
+
+# ctl_bytes FILE: the bytes of FILE a terminal acts on (ESC, BEL, CR,
+# DEL, C1 0x9b, 0xff), in hex, one per line; nothing when it is safe.
+ctl_bytes() {
+	od -An -v -tx1 "$1" | tr -s ' ' '\n' | grep -Ex '1b|07|0d|7f|9b|ff'
+}
+
+# last_request DIR: the last request line of DIR/spool's delivery log.
+last_request() {
+	grep '"type":"request"' "$1/spool/delivery.log" | tail -n 1
+}
+
+# answer_raw PORTFILE: answer one HTTP request on a free port (written
+# to PORTFILE once listening) with a body of raw terminal escapes.
+answer_raw() {
+	python3 - "$1" <<'PY'
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(10)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+c.settimeout(10)
+data = b""
+while b"\r\n\r\n" not in data:
+    data += c.recv(4096)
+head, _, rest = data.partition(b"\r\n\r\n")
+n = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+     if l.lower().startswith(b"content-length:")]
+while len(rest) < (n[0] if n else 0):
+    rest += c.recv(4096)
+body = b'{"ok":1}\xff\x1b]0;pwned\x07\xc2\x9b2J\x7f\n'
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+c.close()
+PY
+}
+
 adv_escapes() {
-	:
+	local d=$T/esc py st out srvpid
+	py=$(python3 -c 'import sys; print(sys.executable)')
+	mkdir -p "$d/h"
+	# A handler as they are written: it prints a payload field to
+	# stderr (then raw bytes of its own) and fails temporarily.
+	{
+		printf '#!%s\n' "$py"
+		printf '%s\n' 'import json, sys' \
+		    'msg = json.load(sys.stdin)["msg"]' \
+		    'sys.stderr.buffer.write(msg.encode() + b"\n\xff\x1b[2J\xc2\x9b31mALL EVENTS DELIVERED OK\r\n")' \
+		    'sys.exit(3)'
+	} > "$d/h/echo.ev"
+	chmod 755 "$d/h/echo.ev"
+	printf '%s\n' '[hookpipe]' "spool_dir = $d/spool" "handlers_dir = $d/h" \
+	    'require_https = no' '[auth]' "token_file = $T/token" \
+	    'trusted_proxies = 127.0.0.1' '[delivery]' 'runner = /bin/true' \
+	    > "$d/e.ini"
+	st=$(cgi_post "$d/e.ini" '{"event":"echo.ev","id":"esc-1","msg":"\u001b]0;pwned\u0007 \u001b[2J\u009b31m\u007f done"}' REMOTE_ADDR=192.0.2.5)
+	[ "$st" = 200 ] || fail "escapes: the event is accepted" "status $st: $(cat "$T/cgi.out" "$T/cgi.err")"
+	"$RUN" -q -c "$d/e.ini"	# runs it once: exit 3, to retry/
+	{
+		"$HP" -c "$d/e.ini" show esc-1
+		"$HP" -c "$d/e.ini" ls
+		"$HP" -c "$d/e.ini" status
+	} > "$T/esc.out" 2>&1
+	out=$(ctl_bytes "$T/esc.out" | sort -u | tr '\n' ' ')
+	is "$out" "" "show, ls, status: no ESC, BEL, CR, DEL, 0x9b or 0xff byte reaches the terminal"
+	out=$(cat "$T/esc.out")
+	like "$out" 'stderr: \\x1b\]0;pwned\\x07 \\x1b\[2J\\u009b31m\\x7f done' \
+	    "show: the handler's stderr line, its escapes visible"
+	like "$out" '^      stderr: .*\\x1b\[2J\\u009b31mALL EVENTS DELIVERED OK\\x0d$' \
+	    "show: its next line is marked stderr too, CR visible"
+	like "$out" '"msg": "\\u001b\]0;pwned\\u0007 \\u001b\[2J\\u009b31m\\x7f done"' \
+	    "show: the payload's C1 and DEL (json-c writes them raw) escaped"
+
+	# Whatever answers `hookpipe send` writes the body it prints.
+	if "$HP" send http://127.0.0.1:1/ --token-file "$T/token" </dev/null 2>&1 |
+	    grep -q 'not in this build'; then
+		skip "send: the answer's bytes escaped" "built --without-curl"
+	else
+		answer_raw "$T/esc-srv.port" > "$T/esc-srv.log" 2>&1 &
+		srvpid=$!
+		STARTED_PIDS+=("$srvpid")
+		if wait_file "$T/esc-srv.port"; then
+			echo '{"event":"x"}' | "$HP" send \
+			    "http://127.0.0.1:$(cat "$T/esc-srv.port")/" \
+			    --token-file "$T/token" > "$T/send.out" 2>&1
+			out=$(ctl_bytes "$T/send.out" | sort -u | tr '\n' ' ')
+			is "$out" "" "send: no raw control byte of the answer reaches the terminal"
+			like "$(cat "$T/send.out")" '\{"ok":1\}\\xff\\x1b\]0;pwned\\x07\\u009b2J\\x7f' \
+			    "send: the answer's bytes escaped, visibly"
+		else
+			fail "send: the test server starts" "$(cat "$T/esc-srv.log")"
+		fi
+		wait "$srvpid" 2>/dev/null
+	fi
+
+	# X-Forwarded-For from the trusted proxy: what is not an address is
+	# not the client.
+	st=$(cgi_post "$d/e.ini" '{"event":"echo.ev","id":"xff-1","msg":"x"}' \
+	    REMOTE_ADDR=127.0.0.1 HTTP_X_FORWARDED_FOR='not-an-address')
+	is "$st" 400 "X-Forwarded-For 'not-an-address' from the trusted proxy: 400"
+	like "$(last_request "$d")" '"remote":"127\.0\.0\.1"' \
+	    "and the log names the proxy, not that text"
+	st=$(cgi_post "$d/e.ini" '{"event":"echo.ev","id":"xff-2","msg":"x"}' \
+	    REMOTE_ADDR=127.0.0.1 HTTP_X_FORWARDED_FOR='1.2.3.4, <script>')
+	is "$st" 400 "X-Forwarded-For '1.2.3.4, <script>': 400"
+	st=$(cgi_post "$d/e.ini" '{"event":"echo.ev","id":"xff-3","msg":"x"}' \
+	    REMOTE_ADDR=127.0.0.1 HTTP_X_FORWARDED_FOR=$'\e]0;pwned\a')
+	is "$st" 400 "X-Forwarded-For of terminal escapes: 400"
+	out=$(grep -rlE 'not-an-address|script|pwned' "$d/spool/new" 2>/dev/null)
+	is "$out" "" "no stored event has any of that text as its remote"
+	st=$(cgi_post "$d/e.ini" '{"event":"echo.ev","id":"xff-4","msg":"x"}' \
+	    REMOTE_ADDR=127.0.0.1 HTTP_X_FORWARDED_FOR='192.0.2.7:4711')
+	out=$("$HP" -c "$d/e.ini" show xff-4 2>&1)
+	like "$out" '^remote +192\.0\.2\.7$' \
+	    "an address with a port: the client is the address (status $st)"
 }
 
 # ---------------------------------------------------------------------
@@ -246,7 +363,45 @@ adv_clock() {
 # ---------------------------------------------------------------------
 # 7. Events of an endpoint found by the sender's id.
 adv_endpoint_ids() {
-	:
+	local d=$T/epids st out rc
+	mkdir -p "$d/h/gh"
+	printf '#!/bin/sh\nexit 0\n' > "$d/h/ping"
+	cp "$d/h/ping" "$d/h/gh/ping"
+	chmod 755 "$d/h/ping" "$d/h/gh/ping"
+	printf '%s\n' '[hookpipe]' "spool_dir = $d/spool" "handlers_dir = $d/h" \
+	    'require_https = no' '[auth]' "token_file = $T/token" \
+	    '[delivery]' 'runner = /bin/true' '[endpoint gh]' \
+	    "token_file = $T/token" > "$d/e.ini"
+	# The same sender id on /hooks/gh and on the default endpoint, and
+	# one only /hooks/gh has.
+	for req in 'gh-1 /gh' 'gh-1 /' 'only-gh /gh'; do
+		set -- $req
+		st=$(cgi_post "$d/e.ini" "{\"event\":\"ping\",\"id\":\"$1\"}" PATH_INFO="$2")
+		[ "$st" = 200 ] || fail "endpoint ids: $1 on $2 is accepted" "status $st: $(cat "$T/cgi.out")"
+	done
+	"$RUN" -q -c "$d/e.ini"	# all three to done/, where replay takes them
+
+	out=$("$HP" -c "$d/e.ini" show gh-1 --endpoint gh 2>&1)
+	like "$out" '^endpoint +gh$' "show gh-1 --endpoint gh finds the event of /hooks/gh"
+	out=$("$HP" -c "$d/e.ini" show only-gh 2>&1)
+	like "$out" '^endpoint +gh$' "show only-gh: an endpoint's id alone is found"
+	out=$("$HP" -c "$d/e.ini" show gh+gh-1 2>&1)
+	like "$out" '^endpoint +gh$' "show gh+gh-1 (the ids/ key) finds it too"
+	out=$("$HP" -c "$d/e.ini" show gh-1 2>&1)
+	rc=$?
+	is "$rc" 1 "show gh-1 alone, which two endpoints have: exit 1"
+	like "$out" "event id 'gh-1' is in 2 endpoints: the default endpoint, \[endpoint gh\]; pick one with --endpoint" \
+	    "and it says so, naming both"
+	out=$("$HP" -c "$d/e.ini" show gh-1 --endpoint nosuch 2>&1)
+	rc=$?
+	like "$rc: $out" "^1: .*has no \[endpoint nosuch\]" "show --endpoint of an unknown endpoint: exit 1, says so"
+	out=$("$HP" -c "$d/e.ini" replay gh-1 --endpoint gh 2>&1)
+	rc=$?
+	like "$rc: $out" '^0: replayed [^ ]+ \(ping, from done\)' "replay gh-1 --endpoint gh replays it"
+	like "$("$HP" -c "$d/e.ini" show gh-1 --endpoint gh 2>&1)" '^state +new$' \
+	    "the event of /hooks/gh is back in new/"
+	like "$("$HP" -c "$d/e.ini" show gh-1 --endpoint '' 2>&1)" '^state +done$' \
+	    "the default endpoint's gh-1 (--endpoint '') stays in done/"
 }
 
 # ---------------------------------------------------------------------
