@@ -198,8 +198,85 @@ adv_failing_disk() {
 
 # ---------------------------------------------------------------------
 # 4. FIFOs where hookpipe expects files.
+
+# item 4: config side. fifo_ini [AUTH-LINES] [HOOKPIPE-LINES]: an INI
+# for the FIFO cases on stdout.
+fifo_ini() {
+	printf '[hookpipe]\nspool_dir = %s\nhandlers_dir = %s\n%s\n' \
+	    "$T/fifo/spool" "$T/fifo/handlers" "${2:-}"
+	printf '[auth]\n%s\n' "${1:-token_file = $T/token}"
+	# No runner is started by a request that gets through.
+	printf '[delivery]\nrunner = /bin/true\n'
+}
+# fifo_cgi CONFIG: one CGI request, at most 10 s; sets FIFO_RC (124:
+# it hung), FIFO_STATUS, FIFO_OUT (the answer), FIFO_ERR (its stderr).
+fifo_cgi() {
+	printf '{"event":"x","id":"fifo-1"}' > "$T/fifo/body"
+	timeout 10 env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+	    UBSAN_OPTIONS="$UBSAN_OPTIONS" HOOKPIPE_CONFIG="$1" \
+	    REQUEST_METHOD=POST HTTPS=on CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH="$(wc -c < "$T/fifo/body")" \
+	    HTTP_X_AUTH_TOKEN="$TOKEN" \
+	    "$FCGI" < "$T/fifo/body" > "$T/fifo/out" 2> "$T/fifo/err"
+	FIFO_RC=$?
+	FIFO_OUT=$(cat "$T/fifo/out")
+	FIFO_ERR=$(cat "$T/fifo/err")
+	FIFO_STATUS=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$T/fifo/out" |
+	    tr -d '\r')
+}
+# fifo_refused CONFIG WHAT REGEX: the responder answers 503 with a JSON
+# reason at once, hookpipe check and hookpipe-run fail at once; the
+# responder's log line and both programs' messages match REGEX.
+fifo_refused() {
+	local cfg=$1 what=$2 re=$3 out rc
+
+	fifo_cgi "$cfg"
+	out=$(printf '%s' "$FIFO_OUT" | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p')
+	like "$FIFO_RC:$FIFO_STATUS:$out:$FIFO_ERR" \
+	    "^0:503:receiver configuration error:.*$re" \
+	    "$what: the CGI responder answers 503 at once, with a JSON reason, and logs why"
+	out=$(timeout 10 "$HP" -c "$cfg" check 2>&1)
+	rc=$?
+	like "$rc:$out" "^1:.*$re" "$what: hookpipe check fails at once, naming it"
+	out=$(timeout 10 "$RUN" -c "$cfg" 2>&1)
+	rc=$?
+	like "$rc:$out" "^1:.*$re" "$what: hookpipe-run fails at once, naming it"
+}
+
 adv_fifos() {
 	local out rc
+	# item 4: config side
+	local f=$T/fifo reader
+	mkdir -p "$f/spool" "$f/handlers"
+	mkfifo -m 600 "$f/token.fifo" "$f/secret.fifo" "$f/log.fifo" \
+	    "$f/ini.fifo"
+	fifo_ini "token_file = $f/token.fifo" > "$f/token.ini"
+	fifo_ini "verify = github
+secret_file = $f/secret.fifo" > "$f/secret.ini"
+	fifo_ini "" "log_file = $f/log.fifo" > "$f/log.ini"
+
+	fifo_refused "$f/token.ini" "token_file a FIFO" \
+	    "token\\.ini:6: \\[auth\\] token_file: $f/token\\.fifo is not a regular file \\(a FIFO\\)"
+	out=$(timeout 10 "$HP" -c "$f/secret.ini" check 2>&1)
+	like "$?:$out" "^1:.*secret\\.ini:7: \\[auth\\] secret_file: $f/secret\\.fifo is not a regular file \\(a FIFO\\)" \
+	    "secret_file a FIFO: hookpipe check fails at once, naming it"
+	fifo_refused "$f/ini.fifo" "the INI a FIFO" \
+	    "ini\\.fifo: not a regular file \\(a FIFO\\)"
+	# Opening a FIFO to write waits for a reader: without one, every
+	# program that opens the log would hang.
+	fifo_refused "$f/log.ini" "log_file a FIFO" \
+	    "log\\.ini:4: \\[hookpipe\\] log_file: $f/log\\.fifo is not a regular file \\(a FIFO\\)"
+	# With a reader the open succeeds; a FIFO is still no log (a slow
+	# reader would stall every writer).
+	timeout 30 cat "$f/log.fifo" > /dev/null &
+	reader=$!
+	STARTED_PIDS+=("$reader")
+	fifo_cgi "$f/log.ini"
+	like "$FIFO_RC:$FIFO_STATUS:$FIFO_ERR" "^0:503:.*log\\.fifo is not a regular file" \
+	    "log_file a FIFO with a reader: still refused (503)"
+	kill "$reader" 2>/dev/null
+	wait "$reader" 2>/dev/null
+
 	# item 4: spool side. A FIFO in new/, in ids/ and in hist/: every
 	# program answers promptly, the regular event beside it is run.
 	sq_ini "$T/fifo-spool"
