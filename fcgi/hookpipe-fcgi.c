@@ -84,19 +84,30 @@ cgi_read(void *io, char *p, size_t n)
  * mod_cgid joins a CGI program's stdin and stdout in one unix socket:
  * exiting with request bytes still unread there resets it, and Apache
  * drops the answer it already has ("apr_bucket_read() failed"). So when
- * stdin is a socket, read and drop what is left of the body (at most
- * CONTENT_LENGTH bytes; give up after 5 s without data). Refusals that
- * come before the body (401, 413) then reach the sender too. A pipe
+ * stdin is a socket, read and drop what is left of the body. Refusals
+ * that come before the body (401, 413) then reach the sender too. A pipe
  * (mod_cgi, a shell) needs none of this.
+ *
+ * This runs before any authentication, so it is bounded: at most
+ * max_body + DRAIN_SLACK bytes (a 413 is for a body over max_body), and
+ * at most DRAIN_GRACE_MS plus the time those bytes take at DRAIN_RATE
+ * on the monotonic clock, so a client trickling a byte now and then
+ * cannot keep the process. Past either bound the sender may see a reset
+ * instead of the answer: a sender that slow or that large gets no 413.
  */
+#define DRAIN_SLACK	(1024 * 1024)
+#define DRAIN_GRACE_MS	5000
+#define DRAIN_RATE	(64 * 1024)	/* bytes per second, at least */
+
 static void
-cgi_drain(void)
+cgi_drain(size_t max_body)
 {
 	struct stat	 st;
 	struct pollfd	 pfd;
 	char		 junk[16384], *end;
 	const char	*cl;
 	long long	 left;
+	int64_t		 deadline, wait;
 	ssize_t		 r;
 	int		 n;
 
@@ -107,10 +118,18 @@ cgi_drain(void)
 	left = strtoll(cl, &end, 10);
 	if (errno != 0 || end == cl || *end != '\0')
 		return;
+	if (max_body > (size_t)LLONG_MAX - DRAIN_SLACK)
+		max_body = (size_t)LLONG_MAX - DRAIN_SLACK;
+	if (left > (long long)(max_body + DRAIN_SLACK))
+		left = (long long)(max_body + DRAIN_SLACK);
+	deadline = mono_ms() + DRAIN_GRACE_MS +
+	    (left > 0 ? left : 0) * 1000 / DRAIN_RATE;
 	pfd.fd = 0;
 	pfd.events = POLLIN;
 	while (left > 0) {
-		if ((n = poll(&pfd, 1, 5000)) == -1 && errno == EINTR)
+		if ((wait = deadline - mono_ms()) <= 0)
+			break;
+		if ((n = poll(&pfd, 1, (int)wait)) == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
@@ -122,6 +141,19 @@ cgi_drain(void)
 			break;
 		left -= r;
 	}
+}
+
+/* The largest body of the request's endpoint (the default one when the
+ * configuration did not load or names no such endpoint). */
+static size_t
+drain_max(const struct receiver *rcv, char *const *params)
+{
+	const struct endpoint *ep;
+
+	if (rcv->conf != NULL && (ep = conf_endpoint_path(rcv->conf,
+	    param_get(params, "PATH_INFO"))) != NULL)
+		return ep->max_body;
+	return CONF_DEFAULT_MAX_BODY;
 }
 
 static void
@@ -181,7 +213,7 @@ main(int argc, char *argv[])
 		format_answer(&out, &a);
 		if (!out.oom)
 			(void)write_all(1, out.p, out.len);
-		cgi_drain();
+		cgi_drain(drain_max(&rcv, environ));
 		(void)close(1);
 		/* The server waits for stderr to close too. */
 		if (a.kick)

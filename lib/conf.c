@@ -4,10 +4,12 @@
  * always as "section:key" and always checked for NULL (CVE-2023-33461). */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 
 #include "conf.h"
 #include "crypto.h"
+#include "dlog.h"
 #include "payload.h"
 
 #ifndef SYSCONFDIR
@@ -104,6 +107,31 @@ diag_free(struct diag *d)
 {
 	buf_free(&d->text);
 	d->nerr = d->nwarn = 0;
+}
+
+/*
+ * What a path is when a regular file was expected. Every file the
+ * configuration names (the INI, token_file, secret_file, log_file) must
+ * be one (log_file may also be /dev/null): a FIFO would hang whoever
+ * opens it, a device is no place for secrets or a log. Symbolic links
+ * are followed, on purpose (no O_NOFOLLOW): operators link their
+ * configuration into place, and Kubernetes mounts secrets as links into
+ * a folder of the current version.
+ */
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISDIR(m))
+		return "a folder";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a file";
 }
 
 static char *
@@ -573,7 +601,8 @@ get_field(struct loader *l, const char *sect, const char *key,
 static void
 load_global(struct loader *l, struct conf *c)
 {
-	const char *v;
+	struct stat	 st;
+	const char	*v;
 
 	c->spool_dir = get_path(l, "hookpipe", "spool_dir", NULL);
 	if (c->spool_dir == NULL)
@@ -584,6 +613,12 @@ load_global(struct loader *l, struct conf *c)
 	if (c->log_file == NULL && c->spool_dir != NULL &&
 	    asprintf(&c->log_file, "%s/delivery.log", c->spool_dir) == -1)
 		c->log_file = NULL;
+	/* Missing is fine (it is created); dlog_open checks again. */
+	if (c->log_file != NULL && stat(c->log_file, &st) == 0 &&
+	    !dlog_target_ok(&st))
+		bad(l, "hookpipe", "log_file", "%s is not a regular file (%s): "
+		    "name a file to append to (or /dev/null for no log)",
+		    c->log_file, file_kind(st.st_mode));
 	c->durability = DURABLE_FULL;
 	if ((v = get(l, "hookpipe", "durability")) != NULL) {
 		if (strcmp(v, "process") == 0)
@@ -665,6 +700,12 @@ load_secrets(struct loader *l, struct endpoint *ep, const char *sect,
 		if (stat(ep->token_file, &st) == -1)
 			bad(l, sect, filekey, "%s: %s", ep->token_file,
 			    strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			bad(l, sect, filekey, "%s is not a regular file (%s): "
+			    "name a file holding the %s(s), one per line",
+			    ep->token_file, file_kind(st.st_mode),
+			    ep->verify.scheme == VERIFY_TOKEN ? "token" :
+			    "secret");
 		else {
 			ep->token_mtime = st.st_mtim;
 			if ((st.st_mode & S_IROTH) && !ep->insecure_permissions)
@@ -1107,6 +1148,41 @@ ini_silent(const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * iniparser 4.1 reads only a path, with a plain fopen (iniparser_load_file
+ * on a FILE * came with 4.2): a FIFO swapped in after the checks above
+ * would hang it, and a file rewritten in between would give values that
+ * do not match the structure the scanner saw. So it gets the bytes
+ * already read and checked, in a memfd, under its /proc/self/fd name.
+ * Without memfd_create or /proc, it reads the path again: a regular file
+ * a moment ago, and only who can write the INI can swap it.
+ */
+static dictionary *
+ini_load_text(const char *path, const char *text, size_t len)
+{
+#ifdef MFD_CLOEXEC
+	dictionary	*ini;
+	char		 name[64];
+	int		 fd, probe;
+
+	if ((fd = memfd_create("hookpipe.ini", MFD_CLOEXEC)) != -1) {
+		(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+		if (write_all(fd, text, len) == 0 && (probe = open(name,
+		    O_RDONLY | O_CLOEXEC)) != -1) {
+			(void)close(probe);
+			ini = iniparser_load(name);
+			(void)close(fd);
+			return ini;
+		}
+		(void)close(fd);
+	}
+#else
+	(void)text;
+	(void)len;
+#endif
+	return iniparser_load(path);
+}
+
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
@@ -1128,6 +1204,14 @@ conf_load(const char *path, struct diag *d)
 		    strerror(errno));
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_add(d, 0, path, 0, "not a regular file (%s): name the "
+		    "INI file itself (or a symbolic link to it)",
+		    file_kind(st.st_mode));
+		return NULL;
+	}
+	/* Read once, without waiting on a FIFO swapped in since the stat;
+	 * iniparser gets these same bytes (ini_load_text). */
 	if (read_file(path, CONF_FILE_MAX, &text, &len, &e) == -1) {
 		diag_add(d, 0, path, 0, "%s", e.msg);
 		return NULL;
@@ -1161,7 +1245,7 @@ conf_load(const char *path, struct diag *d)
 	}
 
 	iniparser_set_error_callback(ini_silent);
-	if ((l.ini = iniparser_load(path)) == NULL) {
+	if ((l.ini = ini_load_text(path, text, len)) == NULL) {
 		diag_add(d, 0, path, 0, "iniparser could not read the file");
 		goto out;
 	}

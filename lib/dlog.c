@@ -2,6 +2,8 @@
  * on an O_APPEND descriptor so concurrent writers never interleave. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,22 +14,67 @@
 #include "dlog.h"
 
 int
+dlog_target_ok(const struct stat *st)
+{
+	struct stat null;
+
+	if (S_ISREG(st->st_mode))
+		return 1;
+	/* /dev/null: no log, on purpose (the fuzz harness does it). */
+	return S_ISCHR(st->st_mode) && stat("/dev/null", &null) == 0 &&
+	    S_ISCHR(null.st_mode) && null.st_rdev == st->st_rdev;
+}
+
+int
 dlog_open(struct dlog *l, const char *path, struct err *e)
 {
+	struct stat	st;
+	int		fl;
+
 	l->fd = -1;
 	l->path = NULL;
 	if (path == NULL)
 		return 0;
+	/*
+	 * Not open_file(): that creates files 0600, and the log is 0640 by
+	 * contract. The same care, though: O_NONBLOCK, because opening a
+	 * FIFO for writing waits for a reader (without one it now fails
+	 * with ENXIO), and then only a regular file (or /dev/null) is
+	 * kept, because a FIFO with a slow reader would stall every writer
+	 * once its buffer is full. Symbolic links are followed, as for every file the
+	 * configuration names.
+	 */
 	l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0640);
-	if (l->fd == -1)
+	    O_NOCTTY | O_NONBLOCK, 0640);
+	if (l->fd == -1) {
+		if (errno == ENXIO)
+			return err_set(e, "unable to open log %s: not a "
+			    "regular file (a FIFO or device with no reader)",
+			    path);
 		return err_sys(e, "unable to open log %s", path);
+	}
+	if (fstat(l->fd, &st) == -1) {
+		err_sys(e, "unable to stat log %s", path);
+		goto fail;
+	}
+	if (!dlog_target_ok(&st)) {
+		err_set(e, "unable to open log %s: not a regular file", path);
+		goto fail;
+	}
+	if ((fl = fcntl(l->fd, F_GETFL)) == -1 ||
+	    fcntl(l->fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		err_sys(e, "unable to set up log %s", path);
+		goto fail;
+	}
 	if ((l->path = strdup(path)) == NULL) {
-		(void)close(l->fd);
-		l->fd = -1;
-		return err_sys(e, "log %s", path);
+		err_sys(e, "log %s", path);
+		goto fail;
 	}
 	return 0;
+fail:
+	(void)close(l->fd);
+	l->fd = -1;
+	return -1;
 }
 
 void

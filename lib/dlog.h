@@ -2,6 +2,8 @@
 #ifndef HOOKPIPE_DLOG_H
 #define HOOKPIPE_DLOG_H
 
+#include <sys/stat.h>
+
 #include "buf.h"
 #include "handler.h"
 #include "util.h"
@@ -11,6 +13,9 @@ struct dlog {
 	char	*path;
 };
 
+/* 1 when the log may be kept in a file like this one: a regular file,
+ * or /dev/null for none; a FIFO or another device is refused. */
+int	dlog_target_ok(const struct stat *);
 /* Open (create, append) the log; -1 with the reason in err. */
 int	dlog_open(struct dlog *, const char *, struct err *);
 void	dlog_close(struct dlog *);

@@ -198,8 +198,85 @@ adv_failing_disk() {
 
 # ---------------------------------------------------------------------
 # 4. FIFOs where hookpipe expects files.
+
+# item 4: config side. fifo_ini [AUTH-LINES] [HOOKPIPE-LINES]: an INI
+# for the FIFO cases on stdout.
+fifo_ini() {
+	printf '[hookpipe]\nspool_dir = %s\nhandlers_dir = %s\n%s\n' \
+	    "$T/fifo/spool" "$T/fifo/handlers" "${2:-}"
+	printf '[auth]\n%s\n' "${1:-token_file = $T/token}"
+	# No runner is started by a request that gets through.
+	printf '[delivery]\nrunner = /bin/true\n'
+}
+# fifo_cgi CONFIG: one CGI request, at most 10 s; sets FIFO_RC (124:
+# it hung), FIFO_STATUS, FIFO_OUT (the answer), FIFO_ERR (its stderr).
+fifo_cgi() {
+	printf '{"event":"x","id":"fifo-1"}' > "$T/fifo/body"
+	timeout 10 env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" \
+	    UBSAN_OPTIONS="$UBSAN_OPTIONS" HOOKPIPE_CONFIG="$1" \
+	    REQUEST_METHOD=POST HTTPS=on CONTENT_TYPE=application/json \
+	    CONTENT_LENGTH="$(wc -c < "$T/fifo/body")" \
+	    HTTP_X_AUTH_TOKEN="$TOKEN" \
+	    "$FCGI" < "$T/fifo/body" > "$T/fifo/out" 2> "$T/fifo/err"
+	FIFO_RC=$?
+	FIFO_OUT=$(cat "$T/fifo/out")
+	FIFO_ERR=$(cat "$T/fifo/err")
+	FIFO_STATUS=$(sed -n '1s/^Status: \([0-9]*\).*/\1/p' "$T/fifo/out" |
+	    tr -d '\r')
+}
+# fifo_refused CONFIG WHAT REGEX: the responder answers 503 with a JSON
+# reason at once, hookpipe check and hookpipe-run fail at once; the
+# responder's log line and both programs' messages match REGEX.
+fifo_refused() {
+	local cfg=$1 what=$2 re=$3 out rc
+
+	fifo_cgi "$cfg"
+	out=$(printf '%s' "$FIFO_OUT" | sed -n 's/.*"reason":"\([^"]*\)".*/\1/p')
+	like "$FIFO_RC:$FIFO_STATUS:$out:$FIFO_ERR" \
+	    "^0:503:receiver configuration error:.*$re" \
+	    "$what: the CGI responder answers 503 at once, with a JSON reason, and logs why"
+	out=$(timeout 10 "$HP" -c "$cfg" check 2>&1)
+	rc=$?
+	like "$rc:$out" "^1:.*$re" "$what: hookpipe check fails at once, naming it"
+	out=$(timeout 10 "$RUN" -c "$cfg" 2>&1)
+	rc=$?
+	like "$rc:$out" "^1:.*$re" "$what: hookpipe-run fails at once, naming it"
+}
+
 adv_fifos() {
 	local out rc
+	# item 4: config side
+	local f=$T/fifo reader
+	mkdir -p "$f/spool" "$f/handlers"
+	mkfifo -m 600 "$f/token.fifo" "$f/secret.fifo" "$f/log.fifo" \
+	    "$f/ini.fifo"
+	fifo_ini "token_file = $f/token.fifo" > "$f/token.ini"
+	fifo_ini "verify = github
+secret_file = $f/secret.fifo" > "$f/secret.ini"
+	fifo_ini "" "log_file = $f/log.fifo" > "$f/log.ini"
+
+	fifo_refused "$f/token.ini" "token_file a FIFO" \
+	    "token\\.ini:6: \\[auth\\] token_file: $f/token\\.fifo is not a regular file \\(a FIFO\\)"
+	out=$(timeout 10 "$HP" -c "$f/secret.ini" check 2>&1)
+	like "$?:$out" "^1:.*secret\\.ini:7: \\[auth\\] secret_file: $f/secret\\.fifo is not a regular file \\(a FIFO\\)" \
+	    "secret_file a FIFO: hookpipe check fails at once, naming it"
+	fifo_refused "$f/ini.fifo" "the INI a FIFO" \
+	    "ini\\.fifo: not a regular file \\(a FIFO\\)"
+	# Opening a FIFO to write waits for a reader: without one, every
+	# program that opens the log would hang.
+	fifo_refused "$f/log.ini" "log_file a FIFO" \
+	    "log\\.ini:4: \\[hookpipe\\] log_file: $f/log\\.fifo is not a regular file \\(a FIFO\\)"
+	# With a reader the open succeeds; a FIFO is still no log (a slow
+	# reader would stall every writer).
+	timeout 30 cat "$f/log.fifo" > /dev/null &
+	reader=$!
+	STARTED_PIDS+=("$reader")
+	fifo_cgi "$f/log.ini"
+	like "$FIFO_RC:$FIFO_STATUS:$FIFO_ERR" "^0:503:.*log\\.fifo is not a regular file" \
+	    "log_file a FIFO with a reader: still refused (503)"
+	kill "$reader" 2>/dev/null
+	wait "$reader" 2>/dev/null
+
 	# item 4: spool side. A FIFO in new/, in ids/ and in hist/: every
 	# program answers promptly, the regular event beside it is run.
 	sq_ini "$T/fifo-spool"
@@ -438,8 +515,96 @@ adv_cross_fs() {
 
 # ---------------------------------------------------------------------
 # 9. A trickling client; truncated shared files; documentation.
+
+# item 9: drain. drain_run MODE LENGTH: the CGI responder with its stdin
+# a unix socket, as mod_cgid gives it, and CONTENT_LENGTH=LENGTH over
+# max_body (413, refused before the body). The sender trickles a byte a
+# second (trickle) or writes as fast as it can (fast), for at most 20 s.
+# Prints "STATUS SECONDS SENT ERROR": the answer's status, how long the
+# responder lived, the bytes the sender got written, and its error.
+drain_run() {
+	python3 - "$FCGI" "$T/drain.ini" "$T/drain.out" "$TOKEN" "$1" "$2" \
+	    2> "$T/drain.py.err" <<'PY'
+import os, socket, subprocess, sys, threading, time
+fcgi, cfg, out, token, mode, length = sys.argv[1:7]
+length = int(length)
+a, b = socket.socketpair()
+env = {"PATH": "/usr/bin:/bin", "HOOKPIPE_CONFIG": cfg,
+       "REQUEST_METHOD": "POST", "HTTPS": "on",
+       "CONTENT_TYPE": "application/json",
+       "CONTENT_LENGTH": str(length), "HTTP_X_AUTH_TOKEN": token}
+for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+    if k in os.environ:
+        env[k] = os.environ[k]
+with open(out, "wb") as o, open(out + ".err", "wb") as e:
+    p = subprocess.Popen([fcgi], stdin=a, stdout=o, stderr=e, env=env)
+a.close()
+t0 = time.monotonic()
+sent, err = 0, "none"
+
+
+def feed():
+    global sent, err
+    try:
+        if mode == "trickle":
+            while p.poll() is None and time.monotonic() - t0 < 20:
+                sent += b.send(b"x")
+                time.sleep(1)
+        else:
+            chunk = b" " * 65536
+            while sent < length and time.monotonic() - t0 < 20:
+                sent += b.send(chunk[:min(len(chunk), length - sent)])
+    except OSError as x:
+        err = type(x).__name__
+    try:
+        b.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+th = threading.Thread(target=feed, daemon=True)
+th.start()
+try:
+    p.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.wait()
+took = time.monotonic() - t0
+th.join(5)
+b.close()
+with open(out, "rb") as o:
+    first = o.readline().decode("latin-1").split()
+status = first[1] if len(first) > 1 else "-"
+print("%s %d %d %s" % (status, int(took), sent, err))
+PY
+}
+
 adv_smaller() {
-	:
+	# item 9: drain
+	local r
+	mkdir -p "$T/drain/spool" "$T/drain/handlers"
+	cat > "$T/drain.ini" <<EOF
+[hookpipe]
+spool_dir = $T/drain/spool
+handlers_dir = $T/drain/handlers
+max_body = 1K
+[auth]
+token_file = $T/token
+EOF
+	# Before any authentication: a byte a second must not keep the
+	# process (the bound is 5 s plus 1 s per 64 KiB announced).
+	r=$(drain_run trickle 4096)
+	like "$r" '^413 [0-8] ' \
+	    "a refused body trickled a byte a second: the responder exits within 9 s ($r)"
+	# The mod_cgid fix keeps working: a body sent at once is read to
+	# its end, so the sender writes all of it and the 413 reaches it.
+	r=$(drain_run fast 524288)
+	is "$r" "413 0 524288 none" \
+	    "a refused body of 512 KiB sent at once: drained to its end"
+	# A sender announcing 64 MiB is cut off after max_body + 1 MiB.
+	r=$(drain_run fast 67108864)
+	like "$r" '^413 [0-9] [0-9]{1,7} (BrokenPipeError|ConnectionResetError)$' \
+	    "a refused body of 64 MiB: the drain stops after max_body + 1 MiB ($r)"
 }
 
 adv_squatted_spool

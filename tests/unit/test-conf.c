@@ -515,6 +515,57 @@ test_token_permissions(void)
 	diag_free(&d);
 }
 
+/* Every file the INI names, and the INI itself, must be a regular file:
+ * a FIFO would hang whoever opens it. Symbolic links are followed. */
+static void
+test_not_regular(void)
+{
+	struct diag	 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	struct conf	*c;
+	char		 want[512];
+
+	if (mkfifo(at("fifo"), 0600) == -1 || symlink("tokens",
+	    at("tokens.link")) == -1)
+		printf("# cannot make the FIFO or the link\n");
+	(void)snprintf(want, sizeof(want), "[auth] token_file: %s/fifo is not "
+	    "a regular file (a FIFO)", tdir);
+	refused("[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\n"
+	    "[auth]\ntoken_file = fifo\n", at_line(5, want),
+	    "token_file a FIFO");
+	(void)snprintf(want, sizeof(want), "[auth] token_file: %s/handlers is "
+	    "not a regular file (a folder)", tdir);
+	refused("[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\n"
+	    "[auth]\ntoken_file = handlers\n", at_line(5, want),
+	    "token_file a folder");
+	(void)snprintf(want, sizeof(want), "[hookpipe] log_file: %s/fifo is "
+	    "not a regular file (a FIFO)", tdir);
+	refused(BASE_H "log_file = fifo\n", at_line(6, want),
+	    "log_file a FIFO");
+	refused(BASE_H "log_file = /dev/zero\n", at_line(6, "[hookpipe] "
+	    "log_file: /dev/zero is not a regular file (a character device)"),
+	    "log_file /dev/zero");
+	c = load(BASE_H "log_file = /dev/null\n", &d);
+	ok(c != NULL, "log_file = /dev/null (no log): loads");
+	conf_free(c);
+
+	c = load("[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\n"
+	    "[auth]\ntoken_file = tokens.link\n", &d);
+	ok(c != NULL, "token_file a symbolic link to a regular file: loads");
+	conf_free(c);
+
+	diag_free(&d);
+	c = conf_load(at("fifo"), &d);
+	ok(c == NULL, "INI a FIFO: refused (and did not hang)");
+	is_int(d.nerr, 1, "INI a FIFO: one error");
+	(void)snprintf(want, sizeof(want), "%s/fifo: not a regular file (a "
+	    "FIFO)", tdir);
+	ok(has(&d, want), "INI a FIFO: named, and said what it is");
+	conf_free(c);
+	diag_free(&d);
+	(void)unlink(at("fifo"));
+	(void)unlink(at("tokens.link"));
+}
+
 /* CVE-2023-33461 came from iniparser values that are NULL; a section
  * named like "section:key" makes iniparser hold exactly such an entry. */
 static void
@@ -846,6 +897,7 @@ main(void)
 	test_values();
 	test_errors();
 	test_token_permissions();
+	test_not_regular();
 	test_colon_sections();
 	test_comment_continuation();
 	test_relative_ini();
