@@ -1,7 +1,7 @@
 /* fault.c: an LD_PRELOAD shim that makes one system call of the spool
  * commit fail, for the fault-injection tests.
  *   HOOKPIPE_FAULT=CALL:ERRNO[:N]   fail the Nth call (default 1st) of CALL
- * with ERRNO. CALL is one of writev, fsync, syncfs (the group commit's
+ * with ERRNO; N = 0 fails every call (a kernel without it). CALL is one of writev, fsync, syncfs (the group commit's
  * flush), renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
  * spool files are made), memfd_create (a kernel before 3.17). */
 #define _GNU_SOURCE
@@ -56,7 +56,7 @@ hit(const char *name)
 		parse();
 	if (call[0] == '\0' || strcmp(call, name) != 0)
 		return 0;
-	return ++seen == nth;
+	return nth == 0 || ++seen == nth;
 }
 
 ssize_t

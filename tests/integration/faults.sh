@@ -56,7 +56,7 @@ is "$(find "$T/spool/new" -type f | wc -l | tr -d ' ')" 1 \
 printf '#!/bin/sh\ncat > "%s/got"\nif (printf x >&0) 2>/dev/null; then echo writable; else echo readonly; fi > "%s/stdin"\nreadlink /proc/self/fd/0 > "%s/what"\n' "$T" "$T" "$T" > "$T/h/m.sync"
 chmod 755 "$T/h/m.sync"
 printf '[hookpipe]\nspool_dir = spool\nhandlers_dir = h\n[auth]\ntoken_file = token\n[delivery]\nrunner = /bin/true\n[event m.sync]\nmode = sync\n' > "$T/f.ini"
-cgi memfd_create:ENOSYS '{"event":"m.sync","id":"m1","x":"\u00e9"}'
+cgi memfd_create:ENOSYS:0 '{"event":"m.sync","id":"m1","x":"\u00e9"}'
 is "$STATUS" 200 "memfd_create ENOSYS: the sync handler still ran"
 is "$(cat "$T/got" 2>/dev/null)" '{"event":"m.sync","id":"m1","x":"\u00e9"}' \
     "memfd_create ENOSYS: the handler got the exact body"
