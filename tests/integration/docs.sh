@@ -30,6 +30,44 @@ for k in $keys; do
 	ok $? "key $k is documented in hookpipe.ini(5)"
 done
 
+# The README opens with its two commands, in this order, before any other
+# command, and both are the scripts that exist.
+first=$(awk '/^```/ { if (inside) exit; inside = 1; next } inside && NF' "$SRC/README.md")
+like "$(printf '%s\n' "$first" | sed -n 1p)" '^\./scripts/serve( |$)' \
+    "the README's first command is ./scripts/serve"
+like "$(printf '%s\n' "$first" | sed -n 2p)" '^\./scripts/test( |$)' \
+    "the README's second command is ./scripts/test"
+is "$(printf '%s\n' "$first" | wc -l | tr -d ' ')" 2 \
+    "the README's first code block holds only those two"
+[ -x "$SRC/scripts/serve" ] && [ -x "$SRC/scripts/test" ]
+ok $? "scripts/serve and scripts/test are executable"
+
+# The README's and HACKING.md's relative links lead to files of the tree
+# (bench/ is not in the release tarball: its links are checked in a git
+# work tree only).
+for doc in README.md HACKING.md; do
+	missing=""
+	for l in $(grep -o '](\([^)#:]*\))' "$SRC/$doc" | sed 's/^](//; s/)$//'); do
+		case $l in bench/*) [ -d "$SRC/.git" ] || [ -f "$SRC/.git" ] || continue ;; esac
+		[ -e "$SRC/$l" ] || missing="$missing $l"
+	done
+	is "$missing" "" "every relative link of $doc leads to a file"
+done
+# Every conf/ file the README names exists, and the README names every
+# file in conf/ (a new recipe gets its row in the deploy table).
+named=$(grep -o 'conf/[A-Za-z0-9._-]*' "$SRC/README.md" | sort -u)
+missing=""
+for f in $named; do
+	[ -e "$SRC/$f" ] || missing="$missing $f"
+done
+is "$missing" "" "every conf/ file the README names exists"
+unnamed=""
+for f in "$SRC"/conf/*; do
+	printf '%s\n' "$named" | grep -qx "conf/$(basename "$f")" ||
+	    unnamed="$unnamed $(basename "$f")"
+done
+is "$unnamed" "" "the README names every file in conf/"
+
 # The commented sample INI is valid as shipped.
 mkdir -p "$T/conf/handlers"
 cp "$SRC/conf/hookpipe.ini" "$T/conf/"
