@@ -1,6 +1,7 @@
-/* spool: Maildir discipline (tmp -> fsync -> rename -> fsync dir), the
- * dedupe index and state moves. A successful spool_commit is the only
- * thing that allows a 200. */
+/* spool: the Maildir-style event store and everything on its disk: the
+ * folders and their ownership, the commit (tmp -> rename into new/ ->
+ * one shared flush), the dedupe index, state moves and the histories.
+ * A successful spool_commit is the only thing that allows a 200. */
 #include "config.h"
 
 #include <sys/mman.h>
