@@ -174,7 +174,7 @@ J=(-H 'Content-Type: application/json')
 A=(-H "x-auth-token: $TOKEN")
 
 core_requests "https://127.0.0.1:$TLSPORT/core" "$TOKEN" "$T/core/spool" "$T/core/capture" core
-endpoint_requests "https://127.0.0.1:$TLSPORT/core" gh "$GHTOKEN" "$TOKEN" "$T/core/capture" core
+endpoint_requests "https://127.0.0.1:$TLSPORT/core" gh "$GHTOKEN" "$TOKEN" "$T/core/spool" "$T/core/capture" core
 
 # --- the shipped conf/lighttpd.conf (paths replaced) routes endpoints --
 mkdir -p "$T/ship/handlers" "$T/ship/capture"
@@ -191,7 +191,7 @@ printf 'server.document-root = "%s/www"\nserver.bind = "127.0.0.1"\nserver.port 
     "$T" "$SHIPPORT" "$T" "$T" > "$T/ship-lighttpd.conf"
 if start_lighttpd "$T/ship-lighttpd.conf" "$SHIPPORT"; then
 	endpoint_requests "http://127.0.0.1:$SHIPPORT/hooks" gh "$GHTOKEN" "$TOKEN" \
-	    "$T/ship/capture" "conf/lighttpd.conf"
+	    "$T/ship/spool" "$T/ship/capture" "conf/lighttpd.conf"
 	post "http://127.0.0.1:$SHIPPORT/hooksx" "${J[@]}" "${A[@]}" \
 	    --data-binary '{"event":"booking.updated","id":"hooksx"}'
 	is "$STATUS:$(json_get status)" "404:" \
