@@ -105,11 +105,11 @@ A=(-H "x-auth-token: $TOKEN")
 
 # --- the core request set, twice ----------------------------------------
 core_requests "$URL/hooks" "$TOKEN" "$S/spool" "$S/capture" "ScriptAlias"
-endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture" "ScriptAlias"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/spool" "$S/capture" "ScriptAlias"
 like "$(cat "$S/capture/runs.log")" " $AP_USER\$" \
     "the handler ran as Apache's user ($AP_USER)"
 core_requests "$URL2/hooks" "$TOKEN" "$S/htaccess-spool" "$S/capture2" ".htaccess"
-endpoint_requests "$URL2/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture2" ".htaccess"
+endpoint_requests "$URL2/hooks" gh "$GHTOKEN" "$TOKEN" "$S/htaccess-spool" "$S/capture2" ".htaccess"
 post "$URL2/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
 is "$STATUS:$(json_get reason)" "404:no such endpoint" \

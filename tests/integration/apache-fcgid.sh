@@ -106,7 +106,7 @@ A=(-H "x-auth-token: $TOKEN")
 core_requests "$URL" "$TOKEN" "$S/spool" "$S/capture"
 like "$(cat "$S/capture/runs.log")" " $AP_USER\$" \
     "the handler ran as Apache's user ($AP_USER)"
-endpoint_requests "$URL" gh "$GHTOKEN" "$TOKEN" "$S/capture"
+endpoint_requests "$URL" gh "$GHTOKEN" "$TOKEN" "$S/spool" "$S/capture"
 post "$URL/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
 is "$STATUS:$(json_get reason)" "404:no such endpoint" \

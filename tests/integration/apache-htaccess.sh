@@ -122,7 +122,7 @@ like "$(cat "$HOME_DIR/capture/runs.log")" " $AP_USER\$" \
     "the handler ran as Apache's user ($AP_USER)"
 
 # --- the rewrite: /hooks/anything, and nothing else --------------------
-endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$HOME_DIR/capture"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$HOME_DIR/spool" "$HOME_DIR/capture"
 post "$URL/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
 is "$STATUS:$(json_get reason)" "404:no such endpoint" \

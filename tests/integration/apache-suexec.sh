@@ -103,7 +103,7 @@ like "$(apache_log)" 'suEXEC mechanism enabled' "Apache found suexec and enabled
 
 URL=http://127.0.0.1:$PORT
 core_requests "$URL/hooks" "$TOKEN" "$S/spool" "$S/capture"
-endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/spool" "$S/capture"
 like "$(cat "$S/capture/runs.log" 2>/dev/null)" " $OWNER\$" \
     "the handler ran as the site owner ($OWNER), not $AP_USER"
 is "$(stat -c %U "$(find "$S/spool/done" "$S/spool/new" "$S/spool/cur" -type f | head -n1)")" \

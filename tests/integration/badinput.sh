@@ -296,19 +296,12 @@ spool_state() {	# every entry of every spool folder, with a content hash
 		find "${SPOOL_DIRS[@]}" -type f -exec sha256sum {} +
 	} 2>/dev/null | sed "s|$SITE/||" | sort
 }
-settle() {	# until runners are through: new/ and cur/ empty, state steady
-	local m prev now
+settle() {	# until runners are through: every spool at rest (lib.sh)
+	local m rc=0
 	for m in "${MOUNTS_ALL[@]}"; do
-		wait_gone "$SITE/spool-$m/new" 30
-		wait_gone "$SITE/spool-$m/cur" 30
+		spool_settled "$SITE/spool-$m" || rc=1
 	done
-	prev=$(spool_state)
-	for _ in $(seq 50); do
-		sleep 0.2
-		now=$(spool_state)
-		[ "$now" = "$prev" ] && return 0
-		prev=$now
-	done
+	return "$rc"
 }
 runs() { wc -l < "$MARK/runs.log"; }
 todo() {	# todo STATUS DESCRIPTION REASON: an assertion of a known gap

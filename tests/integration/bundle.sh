@@ -158,6 +158,7 @@ post "https://127.0.0.1:$TLSPORT/hooks/" "${J[@]}" --data-binary "@$PAY"
 is "$STATUS" 200 "the same event again: 200"
 is "$(json_get duplicate)" true "and marked duplicate"
 stop_servers
+spool_settled "$D/var/spool"	# a duplicate stored by mistake has run by now
 is "$(grep -c ' id=evt_01JDX7RCT2QH7M0P4S6N8K2D3F ' "$EVLOG")" 1 "the duplicate did not run again"
 like "$(cat "$D/var/log/delivery.log" 2>/dev/null)" '"type":"request"' \
     "the delivery log is var/log/delivery.log (relative log_file)"

@@ -55,6 +55,7 @@ like "$OUT" 'Content-Type: application/json' "CGI answer is JSON"
 like "$OUT" 'X-Request-Id: [0-9a-f]{16}' "CGI answer carries X-Request-Id"
 is "$(json_get status)" accepted "CGI body says accepted"
 wait_file "$T/capture/evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B.body" 10
+spool_settled "$T/spool"	# the handler writes the file in place: until it is done
 cmp -s "$B" "$T/capture/evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B.body"
 ok $? "the runner started by the CGI run delivered the exact bytes"
 
@@ -102,6 +103,9 @@ cgi "$T/proxy.ini" POST "$T/x1" CONTENT_LENGTH="$(wc -c < "$T/x1")" HTTP_X_FORWA
 is "$STATUS" 403 "a spoofed entry left of the real one does not help"
 cgi "$T/proxy.ini" POST "$T/x1" CONTENT_LENGTH="$(wc -c < "$T/x1")" REMOTE_ADDR=198.51.100.1 HTTP_X_FORWARDED_FOR=192.0.2.7
 is "$STATUS" 403 "X-Forwarded-For from an untrusted client is ignored"
+# The runner xff-1 started logs its run under that id too: let it end
+# first, so that the last xff-1 line is this request's.
+spool_settled "$T/spool"
 cgi "$T/hookpipe.ini" POST "$T/x1" CONTENT_LENGTH="$(wc -c < "$T/x1")" HTTP_X_FORWARDED_FOR=192.0.2.7
 like "$(grep '"id":"xff-1"' "$T/spool/delivery.log" | tail -n1)" '"remote":"127.0.0.1"' "without trusted_proxies the header is ignored"
 

@@ -101,6 +101,10 @@ stalled=0
 prev=-1
 while [ "$stalled" -lt 60 ]; do
 	"$BUILD/hookpipe-run" -q -c "$T/k.ini"
+	# A runner a responder started may still hold the spool (this one
+	# then left at once): count only once it is through, or one find
+	# over three folders can miss an entry moving between them.
+	runner_idle "$T/spool" 120
 	left=$(find "$T/spool/new" "$T/spool/cur" "$T/spool/retry" -type f | wc -l)
 	[ "$left" -eq 0 ] && break
 	if [ "$left" -lt "$prev" ] || [ "$prev" -lt 0 ]; then
@@ -113,8 +117,12 @@ while [ "$stalled" -lt 60 ]; do
 done
 is "$left" 0 "the spool drained (nothing left in new/, cur/, retry/)"
 
-# Runners the responders started for this spool must all have ended.
-sleep 0.5
+# Runners the responders started for this spool must all have ended
+# (none holds the lock now; give the last one time to exit).
+for _ in $(seq 100); do
+	pgrep -f "hookpipe-run -q -c $T/k.ini" >/dev/null || break
+	sleep 0.1
+done
 mapfile -t left < <(pgrep -f "hookpipe-run -q -c $T/k.ini")
 is "${#left[@]}" 0 "no runner of this test is left running"
 [ "${#left[@]}" -gt 0 ] && kill -9 "${left[@]}" 2>/dev/null

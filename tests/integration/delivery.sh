@@ -284,6 +284,7 @@ is "$?" 0 "send exits 0 on 200"
 like "$out" '^200' "send prints the status"
 like "$out" '"status":"accepted"' "send prints the body"
 wait_file "$T/rec/snd-1.body" 5
+spool_settled "$SP"	# the handler writes the file in place: until it is done
 like "$(cat "$T/rec/snd-1.body" 2>/dev/null)" '"event":"ok"' "send set the event field"
 like "$(cat "$T/rec/snd-1.body" 2>/dev/null)" 'Ana Martín' "send kept the payload's bytes"
 out=$(printf '{"event":"ok","id":"snd-2"}' | "$HP" -c "$T/s.ini" send "http://127.0.0.1:$PORT/hooks")

@@ -136,6 +136,7 @@ is "$(json_get status)" accepted "answer says accepted"
 # The installed example handler logs the byte count and sha256 of what
 # it read on stdin.
 wait_file "$P/var/log/events.log" 15
+spool_settled "$P/var/spool"	# the line written, the entry in done/
 line=$(cat "$P/var/log/events.log" 2>/dev/null)
 like "$line" "booking.updated id=evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B bytes=$(wc -c < "$B") sha256=$(sha256sum < "$B" | cut -d' ' -f1)" \
     "the installed example handler got the exact payload"

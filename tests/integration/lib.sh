@@ -179,6 +179,67 @@ wait_gone() {	# wait_gone GLOB-DIR [SECONDS]: until the folder is empty
 	return 1
 }
 
+# A runner (hookpipe-run: started on demand by the responder, by a test,
+# or --watch) holds flock(LOCK_EX) on SPOOL/run.lock while it moves
+# entries (new/ -> cur/ -> done/ retry/ dead/) and its handlers write.
+# These helpers look at /proc/locks rather than take that lock: a probe
+# holding it even for a moment would make a runner that starts then, or
+# the responder's kick, believe another runner is at work and leave the
+# event waiting in new/.
+
+lock_holders() {	# lock_holders FILE: pids holding a flock on FILE
+	local dev ino key
+	[ -r /proc/locks ] || { echo "no-/proc/locks"; return 0; }
+	read -r dev ino < <(stat -L -c '%d %i' "$1" 2>/dev/null) || return 0
+	# /proc/locks names the file as major:minor:inode, in hex:hex:decimal.
+	key=$(printf '%02x:%02x:%s' \
+	    $(( ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff) )) \
+	    $(( (dev & 0xff) | ((dev >> 12) & ~0xff) )) "$ino")
+	# "N: FLOCK ADVISORY WRITE PID DEV:INO ...": held; "N: -> FLOCK"
+	# lines are waiters, which hold nothing.
+	awk -v k="$key" '$2 == "FLOCK" && $6 == k { print $5 }' /proc/locks
+}
+
+runner_idle() {	# runner_idle SPOOL [SECONDS]: until no runner holds run.lock
+	local n=$(( ${2:-30} * 10 )) pids
+	for _ in $(seq "$n"); do
+		pids=$(lock_holders "$1/run.lock")
+		[ -z "$pids" ] && return 0
+		sleep 0.1
+	done
+	diag "runner_idle: $1/run.lock still held after ${2:-30} s by pid" \
+	    "$(printf '%s\n' "$pids" | sort -u | tr '\n' ' ')"
+	return 1
+}
+
+# spool_settled SPOOL [SECONDS]: wait, at most SECONDS (30), until the
+# spool is at rest: new/ and cur/ empty and no runner holding run.lock
+# (looked at last: an entry leaves new/ and cur/ only under the lock).
+# Then every entry is in its final folder and every handler the runner
+# started has exited, so its files are complete. Use it before looking
+# at spool folders or handler output wherever a runner may be at work
+# (not where the configuration keeps it off, e.g. runner = /bin/true,
+# and the test runs hookpipe-run in the foreground). On time-out it
+# says why and marks the test failed (the exit status), without adding
+# an assertion.
+spool_settled() {
+	local sp=$1 s=${2:-30} n left pids
+	n=$(( s * 10 ))
+	for _ in $(seq "$n"); do
+		left=$(find "$sp/new" "$sp/cur" -mindepth 1 2>/dev/null)
+		if [ -z "$left" ]; then
+			pids=$(lock_holders "$sp/run.lock")
+			[ -z "$pids" ] && return 0
+		fi
+		sleep 0.1
+	done
+	TAP_FAILED=$((TAP_FAILED + 1))
+	diag "spool_settled: $sp not at rest after $s s" \
+	    "left in new/ cur/: ${left:-none}" \
+	    "run.lock held by: $(lock_holders "$sp/run.lock" | tr '\n' ' ')"
+	return 1
+}
+
 # make_tls: a throw-away self-signed certificate for 127.0.0.1.
 make_tls() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \

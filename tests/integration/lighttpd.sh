@@ -174,7 +174,7 @@ J=(-H 'Content-Type: application/json')
 A=(-H "x-auth-token: $TOKEN")
 
 core_requests "https://127.0.0.1:$TLSPORT/core" "$TOKEN" "$T/core/spool" "$T/core/capture" core
-endpoint_requests "https://127.0.0.1:$TLSPORT/core" gh "$GHTOKEN" "$TOKEN" "$T/core/capture" core
+endpoint_requests "https://127.0.0.1:$TLSPORT/core" gh "$GHTOKEN" "$TOKEN" "$T/core/spool" "$T/core/capture" core
 
 # --- the shipped conf/lighttpd.conf (paths replaced) routes endpoints --
 mkdir -p "$T/ship/handlers" "$T/ship/capture"
@@ -191,7 +191,7 @@ printf 'server.document-root = "%s/www"\nserver.bind = "127.0.0.1"\nserver.port 
     "$T" "$SHIPPORT" "$T" "$T" > "$T/ship-lighttpd.conf"
 if start_lighttpd "$T/ship-lighttpd.conf" "$SHIPPORT"; then
 	endpoint_requests "http://127.0.0.1:$SHIPPORT/hooks" gh "$GHTOKEN" "$TOKEN" \
-	    "$T/ship/capture" "conf/lighttpd.conf"
+	    "$T/ship/spool" "$T/ship/capture" "conf/lighttpd.conf"
 	post "http://127.0.0.1:$SHIPPORT/hooksx" "${J[@]}" "${A[@]}" \
 	    --data-binary '{"event":"booking.updated","id":"hooksx"}'
 	is "$STATUS:$(json_get status)" "404:" \
@@ -219,7 +219,7 @@ like "$ENVT" '^HOOKPIPE_EVENT=booking.updated$' "HOOKPIPE_EVENT set"
 like "$ENVT" "^HOOKPIPE_REQUEST_ID=$rid$" "HOOKPIPE_REQUEST_ID is the request's id"
 like "$ENVT" '^PATH=/usr/local/bin:/usr/bin:/bin$' "PATH is the configured one"
 like "$ENVT" '^HOOKPIPE_SPOOL_FILE=.*/cur/' "HOOKPIPE_SPOOL_FILE names the claimed entry"
-wait_gone "$SP/new" 5; wait_gone "$SP/cur" 5
+spool_settled "$SP"
 is "$(count_files "$SP/done")" 1 "the event moved to done/"
 ENTRY=$(find "$SP/done" -type f | head -n1)
 like "$(head -n1 "$ENTRY")" '"event":"booking.updated"' "spool entry starts with its envelope"
@@ -230,17 +230,14 @@ ok $? "spool entry holds the raw body after the envelope"
 post "$URL" "${J[@]}" "${A[@]}" --data-binary "@$SAMPLES/booking.updated.json"
 is "$STATUS" 200 "200 for a duplicate"
 is "$(json_get duplicate)" true "answer marks the duplicate"
-sleep 1
+spool_settled "$SP"	# a duplicate stored by mistake has run by now
 is "$(grep -c evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B "$CAP/runs.log")" 1 "duplicate did not run the handler again"
 is "$(count_files "$SP/done")" 1 "duplicate was not stored again"
 
 # --- second rotation token, run-parts folder --------------------------
 post "$URL" "${J[@]}" -H "x-auth-token: $TOKEN2" --data-binary "@$SAMPLES/payment.processed.json"
 is "$STATUS" 200 "200 with the second (rotation) token"
-for _ in $(seq 300); do	# both parts, however slow the runner (valgrind)
-	[ "$(wc -l < "$CAP/parts.log" 2>/dev/null)" -ge 2 ] && break
-	sleep 0.1
-done
+spool_settled "$SP"	# every part has run, however slow the runner (valgrind)
 is "$(tr '\n' '|' < "$CAP/parts.log" 2>/dev/null)" \
     "evt_01JDX7RCT2QH7M0P4S6N8K2D3F 10-first|evt_01JDX7RCT2QH7M0P4S6N8K2D3F 20-second|" \
     "EVENT.d handlers ran in lexical order, non-executable skipped"
@@ -262,7 +259,7 @@ ok $? "handler got the ~1 MiB body byte for byte"
 
 # --- refusals: status, JSON reason, nothing stored, nothing run -------
 snapshot() { find "$SP/new" "$SP/cur" "$SP/done" "$SP/retry" "$SP/dead" -type f | sort; }
-wait_gone "$SP/new" 5; wait_gone "$SP/cur" 5
+spool_settled "$SP"
 BEFORE=$(snapshot)
 refuse() {	# refuse WANT DESCRIPTION URL [curl args]
 	local want=$1 what=$2
@@ -308,7 +305,7 @@ refuse 422 "unknown event when unknown_events = reject" "$PLAIN/strict" "${J[@]}
 refuse 503 "configuration error" "$PLAIN/broken" "${J[@]}" "${A[@]}" --data-binary "@$SAMPLES/booking.updated.json"
 like "$(header Retry-After)" '^[0-9]+$' "503 for a configuration error sets Retry-After"
 like "$(cat "$T/lighttpd.error.log" "$T/lighttpd.stderr" 2>/dev/null)" "broken.ini:4: unknown key 'spool_dri'" "server log names the file, line and key"
-sleep 0.5
+spool_settled "$SP"	# one stored by mistake is in its final folder now
 is "$(snapshot)" "$BEFORE" "refusals stored nothing"
 unlike "$(cat "$CAP/runs.log")" 'x1|x2|x3|\.\./' "no handler ran for a refused event"
 is "$(count_files "$T/strict-spool/new")$(count_files "$T/denied-spool/new")" 00 "other endpoints stored nothing either"
@@ -358,11 +355,13 @@ is "$(grep -l '"id":"tf-1"' "$SP"/retry/* 2>/dev/null | wc -l)" 1 "exit 3 moves 
 # --- a timeout takes the handler's whole process group ----------------
 post "$URL" "${J[@]}" "${A[@]}" --data-binary '{"event":"slow.group","id":"sg-1"}'
 wait_file "$CAP/group.pid" 10
-gpid=$(cat "$CAP/group.pid" 2>/dev/null)
 for _ in $(seq 300); do
 	grep -q '"id":"sg-1".*"result":"timeout"' "$SP/delivery.log" && break
 	sleep 0.1
 done
+# Read only now: the handler writes group.pid with a plain redirection,
+# so the file can be there and still empty while the handler runs.
+gpid=$(cat "$CAP/group.pid" 2>/dev/null)
 like "$(grep '"id":"sg-1"' "$SP/delivery.log")" '"result":"timeout"' "timeout logged"
 alive() {	# a zombie (not reaped by a minimal init) counts as gone
 	[ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z" || $3 == "X") }' "/proc/$1/stat"
@@ -379,7 +378,7 @@ fi
 if [ "$FULL_OK" = 1 ]; then
 	post "$PLAIN/full" "${J[@]}" "${A[@]}" --data-binary '{"event":"x.y","id":"before-full"}'
 	is "$STATUS" 200 "small spool works before it is full"
-	wait_gone "$T/fullfs/spool/new" 30	# handled before the disk fills
+	spool_settled "$T/fullfs/spool" 30	# handled before the disk fills
 	dd if=/dev/zero of="$T/fullfs/filler" bs=4k 2>/dev/null
 	{ printf '{"event":"x.y","id":"full-1","pad":"'; head -c 60000 /dev/zero | tr '\0' a; printf '"}'; } > "$T/fill.json"
 	post "$PLAIN/full" "${J[@]}" "${A[@]}" --data-binary "@$T/fill.json"
@@ -413,6 +412,7 @@ post "$PLAIN/hooks" "${J[@]}" -H "x-auth-token: $NEWTOKEN" --data-binary '{"even
 is "$STATUS" 200 "an edited INI (require_https = no) applies without a restart"
 
 # --- the delivery log -------------------------------------------------
+spool_settled "$SP"	# no runner is still appending a line
 LOG=$(cat "$SP/delivery.log")
 unlike "$LOG" "$TOKEN|$TOKEN2|$NEWTOKEN" "no token in the delivery log"
 like "$(grep "\"request_id\":\"$rid\"" "$SP/delivery.log" | head -n1)" '"status":200.*"us":[0-9]+' "request line has status and microseconds"

@@ -89,7 +89,7 @@ A=(-H "x-auth-token: $TOKEN")
 core_requests "$URL/hooks" "$TOKEN" "$S/hookpipe-spool" "$S/capture"
 like "$(cat "$S/capture/runs.log")" " $HP_USER\$" \
     "the handler ran as hookpipe's user ($HP_USER)"
-endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/capture"
+endpoint_requests "$URL/hooks" gh "$GHTOKEN" "$TOKEN" "$S/hookpipe-spool" "$S/capture"
 post "$URL/hooks/booking/updated" "${J[@]}" "${A[@]}" \
     --data-binary '{"event":"booking.updated","id":"sub-path"}'
 is "$STATUS:$(json_get reason)" "404:no such endpoint" \

@@ -43,6 +43,9 @@ core_requests() {
 	wait_file "$cap/$id.body" 15
 	cmp -s "$sample" "$cap/$id.body"
 	ok $? "${label}handler got the payload byte for byte"
+	# The runner may still be moving the entry (cur/ -> done/): one
+	# glob over three folders could find it in none of them.
+	spool_settled "$spool"
 	entry=$(grep -l "\"id\":\"$id\"" "$spool"/new/* "$spool"/cur/* \
 	    "$spool"/done/* 2>/dev/null | head -n1)
 	if [ -n "$entry" ]; then
@@ -71,7 +74,9 @@ core_requests() {
 	post "$url" "${j[@]}" "${a[@]}" --data-binary "@$sample"
 	is "$STATUS" 200 "${label}200 for a duplicate"
 	is "$(json_get duplicate)" true "${label}answer marks the duplicate"
-	sleep 1
+	# A duplicate stored by mistake would be in new/ now: once the spool
+	# is at rest, its run (if any) is in runs.log.
+	spool_settled "$spool"
 	is "$(grep -c "^$id " "$cap/runs.log" 2>/dev/null)" 1 \
 	    "${label}duplicate did not run the handler again"
 	is "$(grep -l "\"id\":\"$id\"" "$spool"/new/* "$spool"/cur/* \
@@ -137,13 +142,14 @@ EOF
 	done
 }
 
-# endpoint_requests URL NAME TOKEN DEFAULT-TOKEN CAPTURE-DIR [LABEL]:
+# endpoint_requests URL NAME TOKEN DEFAULT-TOKEN SPOOL CAPTURE-DIR [LABEL]:
 # URL/NAME with the endpoint's token: 200 and its handler got the exact
 # payload with HOOKPIPE_ENDPOINT=NAME; URL/NAME/ is the same endpoint;
 # URL/NAME with the default endpoint's token: 401; URL/nosuch: 404
-# "no such endpoint"; URL with NAME's token: 401.
+# "no such endpoint"; URL with NAME's token: 401. SPOOL is the one all
+# endpoints share.
 endpoint_requests() {
-	local url=$1 name=$2 token=$3 dtoken=$4 cap=$5 label=${6:-}
+	local url=$1 name=$2 token=$3 dtoken=$4 spool=$5 cap=$6 label=${7:-}
 	local j=(-H 'Content-Type: application/json')
 	local body='{"event":"booking.updated","id":"ep-1","n":"\u00e9 1"}'
 
@@ -170,7 +176,9 @@ endpoint_requests() {
 	is "$STATUS" 404 "${label}/nosuch: 404"
 	is "$(json_get reason)" "no such endpoint" \
 	    "${label}/nosuch: JSON reason \"no such endpoint\""
-	sleep 0.5
+	# Every run the accepted requests started has ended (and one a
+	# refused request started by mistake would have).
+	spool_settled "$spool"
 	is "$(tr '\n' ' ' < "$cap/endpoints.log" 2>/dev/null)" "ep-1 $name ep-2 $name " \
 	    "${label}only the accepted requests ran the endpoint's handler"
 }
