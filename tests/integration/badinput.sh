@@ -438,7 +438,10 @@ row 401         "token + folded continuation line"           raw hooks "Content-
 # --- signatures: Standard Webhooks (/sw) -----------------------------------
 row ok          "sw: timestamp +299 s"                       sig sw "$S" id=@ID@ off=299
 row '401~tolerance' "sw: timestamp +301 s"                       sig sw "$S" id=@ID@ off=301
-row '401~tolerance' "sw: timestamp -301 s"                       sig sw "$S" id=@ID@ off=-301
+# -302, not -301: a responder clock a second behind the test's (the VM's
+# clock adjusted between the two) would take -301 for -300. The exact
+# boundary is test-verify's, on a fixed clock.
+row '401~tolerance' "sw: timestamp -302 s"                       sig sw "$S" id=@ID@ off=-302
 row '401~no signature matched' "sw: signature over a modified body"         sig sw "$S" id=@ID@ 'signed={"event":"sync.probe","id":"x"}'
 row '401~no signature matched' "sw: signed with the wrong secret"           sig sw "$S" id=@ID@ key=whsec_c2VjcmV0LW90aGVy
 row '401~no signature matched' "sw: signed for another webhook-id"          sig sw "$S" id=@ID@ signid=other
@@ -466,7 +469,7 @@ row '401~missing' "gh: no signature header"                    sig gh "$S" id=@I
 # --- Stripe (/st) ------------------------------------------------------------
 row ok          "st: timestamp +299 s"                       sig st "$S" off=299
 row '401~tolerance' "st: timestamp +301 s"                       sig st "$S" off=301
-row '401~tolerance' "st: timestamp -301 s"                       sig st "$S" off=-301
+row '401~tolerance' "st: timestamp -302 s"                       sig st "$S" off=-302
 row '401~no signature matched' "st: signature over a modified body"         sig st "$S" off=0 'signed={"event":"sync.probe","id":"r0"}'
 row '401~no signature matched' "st: signed with the wrong secret"           sig st "$S" off=0 key=whsec_other
 row 401         "st: 't=' not a number"                      sig st "$S" ts=17x0000000
