@@ -1,6 +1,7 @@
-/* receive: the pipeline of DESIGN.md for one request: admit, auth,
- * validate, route, dedupe, store, answer. Cheap refusals come first so
- * a flood of bad requests costs little; nothing is acknowledged before
+/* receive: the pipeline of DESIGN.md for one request, one st_* function
+ * per step (admit, auth, read, validate, route, dedupe, store, answer)
+ * that receiver_handle runs in order. Cheap refusals come first so a
+ * flood of bad requests costs little; nothing is acknowledged before
  * spool_commit returned. */
 #include "config.h"
 
