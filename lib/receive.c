@@ -1,6 +1,7 @@
-/* receive: the pipeline of DESIGN.md for one request: admit, auth,
- * validate, route, dedupe, store, answer. Cheap refusals come first so
- * a flood of bad requests costs little; nothing is acknowledged before
+/* receive: the pipeline of DESIGN.md for one request, one st_* function
+ * per step (admit, auth, read, validate, route, dedupe, store, answer)
+ * that receiver_handle runs in order. Cheap refusals come first so a
+ * flood of bad requests costs little; nothing is acknowledged before
  * spool_commit returned. */
 #include "config.h"
 
@@ -456,300 +457,476 @@ dup_header(char *const *params)
 	return NULL;
 }
 
-void
-receiver_handle(struct receiver *r, const struct request *req,
-    struct answer *a)
+/*
+ * The CGI parameters the stages read, taken from the list once at the
+ * edge (slowcgi's parse_params): the stages read these fields, never the
+ * list. Only the signature check and the envelope get the list itself,
+ * for the headers of their own (verify.c, and the selected headers).
+ */
+struct req {
+	char *const	*params;
+	const char	*config;	/* HOOKPIPE_CONFIG, a .htaccess SetEnv */
+	const char	*path_info;
+	const char	*method;
+	const char	*remote;	/* REMOTE_ADDR */
+	const char	*forwarded;	/* X-Forwarded-For */
+	const char	*content_length;
+	const char	*content_type;
+	const char	*dup;		/* a header sent twice, or NULL */
+	size_t		 nheaders;	/* HTTP_* parameters */
+	int		 https;
+	/* Under the names the endpoint configures, once it is known. */
+	const char	*token;		/* verify = token */
+	const char	*event;		/* event_field = header:NAME */
+	const char	*id;		/* id_field = header:NAME */
+};
+
+static void
+req_parse(struct req *q, char *const *params)
 {
-	const struct event_conf	*ev;
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	q->params = params;
+	q->config = param_get(params, "HOOKPIPE_CONFIG");
+	q->path_info = param_get(params, "PATH_INFO");
+	q->method = param_get(params, "REQUEST_METHOD");
+	q->remote = param_get(params, "REMOTE_ADDR");
+	q->forwarded = param_get(params, "HTTP_X_FORWARDED_FOR");
+	q->content_length = param_get(params, "CONTENT_LENGTH");
+	q->content_type = param_get(params, "CONTENT_TYPE");
+	q->https = is_https(params);
+	q->dup = dup_header(params);
+	for (i = 0; params[i] != NULL; i++)
+		q->nheaders += strncmp(params[i], "HTTP_", 5) == 0;
+}
+
+/* The headers whose names the endpoint chooses. */
+static void
+req_endpoint(struct req *q, const struct endpoint *ep)
+{
+	if (ep->verify.scheme == VERIFY_TOKEN)
+		q->token = param_get(q->params, ep->auth_param);
+	if (ep->event_param[0] != '\0')
+		q->event = param_get(q->params, ep->event_param);
+	if (ep->id_param[0] != '\0')
+		q->id = param_get(q->params, ep->id_param);
+}
+
+/* One request on its way through the stages: what each found, the
+ * answer being made and the fields of its line in the request log. */
+struct ctx {
+	struct receiver		*r;
+	const struct request	*req;
+	struct answer		*a;
+	struct req		 in;
 	const struct endpoint	*ep;
-	struct reqlog		 rl;
-	const struct strlist	*required;
-	struct strlist		 progs;
-	struct err		 e;
-	json_object		*root = NULL, *v;
-	const char		*path, *cl, *event = NULL, *id = NULL, *dup;
-	char			 name[SPOOL_NAME_MAX], idtmp[32], *end;
+	const struct event_conf	*ev;	/* its [event] section, or NULL */
+	json_object		*root;
+	const char		*event;
+	const char		*id;	/* NULL: not deduplicated */
+	size_t			 len;	/* body bytes, in r->body */
+	int			 idfd;	/* the id lock, from dedupe to store */
+	char			 idtmp[32];
 	char			 idkey[CONF_ENDPOINT_MAX + 1 + EVENT_ID_MAX + 1];
+	char			 name[SPOOL_NAME_MAX];
 	char			 client[INET6_ADDRSTRLEN + 8];
-	unsigned long long	 len;
-	int64_t			 t0 = now_us();
-	size_t			 i, n;
-	int			 idfd = -1, rc, badid;
+	struct err		 e;	/* rl.reason may point here */
+	struct reqlog		 rl;
+	int64_t			 t0;
+};
 
-	memset(&rl, 0, sizeof(rl));
-	a->status = 500;
-	a->retry_after = a->allow_post = a->kick = 0;
-	a->reason[0] = '\0';
-	if (random_hex(a->request_id, 8) == -1)
-		(void)snprintf(a->request_id, sizeof(a->request_id), "%016llx",
-		    (unsigned long long)t0);
-	rl.remote = param_get(req->params, "REMOTE_ADDR");
-	rl.method = param_get(req->params, "REQUEST_METHOD");
+/* Every stage returns 0 to go on, or -1 once the answer is final. */
+static int
+refuse(struct ctx *c, int status, const char *reason)
+{
+	answer_error(c->a, status, reason);
+	return -1;
+}
 
-	/* The process environment wins; a .htaccess SetEnv arrives as a
-	 * request parameter. */
+static int
+refuse_store(struct ctx *c, const char *why)
+{
+	c->rl.reason = why;
+	answer_error(c->a, 503, "cannot store the event right now");
+	c->a->retry_after = RETRY_STORE;
+	return -1;
+}
+
+/* The configuration: the process environment's, else a .htaccess
+ * SetEnv, which arrives as a request parameter. */
+static int
+st_config(struct ctx *c)
+{
+	const char *path;
+
 	if ((path = getenv("HOOKPIPE_CONFIG")) == NULL || *path == '\0')
-		path = param_get(req->params, "HOOKPIPE_CONFIG");
+		path = c->in.config;
 	if (path == NULL || *path == '\0') {
-		rl.reason = "HOOKPIPE_CONFIG is not set";
-		answer_error(a, 503, "receiver not configured");
-		a->retry_after = RETRY_CONFIG;
-		goto out;
+		c->rl.reason = "HOOKPIPE_CONFIG is not set";
+		c->a->retry_after = RETRY_CONFIG;
+		return refuse(c, 503, "receiver not configured");
 	}
-	if (receiver_load(r, path) == -1) {
-		rl.reason = r->conf_error;
-		answer_error(a, 503, "receiver configuration error");
-		a->retry_after = RETRY_CONFIG;
-		goto out;
+	if (receiver_load(c->r, path) == -1) {
+		c->rl.reason = c->r->conf_error;
+		c->a->retry_after = RETRY_CONFIG;
+		return refuse(c, 503, "receiver configuration error");
 	}
+	return 0;
+}
 
-	/* The path picks the sender's endpoint: its rules apply. */
-	if ((ep = conf_endpoint_path(r->conf, param_get(req->params,
-	    "PATH_INFO"))) == NULL) {
-		answer_error(a, 404, "no such endpoint");
-		goto out;
-	}
-	rl.endpoint = ep->name;
+/* admit: the path picks the sender's endpoint, whose rules say whether
+ * this client may send at all; nothing here compares a secret. */
+static int
+st_admit(struct ctx *c)
+{
+	const struct endpoint	*ep;
+	int			 rc;
+
+	if ((ep = conf_endpoint_path(c->r->conf, c->in.path_info)) == NULL)
+		return refuse(c, 404, "no such endpoint");
+	c->ep = ep;
+	c->rl.endpoint = ep->name;
+	req_endpoint(&c->in, ep);
 	/* A header sent twice under names a server maps to one parameter
 	 * (lighttpd turns X_Auth_Token and X-Auth-Token both into
 	 * HTTP_X_AUTH_TOKEN) is ambiguous: which one a proxy or this
 	 * program believes must not be the client's choice. */
-	if ((dup = dup_header(req->params)) != NULL) {
-		(void)snprintf(e.msg, sizeof(e.msg), "header %.*s appears "
-		    "twice (under names with - and _)", (int)strcspn(dup, "="),
-		    dup);
-		rl.reason = e.msg;
-		answer_error(a, 400, "ambiguous request headers");
-		goto out;
+	if (c->in.dup != NULL) {
+		(void)snprintf(c->e.msg, sizeof(c->e.msg), "header %.*s "
+		    "appears twice (under names with - and _)",
+		    (int)strcspn(c->in.dup, "="), c->in.dup);
+		c->rl.reason = c->e.msg;
+		return refuse(c, 400, "ambiguous request headers");
 	}
 	/* Behind a trusted proxy the client is in X-Forwarded-For;
 	 * otherwise that header is ignored entirely. An entry there that
 	 * is not an address is refused: kept, it would reach the log, the
 	 * CLI and handlers as the client; replaced by the proxy's address,
 	 * it would pass an allow_from that lists the proxy. */
-	if (cidr_client(&ep->trusted_proxies, rl.remote, param_get(req->params,
-	    "HTTP_X_FORWARDED_FOR"), client, sizeof(client), &rl.remote) ==
-	    -1) {
-		rl.reason = "X-Forwarded-For from a trusted proxy has an entry "
-		    "that is not an address";
-		answer_error(a, 400, "X-Forwarded-For is not a list of "
+	if (cidr_client(&ep->trusted_proxies, c->rl.remote, c->in.forwarded,
+	    c->client, sizeof(c->client), &c->rl.remote) == -1) {
+		c->rl.reason = "X-Forwarded-For from a trusted proxy has an "
+		    "entry that is not an address";
+		return refuse(c, 400, "X-Forwarded-For is not a list of "
 		    "addresses");
-		goto out;
 	}
-	if (ep->require_https && !is_https(req->params)) {
-		answer_error(a, 403, "HTTPS required");
-		goto out;
-	}
+	if (ep->require_https && !c->in.https)
+		return refuse(c, 403, "HTTPS required");
 	if (ep->allow_from.n > 0 && !cidr_list_match(&ep->allow_from,
-	    rl.remote)) {
-		answer_error(a, 403, "source address not allowed");
-		goto out;
+	    c->rl.remote))
+		return refuse(c, 403, "source address not allowed");
+	if (ep->rate > 0 && (rc = ratelimit_take(&c->r->rate, c->rl.remote,
+	    ep->name, ep->rate, ep->burst, c->t0)) > 0) {
+		c->a->retry_after = rc;
+		return refuse(c, 429, "too many requests from this address");
 	}
-	if (ep->rate > 0 && (rc = ratelimit_take(&r->rate, rl.remote,
-	    ep->name, ep->rate, ep->burst, t0)) > 0) {
-		answer_error(a, 429, "too many requests from this address");
-		a->retry_after = rc;
-		goto out;
+	if (c->in.method == NULL || strcmp(c->in.method, "POST") != 0) {
+		c->a->allow_post = 1;
+		return refuse(c, 405, "method not allowed: use POST");
 	}
-	if (rl.method == NULL || strcmp(rl.method, "POST") != 0) {
-		answer_error(a, 405, "method not allowed: use POST");
-		a->allow_post = 1;
-		goto out;
-	}
-	for (i = 0, n = 0; req->params[i] != NULL; i++)
-		n += strncmp(req->params[i], "HTTP_", 5) == 0;
-	if (n > (size_t)ep->max_headers) {
-		answer_error(a, 431, "too many request headers");
-		goto out;
-	}
-	/* A token is checked before the body is read; signatures need it. */
-	if (ep->verify.scheme == VERIFY_TOKEN && !auth_token_ok(&ep->tokens,
-	    param_get(req->params, ep->auth_param))) {
-		answer_error(a, 401, "authentication failed");
-		goto out;
-	}
-	if ((cl = param_get(req->params, "CONTENT_LENGTH")) == NULL ||
-	    *cl == '\0') {
-		answer_error(a, 411, "Content-Length required");
-		goto out;
-	}
+	if (c->in.nheaders > (size_t)ep->max_headers)
+		return refuse(c, 431, "too many request headers");
+	return 0;
+}
+
+/* authenticate, a token: checked before the body is read. */
+static int
+st_token(struct ctx *c)
+{
+	if (c->ep->verify.scheme == VERIFY_TOKEN &&
+	    !auth_token_ok(&c->ep->tokens, c->in.token))
+		return refuse(c, 401, "authentication failed");
+	return 0;
+}
+
+/* read: the length is known and within max_body before a byte is read. */
+static int
+st_read(struct ctx *c)
+{
+	const char		*cl = c->in.content_length;
+	char			*end;
+	unsigned long long	 len;
+	int			 rc;
+
+	if (cl == NULL || *cl == '\0')
+		return refuse(c, 411, "Content-Length required");
 	errno = 0;
 	len = strtoull(cl, &end, 10);
-	if (*cl < '0' || *cl > '9' || *end != '\0' || errno != 0) {
-		answer_error(a, 400, "Content-Length is not a number");
-		goto out;
+	if (*cl < '0' || *cl > '9' || *end != '\0' || errno != 0)
+		return refuse(c, 400, "Content-Length is not a number");
+	if (len > c->ep->max_body)
+		return refuse(c, 413, "body larger than the limit");
+	if (!is_json_type(c->in.content_type))
+		return refuse(c, 415, "Content-Type must be application/json");
+	c->len = c->rl.bytes = (size_t)len;
+	if ((rc = read_body(c->r, c->req, c->len)) == -2) {
+		c->a->retry_after = RETRY_STORE;
+		return refuse(c, 503, "out of memory");
 	}
-	if (len > ep->max_body) {
-		answer_error(a, 413, "body larger than the limit");
-		goto out;
-	}
-	if (!is_json_type(param_get(req->params, "CONTENT_TYPE"))) {
-		answer_error(a, 415, "Content-Type must be application/json");
-		goto out;
-	}
-	rl.bytes = (size_t)len;
-	if ((rc = read_body(r, req, (size_t)len)) != 0) {
-		if (rc == -2) {
-			answer_error(a, 503, "out of memory");
-			a->retry_after = RETRY_STORE;
-		} else
-			answer_error(a, 400, "body shorter than "
-			    "Content-Length");
-		goto out;
-	}
-	if (ep->verify.scheme != VERIFY_TOKEN &&
-	    !verify_signature(&ep->verify, req->params, r->body,
-	    (size_t)len, time(NULL), &e)) {
-		answer_error(a, 401, "authentication failed");
-		rl.reason = e.msg;	/* why, for the log only */
-		goto out;
-	}
-	if (payload_parse(r->body, (size_t)len, ep->max_depth, &root, &e) ==
-	    -1) {
-		answer_error(a, 400, e.msg);
-		goto out;
-	}
+	if (rc != 0)
+		return refuse(c, 400, "body shorter than Content-Length");
+	return 0;
+}
 
+/* authenticate, a signature: over the raw bytes, before parsing. */
+static int
+st_signature(struct ctx *c)
+{
+	if (c->ep->verify.scheme != VERIFY_TOKEN &&
+	    !verify_signature(&c->ep->verify, c->in.params, c->r->body,
+	    c->len, time(NULL), &c->e)) {
+		c->rl.reason = c->e.msg;	/* why, for the log only */
+		return refuse(c, 401, "authentication failed");
+	}
+	return 0;
+}
+
+/* validate: a JSON object, its event name, required fields and id. */
+static int
+st_validate(struct ctx *c)
+{
+	const struct endpoint	*ep = c->ep;
+	const struct strlist	*required;
+	json_object		*v;
+	size_t			 i;
+	int			 badid;
+
+	if (payload_parse(c->r->body, c->len, ep->max_depth, &c->root,
+	    &c->e) == -1)
+		return refuse(c, 400, c->e.msg);
 	if (ep->event_param[0] != '\0')
-		event = param_get(req->params, ep->event_param);
-	else if ((v = payload_get(root, ep->event_field)) != NULL &&
+		c->event = c->in.event;
+	else if ((v = payload_get(c->root, ep->event_field)) != NULL &&
 	    json_object_is_type(v, json_type_string))
-		event = json_object_get_string(v);
-	if (event == NULL) {
-		(void)snprintf(e.msg, sizeof(e.msg), "event field '%s' is "
-		    "missing or not a string", ep->event_field);
-		answer_error(a, 422, e.msg);
-		goto out;
+		c->event = json_object_get_string(v);
+	if (c->event == NULL) {
+		(void)snprintf(c->e.msg, sizeof(c->e.msg), "event field '%s' "
+		    "is missing or not a string", ep->event_field);
+		return refuse(c, 422, c->e.msg);
 	}
-	if (!event_name_ok(event)) {
-		rl.event = NULL;
-		answer_error(a, 422, "event name must be 1-128 of "
+	if (!event_name_ok(c->event)) {
+		c->event = NULL;
+		return refuse(c, 422, "event name must be 1-128 of "
 		    "A-Z a-z 0-9 . _ - starting with a letter or digit");
-		event = NULL;
-		goto out;
 	}
-	rl.event = event;
-	ev = conf_event(r->conf, event);
-	required = ev != NULL && ev->has_required ? &ev->required :
+	c->rl.event = c->event;
+	c->ev = conf_event(c->r->conf, c->event);
+	required = c->ev != NULL && c->ev->has_required ? &c->ev->required :
 	    &ep->required;
 	for (i = 0; i < required->n; i++) {
-		if (payload_get(root, required->v[i]) == NULL) {
-			(void)snprintf(e.msg, sizeof(e.msg), "required field "
-			    "'%s' is missing", required->v[i]);
-			answer_error(a, 422, e.msg);
-			goto out;
+		if (payload_get(c->root, required->v[i]) == NULL) {
+			(void)snprintf(c->e.msg, sizeof(c->e.msg), "required "
+			    "field '%s' is missing", required->v[i]);
+			return refuse(c, 422, c->e.msg);
 		}
 	}
 	if (ep->id_param[0] != '\0') {
-		id = param_get(req->params, ep->id_param);
-		badid = id != NULL && !event_id_ok(id);
+		c->id = c->in.id;
+		badid = c->id != NULL && !event_id_ok(c->id);
 		if (badid)
-			id = NULL;
+			c->id = NULL;
 	} else
-		id = id_text(payload_get(root, ep->id_field), idtmp,
-		    sizeof(idtmp), &badid);
+		c->id = id_text(payload_get(c->root, ep->id_field), c->idtmp,
+		    sizeof(c->idtmp), &badid);
 	if (badid) {
-		(void)snprintf(e.msg, sizeof(e.msg), "id field '%s' must be an "
-		    "integer or 1-200 of A-Z a-z 0-9 . _ : - not starting with "
-		    "a dot", ep->id_field);
-		answer_error(a, 422, e.msg);
-		goto out;
+		(void)snprintf(c->e.msg, sizeof(c->e.msg), "id field '%s' must "
+		    "be an integer or 1-200 of A-Z a-z 0-9 . _ : - not "
+		    "starting with a dot", ep->id_field);
+		return refuse(c, 422, c->e.msg);
 	}
-	rl.id = id;
-	if (ev == NULL) {
-		/* A handler refused (its permissions) is still known:
-		 * the event waits in the spool until it is fixed. */
-		if ((rc = handler_resolve(r->conf, ep, event, &progs, &e)) ==
-		    -1)
-			rl.reason = e.msg;
-		if (rc == 0 && progs.n == 0 && ep->unknown_reject) {
-			answer_error(a, 422, "unknown event");
-			goto out;
-		}
-		strlist_free(&progs);
-	}
+	c->rl.id = c->id;
+	return 0;
+}
 
-	if (id != NULL) {
-		/* Ids are per sender: an endpoint's are kept apart as
-		 * NAME+ID ('+' is never part of an id). */
-		if (ep->name != NULL)
-			(void)snprintf(idkey, sizeof(idkey), "%s+%s", ep->name,
-			    id);
-		else
-			(void)snprintf(idkey, sizeof(idkey), "%s", id);
-		rc = spool_id_reserve(&r->spool, idkey, &idfd, &e);
-		if (rc == -1) {
-			rl.reason = e.msg;
-			answer_error(a, 503, "cannot store the event right now");
-			a->retry_after = RETRY_STORE;
-			goto out;
-		}
-		if (rc == 0) {
-			rl.duplicate = 1;
-			answer_accepted(a, event, id, 1);
-			buf_puts(&a->body, "}");
-			goto out;
-		}
+/* route: an event without an [event] section needs a handler, unless
+ * the endpoint accepts unknown events. A handler refused (its
+ * permissions) is still known: the event waits in the spool until it
+ * is fixed. */
+static int
+st_route(struct ctx *c)
+{
+	struct strlist	progs;
+	int		rc;
+
+	if (c->ev != NULL)
+		return 0;
+	if ((rc = handler_resolve(c->r->conf, c->ep, c->event, &progs,
+	    &c->e)) == -1)
+		c->rl.reason = c->e.msg;
+	rc = rc == 0 && progs.n == 0 && c->ep->unknown_reject;
+	strlist_free(&progs);
+	return rc ? refuse(c, 422, "unknown event") : 0;
+}
+
+/* dedupe: an id seen before is answered 200, a duplicate, and nothing
+ * runs again. A new id is locked here; st_store hands the lock back. */
+static int
+st_dedupe(struct ctx *c)
+{
+	int rc;
+
+	if (c->id == NULL)
+		return 0;
+	/* Ids are per sender: an endpoint's are kept apart as NAME+ID
+	 * ('+' is never part of an id). */
+	if (c->ep->name != NULL)
+		(void)snprintf(c->idkey, sizeof(c->idkey), "%s+%s",
+		    c->ep->name, c->id);
+	else
+		(void)snprintf(c->idkey, sizeof(c->idkey), "%s", c->id);
+	if ((rc = spool_id_reserve(&c->r->spool, c->idkey, &c->idfd,
+	    &c->e)) == -1)
+		return refuse_store(c, c->e.msg);
+	if (rc == 0) {
+		c->rl.duplicate = 1;
+		answer_accepted(c->a, c->event, c->id, 1);
+		buf_puts(&c->a->body, "}");
+		return -1;
 	}
+	return 0;
+}
+
+/* The one place the id lock ends. Stored: the lock goes and the record
+ * stays, so duplicates see it. Not stored, or a sync run failed: the id
+ * is given back, and the sender's retry (or a duplicate waiting on the
+ * lock) runs it again instead of being told it was accepted. */
+static void
+id_done(struct ctx *c, int stored)
+{
+	if (c->idfd == -1)
+		return;
+	if (stored)
+		(void)close(c->idfd);
+	else
+		spool_id_release(c->idfd);
+	c->idfd = -1;
+}
+
+/* The entry, written: committed to new/, or to tmp/ for a sync run. */
+static int
+store_entry(struct ctx *c, int sync)
+{
+	struct receiver	*r = c->r;
+	int		 rc;
+
 	/* The id record names the entry before the commit: a crash after
 	 * the commit then still leaves the sender's retry a duplicate, and
 	 * a crash before it leaves a record naming nothing stored. */
-	if (spool_newname(&r->spool, name) == -1)
-		rc = err_sys(&e, "unable to make a spool name");
-	else if (idfd != -1 && spool_id_note(idfd, name, &e) == -1)
+	if (spool_newname(&r->spool, c->name) == -1)
+		rc = err_sys(&c->e, "unable to make a spool name");
+	else if (c->idfd != -1 && spool_id_note(c->idfd, c->name, &c->e) ==
+	    -1)
 		rc = -1;
 	else
 		rc = 0;
-	envelope(&r->line, ep->name, event, id, a->request_id, t0, rl.remote,
-	    req->params, (size_t)len, ev && ev->mode == MODE_SYNC ? "sync" :
+	envelope(&r->line, c->ep->name, c->event, c->id, c->a->request_id,
+	    c->t0, c->rl.remote, c->in.params, c->len, sync ? "sync" :
 	    "queue");
 	if (rc == -1)
-		;
-	else if (r->line.oom)
-		rc = err_set(&e, "out of memory");
-	else if (ev != NULL && ev->mode == MODE_SYNC)
-		rc = spool_write(&r->spool, r->line.p, r->line.len, r->body,
-		    (size_t)len, 0, name, &e);
-	else
-		rc = spool_commit(&r->spool, r->line.p, r->line.len, r->body,
-		    (size_t)len, name, &e);
-	if (rc == -1) {
-		if (idfd != -1)
-			spool_id_release(idfd);
-		idfd = -1;
-		rl.reason = e.msg;
-		answer_error(a, 503, "cannot store the event right now");
-		a->retry_after = RETRY_STORE;
-		goto out;
+		return -1;
+	if (r->line.oom)
+		return err_set(&c->e, "out of memory");
+	if (sync)
+		return spool_write(&r->spool, r->line.p, r->line.len, r->body,
+		    c->len, 0, c->name, &c->e);
+	return spool_commit(&r->spool, r->line.p, r->line.len, r->body,
+	    c->len, c->name, &c->e);
+}
+
+/* store: nothing is acknowledged before this succeeded. A sync event
+ * runs here, and its outcome is the answer. */
+static int
+st_store(struct ctx *c)
+{
+	int rc, sync = c->ev != NULL && c->ev->mode == MODE_SYNC;
+
+	if ((rc = store_entry(c, sync)) == -1)
+		refuse_store(c, c->e.msg);
+	else {
+		c->rl.spool = c->name;
+		if (sync)
+			rc = run_sync(c->r, c->ep, c->ev, c->event, c->id,
+			    c->name, c->rl.remote, c->t0, c->r->line.len, c->a,
+			    &c->rl);
 	}
-	rl.spool = name;
-	if (ev != NULL && ev->mode == MODE_SYNC) {
-		/* A duplicate arriving meanwhile waits on the id lock for the
-		 * outcome: a failure releases the id, so the duplicate runs
-		 * it again instead of being told it was accepted. */
-		if (run_sync(r, ep, ev, event, id, name, rl.remote, t0, r->line.len,
-		    a, &rl) == 0 && idfd != -1)
-			(void)close(idfd);	/* in done/: duplicates see it */
-		else if (idfd != -1)
-			spool_id_release(idfd);
-		idfd = -1;
-		goto out;
-	}
-	if (idfd != -1)
-		(void)close(idfd);	/* the lock goes; the record stays */
-	idfd = -1;
-	answer_accepted(a, event, id ? id : name, 0);
-	buf_puts(&a->body, "}");
-	a->kick = 1;
-out:
+	id_done(c, rc == 0);
+	return sync ? -1 : rc;
+}
+
+/* answer: accepted; a runner is started once the answer is out. */
+static int
+st_answer(struct ctx *c)
+{
+	answer_accepted(c->a, c->event, c->id ? c->id : c->name, 0);
+	buf_puts(&c->a->body, "}");
+	c->a->kick = 1;
+	return 0;
+}
+
+/* DESIGN.md's pipeline, in order: cheap refusals come first. */
+static int (*const stages[])(struct ctx *) = {
+	st_config,
+	st_admit,
+	st_token,
+	st_read,
+	st_signature,
+	st_validate,
+	st_route,
+	st_dedupe,
+	st_store,
+	st_answer,
+};
+
+static void
+begin(struct ctx *c, struct receiver *r, const struct request *req,
+    struct answer *a)
+{
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	c->req = req;
+	c->a = a;
+	c->idfd = -1;
+	c->t0 = now_us();
+	a->status = 500;
+	a->retry_after = a->allow_post = a->kick = 0;
+	a->reason[0] = '\0';
+	if (random_hex(a->request_id, 8) == -1)
+		(void)snprintf(a->request_id, sizeof(a->request_id), "%016llx",
+		    (unsigned long long)c->t0);
+	req_parse(&c->in, req->params);
+	c->rl.remote = c->in.remote;
+	c->rl.method = c->in.method;
+}
+
+/* Every request, answered or refused, gets its line in the log. */
+static void
+finish(struct ctx *c)
+{
+	struct answer *a = c->a;
+
 	if (a->body.oom) {
 		buf_reset(&a->body);
 		buf_puts(&a->body, "{\"status\":\"error\"}");
 	}
-	if (rl.reason == NULL && a->status != 200)
-		rl.reason = a->reason;
-	log_request(r, a, &rl, t0);
-	json_object_put(root);
+	if (c->rl.reason == NULL && a->status != 200)
+		c->rl.reason = a->reason;
+	log_request(c->r, a, &c->rl, c->t0);
+	json_object_put(c->root);
+}
+
+void
+receiver_handle(struct receiver *r, const struct request *req,
+    struct answer *a)
+{
+	struct ctx	c;
+	size_t		i;
+
+	begin(&c, r, req, a);
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if (stages[i](&c) == -1)
+			break;
+	finish(&c);
 }
 
 void
