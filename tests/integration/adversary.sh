@@ -192,8 +192,110 @@ while not os.path.exists(stop) and time.time() < end:
 
 # ---------------------------------------------------------------------
 # 3. The spool's disk fails under a running runner (EIO).
+
+# alive PID: running, not a zombie.
+alive() {
+	[ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat" 2>/dev/null
+}
+
+# cpu_ticks PID: user + system clock ticks so far (empty when gone).
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# failing_disk MODE: three events on a spool of its own ext4 image, a
+# runner (once, or MODE=watch) in its slow first handler, then the file
+# system shuts down under it (EXT4_IOC_SHUTDOWN, NOLOGFLUSH): every
+# open and rename answers EIO while the folders still list.
+failing_disk() {
+	local mode=$1 d=$T/disk-$1 pid c0 c1 c rc i n hz
+	hz=$(getconf CLK_TCK)
+	mkdir -p "$d/mnt" "$d/h"
+	truncate -s 64M "$d/img" && mkfs.ext4 -q "$d/img" &&
+	    mount -o loop "$d/img" "$d/mnt" 2>"$d/mount.err" || {
+		skip "$mode: a spool on a failing disk" "cannot mount an ext4 image: $(head -c 200 "$d/mount.err")"
+		return
+	}
+	MOUNTS+=("$d/mnt")
+	printf '#!/bin/sh\n: > %s/started\nsleep 2\n' "$d" > "$d/h/slow.ev"
+	chmod 755 "$d/h/slow.ev"
+	printf '[hookpipe]\nspool_dir = %s/mnt/spool\nhandlers_dir = %s/h\nlog_file = %s/delivery.log\n[auth]\ntoken_file = %s/token\n[delivery]\nrunner = /bin/true\nconcurrency = 1\n' \
+	    "$d" "$d" "$d" "$T" > "$d/f.ini"
+	for i in 1 2 3; do
+		cgi_post "$d/f.ini" "{\"event\":\"slow.ev\",\"id\":\"d$i\"}" > /dev/null
+	done
+	n=$(find "$d/mnt/spool/new" -type f | wc -l)
+	[ "$n" = 3 ] || diag "$mode: $n events queued, not 3: $(cat "$T/cgi.out")"
+	if [ "$mode" = watch ]; then
+		"$RUN" -q --watch -c "$d/f.ini" > "$d/out" 2> "$d/err" &
+	else
+		"$RUN" -q -c "$d/f.ini" > "$d/out" 2> "$d/err" &
+	fi
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	wait_file "$d/started" 10 || diag "$mode: the first handler did not start"
+	/usr/bin/python3 -c 'import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.ioctl(fd, 0x8004587d, struct.pack("I", 2))' "$d/mnt" ||
+	    diag "$mode: EXT4_IOC_SHUTDOWN failed"
+	if [ "$mode" = once ]; then
+		# The CPU it uses over the next 6 s (the last reading while
+		# it runs; a runner that exited uses no more).
+		c0=$(cpu_ticks "$pid")
+		c1=$c0
+		for _ in $(seq 12); do
+			sleep 0.5
+			c=$(cpu_ticks "$pid")
+			[ -n "$c" ] && c1=$c
+		done
+		c=$((${c1:-0} - ${c0:-0}))
+		ok "$([ "$c" -lt "$hz" ]; echo $?)" \
+		    "once: under 1 s of CPU in the 6 s after the disk failed ($c ticks of $hz)"
+	else
+		# Its handler ends, the move to done/ fails; then at least
+		# one pause and claim again before it is told to stop.
+		for _ in $(seq 100); do
+			grep -q '"state":"failing"' "$d/delivery.log" && break
+			sleep 0.1
+		done
+		sleep 1.5
+	fi
+	alive "$pid" && kill -TERM "$pid"
+	for _ in $(seq 20); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		kill -KILL "$pid"
+		[ "$mode" = once ] && fail "once: gone within 2 s of SIGTERM"
+	elif [ "$mode" = once ]; then
+		pass "once: gone within 2 s of SIGTERM"
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	if [ "$mode" = watch ]; then
+		# 137 (killed) here means SIGTERM did not end it.
+		is "$rc" 111 "watch: ends within 2 s of SIGTERM, exit 111 (temporary failure)"
+	else
+		is "$rc" 111 "once: exit 111 (temporary failure)"
+	fi
+	like "$(cat "$d/err")" "keeps failing: unable to move .*Input/output error" \
+	    "$mode: and says why on stderr"
+	is "$(grep -c '"type":"spool",.*"state":"failing"' "$d/delivery.log")" 1 \
+	    "$mode: the delivery log says once that the spool fails"
+}
+
 adv_failing_disk() {
-	:
+	if [ "$ROOT" != 1 ]; then
+		skip "a spool on a failing disk" "needs root (mount)"
+		return
+	fi
+	if ! command -v mkfs.ext4 > /dev/null || [ ! -x /usr/bin/python3 ]; then
+		skip "a spool on a failing disk" "needs mkfs.ext4 and /usr/bin/python3"
+		return
+	fi
+	failing_disk once
+	failing_disk watch
 }
 
 # ---------------------------------------------------------------------
