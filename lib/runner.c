@@ -70,6 +70,8 @@ struct run {
 	int			 nslots;
 	int			 active;
 	unsigned		 claims;
+	long			 due_bound;	/* seconds: a retry due later
+						   than this is due now */
 	/* The spool failing (a rename refused with EIO, EROFS...): claims
 	 * pause, and the pause doubles while it goes on. */
 	int64_t			 fault_since;	/* mono ms; 0: it works */
@@ -627,7 +629,10 @@ relist(struct run *r, int retry)
 			free(l.v[i]);
 			continue;
 		}
-		if (st.st_mtime > now) {
+		/* A due time further ahead than any backoff was set while
+		 * the clock ran ahead (or by hand): due now, rather than
+		 * when the clock gets there. */
+		if (st.st_mtime > now && st.st_mtime - now <= r->due_bound) {
 			wait = (long)(st.st_mtime - now);
 			note_due(r, wait);
 			free(l.v[i]);
@@ -767,11 +772,18 @@ recover_tmp(struct run *r)
 
 	if (spool_list(r->s, SP_TMP, &l, &e) == -1)
 		return;
-	for (i = 0; i < l.n; i++)
+	for (i = 0; i < l.n; i++) {
 		if (fstatat(r->s->fd[SP_TMP], l.v[i], &sb,
-		    AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now - sb.st_mtime > STALE_TMP_SECONDS)
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (now - sb.st_mtime > STALE_TMP_SECONDS)
 			(void)unlinkat(r->s->fd[SP_TMP], l.v[i], 0);
+		else if (sb.st_mtime - now > STALE_TMP_SECONDS)
+			/* Written while the clock ran ahead: its age counts
+			 * from now, not from when the clock gets there. */
+			(void)utimensat(r->s->fd[SP_TMP], l.v[i], NULL,
+			    AT_SYMLINK_NOFOLLOW);
+	}
 	strlist_free(&l);
 }
 
@@ -802,7 +814,9 @@ recover(struct run *r)
 }
 
 /* done/ entries and ids/ records older than `keep` go, at most once an
- * hour (the stamp's mtime says when it last ran). dead/ stays. */
+ * hour (the stamp's mtime says when it last ran; a stamp more than that
+ * ahead of the clock was set while the clock ran ahead and does not hold
+ * pruning back until the clock gets there). dead/ stays. */
 static void
 prune(struct run *r)
 {
@@ -821,7 +835,8 @@ prune(struct run *r)
 	if (fd == -1)
 		return;
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    now - st.st_mtime < PRUNE_EVERY) {
+	    now - st.st_mtime < PRUNE_EVERY &&
+	    st.st_mtime - now <= PRUNE_EVERY) {
 		(void)close(fd);
 		return;
 	}
@@ -848,6 +863,26 @@ prune(struct run *r)
 				(void)unlinkat(r->s->fd[SP_IDS], l.v[i], 0);
 		strlist_free(&l);
 	}
+}
+
+/* How far ahead a retry/ entry's due time may be, in seconds: the
+ * longest backoff of the configuration with its +10% jitter, and at
+ * least a day, for entries set by hand or under an earlier backoff. */
+static long
+due_bound(const struct conf *c)
+{
+	long	max = 0;
+	size_t	i, j;
+
+	for (i = 0; i < c->nbackoff; i++)
+		if (c->backoff[i] > max)
+			max = c->backoff[i];
+	for (i = 0; i < c->nevents; i++)
+		for (j = 0; j < c->events[i].nbackoff; j++)
+			if (c->events[i].backoff[j] > max)
+				max = c->events[i].backoff[j];
+	max += max / 10 + 1;
+	return max > 86400 ? max : 86400;
 }
 
 /* A stop signal that came while they were blocked, outside the wait,
@@ -922,6 +957,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	r.log = log;
 	r.st = st;
 	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
+	r.due_bound = due_bound(c);
 	for (k = 0; k < MAX_SLOTS; k++)
 		r.slots[k].body = -1;
 	st->next_due = -1;

@@ -536,7 +536,55 @@ adv_escapes() {
 # 6. A clock stepped back (rate limiter); wall-clock values from disk
 #    far in the future (prune.stamp, retry due times).
 adv_clock() {
-	:
+	local d=$T/clock codes i ft name
+	mkdir -p "$d/h"
+	# The rate limiter: 2/s (a burst of 2), one request every 0.7 s,
+	# then the wall clock steps back an hour, as NTP may do; the
+	# monotonic clock does not move (DONT_FAKE_MONOTONIC=1).
+	if ft=$(command -v faketime); then
+		printf '[hookpipe]\nspool_dir = %s/spool\nhandlers_dir = %s/h\n[auth]\ntoken_file = %s/token\nrate_limit = 2/s\n[delivery]\nrunner = /bin/true\n' \
+		    "$d" "$d" "$T" > "$d/rate.ini"
+		printf '#!/bin/sh\nASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" DONT_FAKE_MONOTONIC=1 exec %s -f -1h %s "$@"\n' \
+		    "$ft" "$FCGI" > "$d/fcgi-1h"
+		chmod 755 "$d/fcgi-1h"
+		codes=""
+		for i in 1 2 3 4 5 6 7; do
+			if [ "$i" -le 3 ]; then
+				codes="$codes$(cgi_post "$d/rate.ini" "{\"event\":\"a.b\",\"id\":\"c$i\"}") "
+			else
+				codes="$codes$(FCGI=$d/fcgi-1h cgi_post "$d/rate.ini" "{\"event\":\"a.b\",\"id\":\"c$i\"}") "
+			fi
+			sleep 0.7
+		done
+		is "$codes" "200 200 200 200 200 200 200 " \
+		    "rate_limit 2/s at 1 request per 0.7 s, the clock stepped back an hour after 3: no 429"
+		grep -q "\"received_at\":\"$(date -u -d '-1 hour' +%Y-%m-%dT%H)" \
+		    "$d/spool/new/"* 2>/dev/null ||
+		    diag "the requests under faketime did not run an hour behind"
+	else
+		skip "rate limiter under a clock stepped back" "faketime is not installed (scripts/deps)"
+	fi
+
+	# Left while the clock ran a year ahead: a prune.stamp and a retry
+	# due time. Neither holds the runner back for a year.
+	printf '[hookpipe]\nspool_dir = %s/spool2\nhandlers_dir = %s/h\n[auth]\ntoken_file = %s/token\n[delivery]\nrunner = /bin/true\n' \
+	    "$d" "$d" "$T" > "$d/run.ini"
+	printf '#!/bin/sh\n: > %s/ran\n' "$d" > "$d/h/r.t"
+	chmod 755 "$d/h/r.t"
+	[ "$(cgi_post "$d/run.ini" '{"event":"r.t","id":"y1"}')" = 200 ] ||
+	    diag "the event for the retry was not stored: $(cat "$T/cgi.out")"
+	name=$(ls "$d/spool2/new")
+	mv "$d/spool2/new/$name" "$d/spool2/retry/$name"
+	touch -d '+1 year' "$d/spool2/retry/$name"
+	# A done/ entry received in 2001: past any keep.
+	printf '{"event":"old","id":"o1"}\n{}' > "$d/spool2/done/1000000000.000000.1.000001.0123456789abcdef"
+	printf x > "$d/spool2/prune.stamp"
+	touch -d '+1 year' "$d/spool2/prune.stamp"
+	"$RUN" -q -c "$d/run.ini" > "$d/run.out" 2>&1
+	ok "$([ -e "$d/ran" ] && [ -e "$d/spool2/done/$name" ]; echo $?)" \
+	    "a retry due a year ahead runs now"
+	ok "$([ ! -e "$d/spool2/done/1000000000.000000.1.000001.0123456789abcdef" ]; echo $?)" \
+	    "a prune.stamp a year ahead does not stop pruning"
 }
 
 # ---------------------------------------------------------------------
