@@ -755,6 +755,44 @@ EOF
 	r=$(drain_run fast 67108864)
 	like "$r" '^413 [0-9] [0-9]{1,7} (BrokenPipeError|ConnectionResetError)$' \
 	    "a refused body of 64 MiB: the drain stops after max_body + 1 MiB ($r)"
+
+	# item 9: ratelimit
+	# SPOOL/ratelimit truncated (to 0, then to 5 bytes) between the
+	# requests of a FastCGI responder under lighttpd that has it open:
+	# normal answers go on, no responder dies.
+	local rd=$T/rl rport rpid codes size j p
+	mkdir -p "$rd/h"
+	printf '[hookpipe]\nspool_dir = %s/spool\nhandlers_dir = %s/h\nrequire_https = no\n[auth]\ntoken_file = %s/token\nrate_limit = 100/s\n[delivery]\nrunner = /bin/true\n' \
+	    "$rd" "$rd" "$T" > "$rd/rl.ini"
+	rport=$(free_port)
+	lighttpd_conf "$rd/lighttpd.conf" "$rport" "$rd/rl.ini" 1
+	sed -i "s|$T/lighttpd.error.log|$rd/error.log|; s|$T/hp.sock|$rd/hp.sock|" "$rd/lighttpd.conf"
+	if start_lighttpd "$rd/lighttpd.conf" "$rport"; then
+		rpid=${SERVER_PIDS[-1]}
+		post "http://127.0.0.1:$rport/hooks" -H 'Content-Type: application/json' \
+		    -H "x-auth-token: $TOKEN" --data-binary '{"event":"a.b","id":"t0"}'
+		codes="$STATUS "
+		for size in 0 5; do
+			truncate -s "$size" "$rd/spool/ratelimit"
+			for j in 1 2; do
+				post "http://127.0.0.1:$rport/hooks" -H 'Content-Type: application/json' \
+				    -H "x-auth-token: $TOKEN" --data-binary "{\"event\":\"a.b\",\"id\":\"t$size$j\"}"
+				codes="$codes$STATUS "
+			done
+		done
+		is "$codes" "200 200 200 200 200 " \
+		    "ratelimit truncated to 0, then 5 bytes, under a running responder: normal answers"
+		unlike "$(cat "$rd/error.log" 2>/dev/null)" 'child (signalled|exited)|died|are down' \
+		    "and lighttpd saw no responder crash"
+		# Stop this server only: the other blocks may run their own.
+		kill "$rpid" 2>/dev/null
+		wait "$rpid" 2>/dev/null
+		for p in "${!SERVER_PIDS[@]}"; do
+			[ "${SERVER_PIDS[$p]}" = "$rpid" ] && unset "SERVER_PIDS[$p]"
+		done
+	else
+		fail "lighttpd starts for the ratelimit block"
+	fi
 }
 
 adv_squatted_spool
