@@ -28,13 +28,17 @@
  * user): a pread of a short file is just a short read, which reads as
  * free slots. The price is three small system calls per request beside
  * the flock, which was there already. The file is never shrunk either:
- * a responder of the previous version may still have it mapped.
+ * a responder of the previous version ("hpr1") may still have it mapped;
+ * it keeps that version's size and slot layout, and a slot of either
+ * version reads as a full bucket to the other (that one found its keys
+ * by a 64-bit scope and stamped the wall clock).
  *
  * Stamps are CLOCK_MONOTONIC, which is system-wide on Linux, so every
  * responder process shares it, and which a step of the wall clock (NTP,
- * an operator) does not move. It starts again at boot: a slot keeps the
- * boot it was stamped in, and a slot of another boot (or of another host
- * sharing the spool) or stamped in the future is taken as full.
+ * an operator) does not move. It starts again at boot: a slot keeps (a
+ * hash of) the boot it was stamped in, and a slot of another boot (or of
+ * another host sharing the spool) or stamped in the future is taken as
+ * full.
  */
 struct rl_head {
 	uint32_t	magic;
@@ -44,11 +48,14 @@ struct rl_head {
 
 struct rl_slot {
 	unsigned char	addr[16];
-	uint64_t	scope;		/* hash of the endpoint name */
+	uint32_t	scope;		/* hash of the endpoint name */
+	uint32_t	boot;		/* hash of the boot id of last_us */
 	int64_t		last_us;	/* CLOCK_MONOTONIC; 0: free */
-	uint64_t	boot;		/* hash of the boot id of last_us */
 	double		tokens;
 };
+
+/* The previous version's slot size: see above. */
+_Static_assert(sizeof(struct rl_slot) == 40, "rl_slot layout changed");
 
 #define SLOT_OFF(i)	((off_t)sizeof(struct rl_head) + \
 			    (off_t)(i) * (off_t)sizeof(struct rl_slot))
@@ -109,7 +116,7 @@ pwrite_all(int fd, const void *p, size_t n, off_t off)
 
 /* The hash of this boot's id; 0 when it cannot be read (then only the
  * stamps in the future show a reboot). */
-static uint64_t
+static uint32_t
 boot_hash(void)
 {
 	struct err	e;
@@ -123,7 +130,7 @@ boot_hash(void)
 	(void)close(fd);
 	if (n <= 0)
 		return 0;
-	return fnv(0xcbf29ce484222325ULL, b, (size_t)n);
+	return (uint32_t)fnv(0xcbf29ce484222325ULL, b, (size_t)n);
 }
 
 /* Under the lock: a fresh table. The slots are zeroed before the header
@@ -204,7 +211,8 @@ ratelimit_take_at(struct ratelimit *rl, const char *addr, const char *scope,
 {
 	struct rl_slot	 sl[PROBE], *s = NULL, *victim = NULL;
 	unsigned char	 key[16];
-	uint64_t	 sc, h;
+	uint64_t	 h;
+	uint32_t	 sc;
 	double		 wait;
 	size_t		 i, first;
 	int		 rc = 0, stale, vstale = 0;
@@ -214,9 +222,10 @@ ratelimit_take_at(struct ratelimit *rl, const char *addr, const char *scope,
 	memset(key, 0, sizeof(key));
 	if (addr != NULL)
 		(void)cidr_addr(addr, key);
-	sc = fnv(0xcbf29ce484222325ULL, scope ? scope : "", scope ?
+	h = fnv(0xcbf29ce484222325ULL, scope ? scope : "", scope ?
 	    strlen(scope) : 0);
-	h = fnv(sc, key, sizeof(key));
+	sc = (uint32_t)h;
+	h = fnv(h, key, sizeof(key));
 	if (flock(rl->fd, LOCK_EX) == -1)
 		return 0;
 	switch (rl_check(rl)) {

@@ -12,7 +12,7 @@
 
 struct ratelimit {
 	int		fd;
-	uint64_t	boot;		/* hash of this boot's id */
+	uint32_t	boot;		/* hash of this boot's id */
 	unsigned	resets;		/* tables found damaged (truncated,
 					   overwritten) and started afresh */
 };
