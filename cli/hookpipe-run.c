@@ -15,6 +15,8 @@
 #include "runner.h"
 #include "spool.h"
 
+#define EXIT_TEMPFAIL	111	/* qmail's temporary failure: try again */
+
 static volatile sig_atomic_t stopping;
 
 static void
@@ -36,7 +38,8 @@ usage(FILE *f)
 	    "                     SIGTERM stops after the running handlers "
 	    "finish\n"
 	    "Runs every due event in the spool, then exits (unless --watch).\n"
-	    "Exit: 0 ok (or another runner is at work), 1 failure, 2 usage.\n");
+	    "Exit: 0 ok (or another runner is at work), 1 failure, 2 usage,\n"
+	    "      111 the spool kept failing (I/O errors): try again later.\n");
 }
 
 int
@@ -130,6 +133,6 @@ main(int argc, char *argv[])
 	spool_close(&s);
 	conf_free(c);
 	if (rc == -1)
-		return 1;
+		return st.failing ? EXIT_TEMPFAIL : 1;
 	return st.busy && (flags & RUNNER_WATCH) ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 /* ratelimit: a token bucket per source address and endpoint, shared by
- * every responder process through a small mapped file in the spool. */
+ * every responder process through a small file in the spool. */
 #ifndef HOOKPIPE_RATELIMIT_H
 #define HOOKPIPE_RATELIMIT_H
 
@@ -11,19 +11,27 @@
 #define RATELIMIT_SLOTS	4096	/* sources tracked at once */
 
 struct ratelimit {
-	int	 fd;
-	void	*map;
-	size_t	 len;
+	int		fd;
+	uint32_t	boot;		/* hash of this boot's id */
+	unsigned	resets;		/* tables found damaged (truncated,
+					   overwritten) and started afresh */
 };
 
-/* Open (creating it, mode 0600) the bucket file. */
+/* Open (creating it, mode 0600; never through a symlink) the bucket
+ * file. */
 int	ratelimit_open(struct ratelimit *, const char *, struct err *);
 void	ratelimit_close(struct ratelimit *);
 /* Take one token from the bucket of (address, scope) that refills at
  * rate per second up to burst. 0 when allowed, else the whole seconds
- * until a token is there (at least 1). A file that cannot be locked
- * lets the request through: a limiter must not stop the service. */
+ * until a token is there (at least 1). A file that cannot be locked,
+ * read or written lets the request through, and a damaged one starts
+ * afresh (counted in resets): a limiter must not stop the service. The
+ * last argument is not used: the buckets run on the monotonic clock,
+ * which a step of the wall clock does not move. */
 int	ratelimit_take(struct ratelimit *, const char *, const char *, double,
 	    double, int64_t);
+/* The same at a given time on CLOCK_MONOTONIC, in microseconds. */
+int	ratelimit_take_at(struct ratelimit *, const char *, const char *,
+	    double, double, int64_t);
 
 #endif

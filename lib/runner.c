@@ -28,6 +28,10 @@
 #define PRUNE_EVERY		3600	/* seconds between prunes */
 #define RESCAN_MS		60000	/* watch mode: look anyway */
 #define MAX_SLOTS		64
+#define HOLD_MIN_MS		1000	/* first pause after a spool failure */
+#define HOLD_MAX_MS		60000	/* the pause doubles up to this */
+#define GIVE_UP_MS		300000	/* still failing this long after the
+					   first failure: stop (exit 111) */
 
 struct slot {
 	int			 used;
@@ -66,6 +70,15 @@ struct run {
 	int			 nslots;
 	int			 active;
 	unsigned		 claims;
+	long			 due_bound;	/* seconds: a retry due later
+						   than this is due now */
+	/* The spool failing (a rename refused with EIO, EROFS...): claims
+	 * pause, and the pause doubles while it goes on. */
+	int64_t			 fault_since;	/* mono ms; 0: it works */
+	int64_t			 hold_until;	/* mono ms: no claim before */
+	int64_t			 hold_ms;
+	int			 gave_up;
+	char			 fault[1024];	/* what failed first (err.msg) */
 };
 
 void
@@ -176,6 +189,72 @@ slot_free(struct run *r, struct slot *sl)
 
 #define RELIST_MS	1000	/* new arrivals and due retries wait at most */
 
+/* One line for the spool as a whole: {"type":"spool","state":...}. */
+static void
+log_spool(struct run *r, const char *state, const char *reason)
+{
+	struct buf	line = { 0 };
+
+	dlog_begin(&line, "spool");
+	buf_puts(&line, ",\"spool\":");
+	buf_json_cstr(&line, r->s->path);
+	buf_puts(&line, ",\"state\":");
+	buf_json_cstr(&line, state);
+	buf_puts(&line, ",\"reason\":");
+	buf_json_cstr(&line, reason);
+	dlog_end(r->log, &line);
+	buf_free(&line);
+}
+
+/*
+ * A spool operation failed for a reason other than the entry being gone
+ * (a disk that shut down answers EIO to every open and rename while its
+ * folders still list). Claiming again at once would fail again, as fast
+ * as the loop can go: pause claims instead, 1 s, then twice as long at
+ * each failure after a pause, up to a minute. Said once in the log, not
+ * at each failure; after GIVE_UP_MS of failures the runner stops, so
+ * that its supervisor starts a new one on the file system as it is then
+ * (this one's folder descriptors may point into one that is gone).
+ */
+static void
+spool_failed(struct run *r, const struct err *e)
+{
+	int64_t now = mono_ms();
+	char	why[1024 + 96];
+
+	if (r->fault_since == 0) {
+		r->fault_since = now;
+		r->hold_ms = HOLD_MIN_MS;
+		r->hold_until = now + r->hold_ms;
+		(void)snprintf(r->fault, sizeof(r->fault), "%s", e->msg);
+		(void)snprintf(why, sizeof(why), "%s; no event is claimed "
+		    "for a while (pauses from 1s to 60s)", e->msg);
+		log_spool(r, "failing", why);
+		return;
+	}
+	if (now < r->hold_until)
+		return;		/* a failure of something started before */
+	r->hold_ms = r->hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS :
+	    r->hold_ms * 2;
+	r->hold_until = now + r->hold_ms;
+	if (now - r->fault_since >= GIVE_UP_MS)
+		r->gave_up = 1;
+}
+
+/* A spool operation worked: the failure, if any, is over. */
+static void
+spool_works(struct run *r)
+{
+	char	why[64];
+
+	if (r->fault_since == 0)
+		return;
+	(void)snprintf(why, sizeof(why), "failed for %llds",
+	    (long long)((mono_ms() - r->fault_since) / 1000));
+	log_spool(r, "working", why);
+	r->fault_since = r->hold_until = r->hold_ms = 0;
+}
+
 /* A retry falls due in `secs`: keep the earliest. */
 static void
 note_due(struct run *r, long secs)
@@ -198,11 +277,14 @@ finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
 	int64_t		 due;
 
 	if (spool_move(r->s, SP_CUR, to, sl->name, &e) == -1) {
+		if (e.errnum != ENOENT)
+			spool_failed(r, &e);
 		log_event(r, sl->name, sl->event, json_str(sl->env, "id"), "cur",
 		    e.msg, sl->attempt);
 		slot_free(r, sl);
 		return;
 	}
+	spool_works(r);
 	if (to == SP_RETRY) {
 		/* The due time is the entry's mtime: cheap to scan, and an
 		 * operator can `touch` an entry to make it due now. */
@@ -326,6 +408,23 @@ advance(struct run *r, struct slot *sl)
 		    "temporary failure", backoff(r, sl));
 }
 
+/* An entry that cannot be run moves to dead/. */
+static int
+set_aside(struct run *r, enum spool_dir from, const char *name,
+    const char *why)
+{
+	struct err e;
+
+	if (spool_move(r->s, from, SP_DEAD, name, &e) == -1) {
+		if (e.errnum != ENOENT)
+			spool_failed(r, &e);
+		return -1;
+	}
+	spool_works(r);
+	log_event(r, name, NULL, NULL, "dead", why, 0);
+	return 0;
+}
+
 /* Claim one event (new/ or retry/ -> cur/) and start its first handler
  * still to run. 0 claimed, 1 skipped (serialized type busy), -1 gone. */
 static int
@@ -342,15 +441,19 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	int			 fd, k, max, done;
 
 	if ((fd = spool_open_entry(r->s, from, name, &line, &e)) == -1) {
-		/* Gone (claimed or replayed elsewhere) is fine; anything
-		 * else would be looked at for ever: set it aside. */
-		struct err	me;
-
-		if (e.errnum != ENOENT && spool_move(r->s, from, SP_DEAD, name,
-		    &me) == 0) {
-			r->st->dead++;
-			log_event(r, name, NULL, NULL, "dead", e.msg, 0);
+		/* Gone (claimed or replayed elsewhere) is fine; short of
+		 * descriptors or memory, it is our failure, not the
+		 * entry's; anything else would be looked at for ever: set
+		 * it aside. */
+		if (e.errnum == ENOENT)
+			return -1;
+		if (e.errnum == EMFILE || e.errnum == ENFILE ||
+		    e.errnum == ENOMEM) {
+			spool_failed(r, &e);
+			return -1;
 		}
+		if (set_aside(r, from, name, e.msg) == 0)
+			r->st->dead++;
 		return -1;
 	}
 	for (k = 0; k < r->nslots; k++)
@@ -371,11 +474,8 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	if (ev == NULL || strlen(ev) >= sizeof(sl->event)) {
 		(void)close(fd);
 		json_object_put(sl->env);
-		if (spool_move(r->s, from, SP_DEAD, name, &e) == 0) {
+		if (set_aside(r, from, name, "envelope is not readable") == 0)
 			r->st->dead++;
-			log_event(r, name, NULL, NULL, "dead",
-			    "envelope is not readable", 0);
-		}
 		return -1;
 	}
 	(void)snprintf(sl->event, sizeof(sl->event), "%s", ev);
@@ -390,11 +490,14 @@ claim(struct run *r, enum spool_dir from, const char *name)
 				return 1;
 			}
 	if (spool_move(r->s, from, SP_CUR, name, &e) == -1) {
+		if (e.errnum != ENOENT)
+			spool_failed(r, &e);
 		(void)close(fd);
 		json_object_put(sl->env);
 		sl->env = NULL;
 		return -1;
 	}
+	spool_works(r);
 	sl->used = 1;
 	r->active++;
 	r->claims++;
@@ -510,19 +613,26 @@ relist(struct run *r, int retry)
 		queue_drop(&r->qnew);
 		if (spool_list(r->s, SP_NEW, &r->qnew.l, &e) == 0)
 			r->qnew.at = mono_ms();
+		else
+			spool_failed(r, &e);
 		return;
 	}
 	queue_drop(&r->qretry);
 	r->retry_due = 0;
-	if (spool_list(r->s, SP_RETRY, &l, &e) == -1)
+	if (spool_list(r->s, SP_RETRY, &l, &e) == -1) {
+		spool_failed(r, &e);
 		return;
+	}
 	for (i = n = 0; i < l.n; i++) {
 		if (fstatat(r->s->fd[SP_RETRY], l.v[i], &st,
 		    AT_SYMLINK_NOFOLLOW) == -1) {
 			free(l.v[i]);
 			continue;
 		}
-		if (st.st_mtime > now) {
+		/* A due time further ahead than any backoff was set while
+		 * the clock ran ahead (or by hand): due now, rather than
+		 * when the clock gets there. */
+		if (st.st_mtime > now && st.st_mtime - now <= r->due_bound) {
 			wait = (long)(st.st_mtime - now);
 			note_due(r, wait);
 			free(l.v[i]);
@@ -557,13 +667,15 @@ fill(struct run *r)
 	int64_t		 now = mono_ms();
 	int		 from_new, cmp, rc;
 
-	if (r->active >= r->nslots)
+	if (r->active >= r->nslots || now < r->hold_until)
 		return retry_wait(r);
 	if (r->qnew.pos >= r->qnew.l.n || now - r->qnew.at >= RELIST_MS)
 		relist(r, 0);
 	if (now - r->qretry.at >= RELIST_MS ||
 	    (r->retry_due != 0 && now >= r->retry_due))
 		relist(r, 1);
+	if (now < r->hold_until)
+		return retry_wait(r);
 	while (r->active < r->nslots && (r->qnew.pos < r->qnew.l.n ||
 	    r->qretry.pos < r->qretry.l.n)) {
 		if (r->qnew.pos < r->qnew.l.n && r->qretry.pos < r->qretry.l.n)
@@ -580,6 +692,11 @@ fill(struct run *r)
 		 * place ahead of later ones. */
 		if (rc == 1)
 			r->qnew.at = r->qretry.at = 0;
+		/* The spool fails: the rest of the listing would too. */
+		if (now < r->hold_until) {
+			r->qnew.at = r->qretry.at = 0;
+			break;
+		}
 	}
 	return retry_wait(r);
 }
@@ -655,11 +772,18 @@ recover_tmp(struct run *r)
 
 	if (spool_list(r->s, SP_TMP, &l, &e) == -1)
 		return;
-	for (i = 0; i < l.n; i++)
+	for (i = 0; i < l.n; i++) {
 		if (fstatat(r->s->fd[SP_TMP], l.v[i], &sb,
-		    AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now - sb.st_mtime > STALE_TMP_SECONDS)
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (now - sb.st_mtime > STALE_TMP_SECONDS)
 			(void)unlinkat(r->s->fd[SP_TMP], l.v[i], 0);
+		else if (sb.st_mtime - now > STALE_TMP_SECONDS)
+			/* Written while the clock ran ahead: its age counts
+			 * from now, not from when the clock gets there. */
+			(void)utimensat(r->s->fd[SP_TMP], l.v[i], NULL,
+			    AT_SYMLINK_NOFOLLOW);
+	}
 	strlist_free(&l);
 }
 
@@ -674,18 +798,25 @@ recover(struct run *r)
 		for (i = 0; i < l.n; i++) {
 			stop_leftovers(r, l.v[i]);
 			if (spool_move(r->s, SP_CUR, SP_NEW, l.v[i], &e) == 0) {
+				spool_works(r);
 				r->st->recovered++;
 				log_event(r, l.v[i], NULL, NULL, "new",
 				    "re-queued after an interrupted run", 0);
+			} else if (e.errnum != ENOENT) {
+				spool_failed(r, &e);
+				break;
 			}
 		}
 		strlist_free(&l);
-	}
+	} else
+		spool_failed(r, &e);
 	recover_tmp(r);
 }
 
 /* done/ entries and ids/ records older than `keep` go, at most once an
- * hour (the stamp's mtime says when it last ran). dead/ stays. */
+ * hour (the stamp's mtime says when it last ran; a stamp more than that
+ * ahead of the clock was set while the clock ran ahead and does not hold
+ * pruning back until the clock gets there). dead/ stays. */
 static void
 prune(struct run *r)
 {
@@ -704,7 +835,8 @@ prune(struct run *r)
 	if (fd == -1)
 		return;
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    now - st.st_mtime < PRUNE_EVERY) {
+	    now - st.st_mtime < PRUNE_EVERY &&
+	    st.st_mtime - now <= PRUNE_EVERY) {
 		(void)close(fd);
 		return;
 	}
@@ -731,6 +863,35 @@ prune(struct run *r)
 				(void)unlinkat(r->s->fd[SP_IDS], l.v[i], 0);
 		strlist_free(&l);
 	}
+}
+
+/* How far ahead a retry/ entry's due time may be, in seconds: the
+ * longest backoff of the configuration with its +10% jitter, and at
+ * least a day, for entries set by hand or under an earlier backoff. */
+static long
+due_bound(const struct conf *c)
+{
+	long	max = 0;
+	size_t	i, j;
+
+	for (i = 0; i < c->nbackoff; i++)
+		if (c->backoff[i] > max)
+			max = c->backoff[i];
+	for (i = 0; i < c->nevents; i++)
+		for (j = 0; j < c->events[i].nbackoff; j++)
+			if (c->events[i].backoff[j] > max)
+				max = c->events[i].backoff[j];
+	max += max / 10 + 1;
+	return max > 86400 ? max : 86400;
+}
+
+/* A stop signal that came while they were blocked, outside the wait,
+ * runs its handler now: a pass that does not wait still sees it. */
+static void
+take_signals(const sigset_t *old, const sigset_t *stopsigs)
+{
+	(void)sigprocmask(SIG_SETMASK, old, NULL);
+	(void)sigprocmask(SIG_BLOCK, stopsigs, NULL);
 }
 
 static int
@@ -777,8 +938,8 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	int64_t			 wake, now;
 	long			 next;
 	int			 n, k, infd = -1, watch = flags & RUNNER_WATCH;
-	int			 waitms, failed = 0;
-	unsigned		 before;
+	int			 waitms, failed = 0, halt, idle = 0;
+	unsigned		 before, start;
 	struct timespec		 ts;
 	sigset_t		 stopsigs, oldmask;
 	int64_t			 upkeep;
@@ -796,6 +957,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	r.log = log;
 	r.st = st;
 	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
+	r.due_bound = due_bound(c);
 	for (k = 0; k < MAX_SLOTS; k++)
 		r.slots[k].body = -1;
 	st->next_due = -1;
@@ -812,6 +974,7 @@ relock:
 		return failed ? -1 : 0;
 	}
 	note_pid(s);
+	start = r.claims;
 	recover(&r);
 	prune(&r);
 	if (watch && infd == -1) {
@@ -829,22 +992,28 @@ relock:
 		}
 	}
 	for (;;) {
+		halt = (stop != NULL && *stop) || r.gave_up;
 		before = r.claims;
-		next = (stop != NULL && *stop) ? -1 : fill(&r);
+		next = halt ? -1 : fill(&r);
 		st->next_due = (int)next;
-		if (r.active == 0 && (!watch || (stop != NULL && *stop))) {
+		if (r.active == 0 && (!watch || halt)) {
 			/* Events that settled at once may have left others
 			 * waiting for a slot: look again before leaving. */
-			if (r.claims != before && !(stop != NULL && *stop))
+			if (r.claims != before && !halt) {
+				take_signals(&oldmask, &stopsigs);
 				continue;
+			}
 			break;
 		}
-		/* Wait for a handler event, a new event, a due retry. */
+		/* Wait for a handler event, a new event, a due retry, the
+		 * end of a pause after a spool failure. */
 		n = 0;
 		now = mono_ms();
 		wake = now + (watch ? RESCAN_MS : 1000);
 		if (next >= 0 && now + next * 1000 < wake)
 			wake = now + next * 1000;
+		if (!halt && r.hold_until > now && r.hold_until < wake)
+			wake = r.hold_until;
 		for (k = 0; k < r.nslots; k++) {
 			if (!r.slots[k].used)
 				continue;
@@ -887,11 +1056,24 @@ relock:
 	if (flock(s->lockfd, LOCK_UN) == -1 && !failed)
 		failed = err_sys(e, "unable to unlock %s/run.lock", s->path);
 	/* An event committed while we held the lock found a runner busy and
-	 * did not start one: look once more. */
-	if (!failed && !(stop != NULL && *stop) && pending(s))
-		goto relock;
+	 * did not start one: look once more. Not while the spool fails (the
+	 * next pass would fail as this one did, at once), nor after two
+	 * passes in a row that claimed nothing: what new/ holds then cannot
+	 * be claimed now, and the next runner will try. */
+	idle = r.claims == start ? idle + 1 : 0;
+	if (!failed && r.fault_since == 0 && idle < 2) {
+		take_signals(&oldmask, &stopsigs);
+		if (!(stop != NULL && *stop) && pending(s))
+			goto relock;
+	}
 	if (infd != -1)
 		(void)close(infd);
 	(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	if (!failed && r.fault_since != 0) {
+		st->failing = 1;
+		failed = err_set(e, "the spool %s keeps failing: %s; check its "
+		    "disk and file system (dmesg), then start hookpipe-run "
+		    "again", s->path, r.fault);
+	}
 	return failed ? -1 : 0;
 }

@@ -14,6 +14,8 @@ struct runner_stats {
 	unsigned	done, retry, dead, recovered, pruned, runs;
 	int		busy;		/* another runner held the lock */
 	int		next_due;	/* seconds to the next retry, -1: none */
+	int		failing;	/* returned -1 as the spool kept
+					   failing: a temporary failure */
 };
 
 #define RUNNER_WATCH	0x01	/* keep running: inotify on new/, timers */
@@ -21,7 +23,10 @@ struct runner_stats {
 /* Take the runner lock (or return 0 at once, busy, when another runner
  * holds it), recover what a killed runner left, then run every due event.
  * Without RUNNER_WATCH it returns when nothing is due; with it, when
- * *stop becomes non-zero (after the running handlers finished). */
+ * *stop becomes non-zero (after the running handlers finished). When the
+ * spool fails (EIO...), claims pause; without RUNNER_WATCH it returns -1
+ * with failing set once nothing runs; with it, when *stop is set or the
+ * failure has gone on for five minutes. */
 int	runner_run(const struct conf *, struct spool *, struct dlog *, int,
 	    volatile sig_atomic_t *, struct runner_stats *, struct err *);
 

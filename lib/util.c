@@ -461,3 +461,12 @@ tty_escape(struct buf *b, const char *str, size_t n, int multiline)
 			buf_add(b, s + i, k);
 	}
 }
+
+int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -70,5 +70,7 @@ int	ct_memeq(const void *, const void *, size_t);
  * not valid UTF-8 as \xHH, C1 controls (U+0080-U+009F) as \u00HH, the
  * rest as is; newline and tab are kept only when multiline is set. */
 void	tty_escape(struct buf *, const char *, size_t, int);
+/* Monotonic microseconds: system-wide, never stepped, reset at boot. */
+int64_t	mono_us(void);
 
 #endif

@@ -192,8 +192,110 @@ while not os.path.exists(stop) and time.time() < end:
 
 # ---------------------------------------------------------------------
 # 3. The spool's disk fails under a running runner (EIO).
+
+# alive PID: running, not a zombie.
+alive() {
+	[ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat" 2>/dev/null
+}
+
+# cpu_ticks PID: user + system clock ticks so far (empty when gone).
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# failing_disk MODE: three events on a spool of its own ext4 image, a
+# runner (once, or MODE=watch) in its slow first handler, then the file
+# system shuts down under it (EXT4_IOC_SHUTDOWN, NOLOGFLUSH): every
+# open and rename answers EIO while the folders still list.
+failing_disk() {
+	local mode=$1 d=$T/disk-$1 pid c0 c1 c rc i n hz
+	hz=$(getconf CLK_TCK)
+	mkdir -p "$d/mnt" "$d/h"
+	truncate -s 64M "$d/img" && mkfs.ext4 -q "$d/img" &&
+	    mount -o loop "$d/img" "$d/mnt" 2>"$d/mount.err" || {
+		skip "$mode: a spool on a failing disk" "cannot mount an ext4 image: $(head -c 200 "$d/mount.err")"
+		return
+	}
+	MOUNTS+=("$d/mnt")
+	printf '#!/bin/sh\n: > %s/started\nsleep 2\n' "$d" > "$d/h/slow.ev"
+	chmod 755 "$d/h/slow.ev"
+	printf '[hookpipe]\nspool_dir = %s/mnt/spool\nhandlers_dir = %s/h\nlog_file = %s/delivery.log\n[auth]\ntoken_file = %s/token\n[delivery]\nrunner = /bin/true\nconcurrency = 1\n' \
+	    "$d" "$d" "$d" "$T" > "$d/f.ini"
+	for i in 1 2 3; do
+		cgi_post "$d/f.ini" "{\"event\":\"slow.ev\",\"id\":\"d$i\"}" > /dev/null
+	done
+	n=$(find "$d/mnt/spool/new" -type f | wc -l)
+	[ "$n" = 3 ] || diag "$mode: $n events queued, not 3: $(cat "$T/cgi.out")"
+	if [ "$mode" = watch ]; then
+		"$RUN" -q --watch -c "$d/f.ini" > "$d/out" 2> "$d/err" &
+	else
+		"$RUN" -q -c "$d/f.ini" > "$d/out" 2> "$d/err" &
+	fi
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	wait_file "$d/started" 10 || diag "$mode: the first handler did not start"
+	/usr/bin/python3 -c 'import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.ioctl(fd, 0x8004587d, struct.pack("I", 2))' "$d/mnt" ||
+	    diag "$mode: EXT4_IOC_SHUTDOWN failed"
+	if [ "$mode" = once ]; then
+		# The CPU it uses over the next 6 s (the last reading while
+		# it runs; a runner that exited uses no more).
+		c0=$(cpu_ticks "$pid")
+		c1=$c0
+		for _ in $(seq 12); do
+			sleep 0.5
+			c=$(cpu_ticks "$pid")
+			[ -n "$c" ] && c1=$c
+		done
+		c=$((${c1:-0} - ${c0:-0}))
+		ok "$([ "$c" -lt "$hz" ]; echo $?)" \
+		    "once: under 1 s of CPU in the 6 s after the disk failed ($c ticks of $hz)"
+	else
+		# Its handler ends, the move to done/ fails; then at least
+		# one pause and claim again before it is told to stop.
+		for _ in $(seq 100); do
+			grep -q '"state":"failing"' "$d/delivery.log" && break
+			sleep 0.1
+		done
+		sleep 1.5
+	fi
+	alive "$pid" && kill -TERM "$pid"
+	for _ in $(seq 20); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		kill -KILL "$pid"
+		[ "$mode" = once ] && fail "once: gone within 2 s of SIGTERM"
+	elif [ "$mode" = once ]; then
+		pass "once: gone within 2 s of SIGTERM"
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	if [ "$mode" = watch ]; then
+		# 137 (killed) here means SIGTERM did not end it.
+		is "$rc" 111 "watch: ends within 2 s of SIGTERM, exit 111 (temporary failure)"
+	else
+		is "$rc" 111 "once: exit 111 (temporary failure)"
+	fi
+	like "$(cat "$d/err")" "keeps failing: unable to move .*Input/output error" \
+	    "$mode: and says why on stderr"
+	is "$(grep -c '"type":"spool",.*"state":"failing"' "$d/delivery.log")" 1 \
+	    "$mode: the delivery log says once that the spool fails"
+}
+
 adv_failing_disk() {
-	:
+	if [ "$ROOT" != 1 ]; then
+		skip "a spool on a failing disk" "needs root (mount)"
+		return
+	fi
+	if ! command -v mkfs.ext4 > /dev/null || [ ! -x /usr/bin/python3 ]; then
+		skip "a spool on a failing disk" "needs mkfs.ext4 and /usr/bin/python3"
+		return
+	fi
+	failing_disk once
+	failing_disk watch
 }
 
 # ---------------------------------------------------------------------
@@ -434,7 +536,59 @@ adv_escapes() {
 # 6. A clock stepped back (rate limiter); wall-clock values from disk
 #    far in the future (prune.stamp, retry due times).
 adv_clock() {
-	:
+	local d=$T/clock codes i ft name
+	mkdir -p "$d/h"
+	# The rate limiter: 2/s (a burst of 2), one request every 0.7 s,
+	# then the wall clock steps back an hour, as NTP may do; the
+	# monotonic clock does not move (DONT_FAKE_MONOTONIC=1).
+	if ft=$(command -v faketime); then
+		printf '[hookpipe]\nspool_dir = %s/spool\nhandlers_dir = %s/h\n[auth]\ntoken_file = %s/token\nrate_limit = 2/s\n[delivery]\nrunner = /bin/true\n' \
+		    "$d" "$d" "$T" > "$d/rate.ini"
+		printf '#!/bin/sh\nASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" DONT_FAKE_MONOTONIC=1 exec %s -f -1h %s "$@"\n' \
+		    "$ft" "$FCGI" > "$d/fcgi-1h"
+		chmod 755 "$d/fcgi-1h"
+		codes=""
+		for i in 1 2 3 4 5 6 7; do
+			if [ "$i" -le 3 ]; then
+				codes="$codes$(cgi_post "$d/rate.ini" "{\"event\":\"a.b\",\"id\":\"c$i\"}") "
+			else
+				codes="$codes$(FCGI=$d/fcgi-1h cgi_post "$d/rate.ini" "{\"event\":\"a.b\",\"id\":\"c$i\"}") "
+			fi
+			sleep 0.7
+		done
+		is "$codes" "200 200 200 200 200 200 200 " \
+		    "rate_limit 2/s at 1 request per 0.7 s, the clock stepped back an hour after 3: no 429"
+		grep -q "\"received_at\":\"$(date -u -d '-1 hour' +%Y-%m-%dT%H)" \
+		    "$d/spool/new/"* 2>/dev/null ||
+		    diag "the requests under faketime did not run an hour behind"
+	else
+		skip "rate limiter under a clock stepped back" "faketime is not installed (scripts/deps)"
+	fi
+
+	# Left while the clock ran a year ahead: a prune.stamp and a retry
+	# due time. Neither holds the runner back for a year.
+	printf '[hookpipe]\nspool_dir = %s/spool2\nhandlers_dir = %s/h\n[auth]\ntoken_file = %s/token\n[delivery]\nrunner = /bin/true\n' \
+	    "$d" "$d" "$T" > "$d/run.ini"
+	printf '#!/bin/sh\n: > %s/ran\n' "$d" > "$d/h/r.t"
+	chmod 755 "$d/h/r.t"
+	[ "$(cgi_post "$d/run.ini" '{"event":"r.t","id":"y1"}')" = 200 ] ||
+	    diag "the event for the retry was not stored: $(cat "$T/cgi.out")"
+	name=$(ls "$d/spool2/new")
+	mv "$d/spool2/new/$name" "$d/spool2/retry/$name"
+	touch -d '+1 year' "$d/spool2/retry/$name"
+	# A done/ entry received in 2001: past any keep.
+	printf '{"event":"old","id":"o1"}\n{}' > "$d/spool2/done/1000000000.000000.1.000001.0123456789abcdef"
+	printf x > "$d/spool2/prune.stamp"
+	touch -d '+1 year' "$d/spool2/prune.stamp"
+	"$RUN" -q -c "$d/run.ini" > "$d/run.out" 2>&1
+	if [ -e "$d/ran" ] && [ -e "$d/spool2/done/$name" ]; then
+		pass "a retry due a year ahead runs now"
+	else
+		fail "a retry due a year ahead runs now" \
+		    "$("$HP" -c "$d/run.ini" show y1 2>&1 | head -n 20)"
+	fi
+	ok "$([ ! -e "$d/spool2/done/1000000000.000000.1.000001.0123456789abcdef" ]; echo $?)" \
+	    "a prune.stamp a year ahead does not stop pruning"
 }
 
 # ---------------------------------------------------------------------
@@ -605,6 +759,44 @@ EOF
 	r=$(drain_run fast 67108864)
 	like "$r" '^413 [0-9] [0-9]{1,7} (BrokenPipeError|ConnectionResetError)$' \
 	    "a refused body of 64 MiB: the drain stops after max_body + 1 MiB ($r)"
+
+	# item 9: ratelimit
+	# SPOOL/ratelimit truncated (to 0, then to 5 bytes) between the
+	# requests of a FastCGI responder under lighttpd that has it open:
+	# normal answers go on, no responder dies.
+	local rd=$T/rl rport rpid codes size j p
+	mkdir -p "$rd/h"
+	printf '[hookpipe]\nspool_dir = %s/spool\nhandlers_dir = %s/h\nrequire_https = no\n[auth]\ntoken_file = %s/token\nrate_limit = 100/s\n[delivery]\nrunner = /bin/true\n' \
+	    "$rd" "$rd" "$T" > "$rd/rl.ini"
+	rport=$(free_port)
+	lighttpd_conf "$rd/lighttpd.conf" "$rport" "$rd/rl.ini" 1
+	sed -i "s|$T/lighttpd.error.log|$rd/error.log|; s|$T/hp.sock|$rd/hp.sock|" "$rd/lighttpd.conf"
+	if start_lighttpd "$rd/lighttpd.conf" "$rport"; then
+		rpid=${SERVER_PIDS[-1]}
+		post "http://127.0.0.1:$rport/hooks" -H 'Content-Type: application/json' \
+		    -H "x-auth-token: $TOKEN" --data-binary '{"event":"a.b","id":"t0"}'
+		codes="$STATUS "
+		for size in 0 5; do
+			truncate -s "$size" "$rd/spool/ratelimit"
+			for j in 1 2; do
+				post "http://127.0.0.1:$rport/hooks" -H 'Content-Type: application/json' \
+				    -H "x-auth-token: $TOKEN" --data-binary "{\"event\":\"a.b\",\"id\":\"t$size$j\"}"
+				codes="$codes$STATUS "
+			done
+		done
+		is "$codes" "200 200 200 200 200 " \
+		    "ratelimit truncated to 0, then 5 bytes, under a running responder: normal answers"
+		unlike "$(cat "$rd/error.log" 2>/dev/null)" 'child (signalled|exited)|died|are down' \
+		    "and lighttpd saw no responder crash"
+		# Stop this server only: the other blocks may run their own.
+		kill "$rpid" 2>/dev/null
+		wait "$rpid" 2>/dev/null
+		for p in "${!SERVER_PIDS[@]}"; do
+			[ "${SERVER_PIDS[$p]}" = "$rpid" ] && unset "SERVER_PIDS[$p]"
+		done
+	else
+		fail "lighttpd starts for the ratelimit block"
+	fi
 }
 
 adv_squatted_spool
