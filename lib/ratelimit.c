@@ -199,9 +199,8 @@ ratelimit_close(struct ratelimit *rl)
 
 int
 ratelimit_take(struct ratelimit *rl, const char *addr, const char *scope,
-    double rate, double burst, int64_t unused)
+    double rate, double burst)
 {
-	(void)unused;
 	return ratelimit_take_at(rl, addr, scope, rate, burst, mono_us());
 }
 

@@ -26,10 +26,10 @@ void	ratelimit_close(struct ratelimit *);
  * until a token is there (at least 1). A file that cannot be locked,
  * read or written lets the request through, and a damaged one starts
  * afresh (counted in resets): a limiter must not stop the service. The
- * last argument is not used: the buckets run on the monotonic clock,
- * which a step of the wall clock does not move. */
+ * buckets run on the monotonic clock, which a step of the wall clock
+ * does not move. */
 int	ratelimit_take(struct ratelimit *, const char *, const char *, double,
-	    double, int64_t);
+	    double);
 /* The same at a given time on CLOCK_MONOTONIC, in microseconds. */
 int	ratelimit_take_at(struct ratelimit *, const char *, const char *,
 	    double, double, int64_t);

@@ -616,10 +616,20 @@ st_admit(struct ctx *c)
 	if (ep->allow_from.n > 0 && !cidr_list_match(&ep->allow_from,
 	    c->rl.remote))
 		return refuse(c, 403, "source address not allowed");
-	if (ep->rate > 0 && (rc = ratelimit_take(&c->r->rate, c->rl.remote,
-	    ep->name, ep->rate, ep->burst, c->t0)) > 0) {
-		c->a->retry_after = rc;
-		return refuse(c, 429, "too many requests from this address");
+	if (ep->rate > 0) {
+		unsigned resets = c->r->rate.resets;
+
+		rc = ratelimit_take(&c->r->rate, c->rl.remote, ep->name,
+		    ep->rate, ep->burst);
+		if (c->r->rate.resets != resets)
+			deliver_log_error(&c->r->log, "spool",
+			    c->r->conf->spool_dir, "the rate_limit table "
+			    "(ratelimit) was damaged and started afresh");
+		if (rc > 0) {
+			c->a->retry_after = rc;
+			return refuse(c, 429, "too many requests from this "
+			    "address");
+		}
 	}
 	if (c->in.method == NULL || strcmp(c->in.method, "POST") != 0) {
 		c->a->allow_post = 1;

@@ -788,6 +788,8 @@ EOF
 		    "ratelimit truncated to 0, then 5 bytes, under a running responder: normal answers"
 		unlike "$(cat "$rd/error.log" 2>/dev/null)" 'child (signalled|exited)|died|are down' \
 		    "and lighttpd saw no responder crash"
+		like "$(cat "$rd/spool/delivery.log")" 'rate_limit table .*damaged and started afresh' \
+		    "and the delivery log says the table started afresh"
 		# Stop this server only: the other blocks may run their own.
 		kill "$rpid" 2>/dev/null
 		wait "$rpid" 2>/dev/null
