@@ -18,7 +18,7 @@ int	cmd_purge(const char *, int, char **);
 int	cmd_send(const char *, int, char **);
 
 /* Load the configuration and open its spool; prints why on failure. */
-struct conf *cli_open(const char *, struct spool *);
+struct conf *cli_open(const char *, struct spool **);
 /* "2h" (ago) or "2026-11-28" or "2026-11-28T10:00:00Z" -> µs since the
  * epoch; -1 when neither. */
 int64_t	cli_parse_since(const char *);

@@ -57,7 +57,7 @@ main(int argc, char *argv[])
 	struct sigaction	 sa;
 	struct diag		 d = { { 0 }, 0, 0 };
 	struct conf		*c;
-	struct spool		 s;
+	struct spool		*s;
 	struct dlog		 log;
 	struct err		 e;
 	const char		*cfg = NULL;
@@ -105,7 +105,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	diag_free(&d);
-	if (spool_open(&s, c->spool_dir, 1, &e) == -1) {
+	if ((s = spool_open(c->spool_dir, SPOOL_CREATE, &e)) == NULL) {
 		fprintf(stderr, "hookpipe-run: fatal: %s\n", e.msg);
 		conf_free(c);
 		return 1;
@@ -113,7 +113,7 @@ main(int argc, char *argv[])
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		fprintf(stderr, "hookpipe-run: warning: %s; logging to "
 		    "stderr\n", e.msg);
-	rc = runner_run(c, &s, &log, flags, &stopping, &st, &e);
+	rc = runner_run(c, s, &log, flags, &stopping, &st, &e);
 	if (rc == -1)
 		fprintf(stderr, "hookpipe-run: fatal: %s\n", e.msg);
 	else if (st.busy && (flags & RUNNER_WATCH))
@@ -130,7 +130,7 @@ main(int argc, char *argv[])
 		printf("\n");
 	}
 	dlog_close(&log);
-	spool_close(&s);
+	spool_close(s);
 	conf_free(c);
 	if (rc == -1)
 		return st.failing ? EXIT_TEMPFAIL : 1;

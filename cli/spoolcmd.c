@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "dlog.h"
 #include "payload.h"
+#include "deliver.h"
 #include "runner.h"
 
 static const enum spool_dir states[] = {
@@ -30,7 +31,7 @@ static const enum spool_dir states[] = {
 #define NSTATES	(sizeof(states) / sizeof(states[0]))
 
 struct conf *
-cli_open(const char *cfg, struct spool *s)
+cli_open(const char *cfg, struct spool **s)
 {
 	struct diag	 d = { { 0 }, 0, 0 };
 	struct conf	*c;
@@ -53,7 +54,7 @@ cli_open(const char *cfg, struct spool *s)
 	}
 	/* Never create folders here: run as another user (root) they would
 	 * lock the web server out of its own spool. */
-	if (spool_open(s, c->spool_dir, 0, &e) == -1) {
+	if ((*s = spool_open(c->spool_dir, 0, &e)) == NULL) {
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		conf_free(c);
 		return NULL;
@@ -94,24 +95,22 @@ state_of(const char *name)
 	return SP_NDIRS;
 }
 
-/* The envelope of an entry (parsed), or NULL. */
-static json_object *
-envelope_of(struct spool *s, enum spool_dir d, const char *name, int *fdp)
+/* The envelope of an entry: 0 (and the descriptor at the body in *fdp,
+ * when asked), or -1. */
+static int
+envelope_of(struct spool *s, enum spool_dir d, const char *name,
+    struct envelope *env, int *fdp)
 {
-	json_object	*env;
-	struct err	 e;
-	char		*line;
-	int		 fd;
+	struct err	e;
+	int		fd;
 
-	if ((fd = spool_open_entry(s, d, name, &line, &e)) == -1)
-		return NULL;
-	env = json_tokener_parse(line);
-	free(line);
+	if ((fd = spool_open_entry(s, d, name, env, &e)) == -1)
+		return -1;
 	if (fdp != NULL)
 		*fdp = fd;
 	else
 		(void)close(fd);
-	return env;
+	return 0;
 }
 
 /* Text from a sender, a handler or the spool, made safe to print on
@@ -127,42 +126,17 @@ cli_safe(struct buf *b, const char *s, const char *dflt)
 }
 
 /* The entry an ids/ record names, when it is still stored: 1 and the
- * name, or 0. */
+ * name and its state, or 0. */
 static int
 id_record(struct spool *s, const char *key, char name[SPOOL_NAME_MAX],
     enum spool_dir *d)
 {
-	struct err	e;
-	char		buf[SPOOL_NAME_MAX + 2];
-	ssize_t		n;
-	int		fd;
+	struct err e;
 
-	/* open_file: a FIFO planted in ids/ must not hang the command. */
-	if ((fd = open_file(s->fd[SP_IDS], key, O_RDONLY | O_NOFOLLOW, &e)) ==
-	    -1)
+	if (spool_id_lookup(s, key, name, &e) != 1)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (strlen(buf) >= SPOOL_NAME_MAX ||
-	    (*d = spool_find(s, buf)) == SP_NDIRS)
-		return 0;
-	memcpy(name, buf, strlen(buf) + 1);
-	return 1;
-}
-
-/* The ids/ key of an event id: NAME+ID for an [endpoint NAME], the id
- * alone for the default endpoint (as the responder records it). */
-static void
-id_key(const struct endpoint *ep, const char *id, char *key, size_t len)
-{
-	if (ep->name != NULL)
-		(void)snprintf(key, len, "%s+%s", ep->name, id);
-	else
-		(void)snprintf(key, len, "%s", id);
+	*d = spool_find(s, name);
+	return *d != SP_NDIRS;
 }
 
 static const char *
@@ -183,7 +157,7 @@ resolve(struct spool *s, const struct conf *c, const char *arg,
 {
 	const struct endpoint	*ep = NULL;
 	struct buf		 b = { 0 }, hits = { 0 };
-	char			 key[CONF_ENDPOINT_MAX + EVENT_ID_MAX + 2];
+	char			 key[SPOOL_KEY_MAX];
 	char			 lbl[CONF_ENDPOINT_MAX + 16];
 	char			 n1[SPOOL_NAME_MAX];
 	enum spool_dir		 d1;
@@ -226,8 +200,8 @@ resolve(struct spool *s, const struct conf *c, const char *arg,
 	for (i = 0; plus == NULL && event_id_ok(arg) && i < c->nep; i++) {
 		if (ep != NULL && ep != &c->ep[i])
 			continue;
-		id_key(&c->ep[i], arg, key, sizeof(key));
-		if (!id_record(s, key, n1, &d1))
+		if (spool_id_key(c->ep[i].name, arg, key) == -1 ||
+		    !id_record(s, key, n1, &d1))
 			continue;
 		if (nhit++ == 0) {
 			memcpy(name, n1, sizeof(n1));
@@ -320,16 +294,14 @@ int
 cmd_status(const char *cfg, int argc, char **argv)
 {
 	struct strlist	 l;
-	struct spool	 s;
+	struct spool	*s;
 	struct conf	*c;
-	struct stat	 st;
 	struct err	 e;
 	int64_t		 oldest = 0, t, now = now_us();
 	time_t		 next = 0;
 	size_t		 counts[NSTATES], i, j;
-	char		 pidbuf[32], age[32];
+	char		 age[32];
 	long		 pid = 0;
-	ssize_t		 n;
 	int		 json = 0, running, failures;
 
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
@@ -342,7 +314,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 		return EXIT_FAIL;
 	for (i = 0; i < NSTATES; i++) {
 		counts[i] = 0;
-		if (spool_list(&s, states[i], &l, &e) == -1) {
+		if (spool_list(s, states[i], &l, &e) == -1) {
 			fprintf(stderr, "hookpipe: %s\n", e.msg);
 			continue;
 		}
@@ -354,20 +326,15 @@ cmd_status(const char *cfg, int argc, char **argv)
 				if (t > 0 && (oldest == 0 || t < oldest))
 					oldest = t;
 			}
-			if (states[i] == SP_RETRY && fstatat(s.fd[SP_RETRY],
-			    l.v[j], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    (next == 0 || st.st_mtime < next))
-				next = st.st_mtime;
+			if (states[i] == SP_RETRY && (t = spool_retry_due(s,
+			    l.v[j], runner_due_bound(c), now) / 1000000) > 0 &&
+			    (next == 0 || t < next))
+				next = (time_t)t;
 		}
 		strlist_free(&l);
 	}
-	running = flock(s.lockfd, LOCK_SH | LOCK_NB) == -1;
-	if (!running)
-		(void)flock(s.lockfd, LOCK_UN);
-	else if ((n = pread(s.lockfd, pidbuf, sizeof(pidbuf) - 1, 0)) > 0) {
-		pidbuf[n] = '\0';
-		pid = strtol(pidbuf, NULL, 10);
-	}
+	pid = (long)spool_runner(s);
+	running = pid > 0;
 	failures = recent_failures(c->log_file);
 	if (json) {
 		printf("{\"spool\":");
@@ -420,7 +387,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 			printf("runner           %s\n", running ? "running" :
 			    "idle");
 	}
-	spool_close(&s);
+	spool_close(s);
 	conf_free(c);
 	return EXIT_OK;
 }
@@ -435,11 +402,11 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	};
 	struct history	 h;
 	struct strlist	 l;
-	struct spool	 s;
+	struct spool	*s;
 	struct conf	*c;
 	struct err	 e;
 	struct buf	 b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
-	json_object	*env;
+	struct envelope	 env;
 	const char	*event = NULL, *ev, *id;
 	enum spool_dir	 want[NSTATES];
 	size_t		 nwant = 0, i, j;
@@ -485,7 +452,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	printf("%-50s %-6s %-24s %-28s %s\n", "ENTRY", "STATE", "EVENT", "ID",
 	    "TRIES");
 	for (i = 0; i < nwant; i++) {
-		if (spool_list(&s, want[i], &l, &e) == -1) {
+		if (spool_list(s, want[i], &l, &e) == -1) {
 			fprintf(stderr, "hookpipe: %s\n", e.msg);
 			continue;
 		}
@@ -493,30 +460,31 @@ cmd_ls(const char *cfg, int argc, char **argv)
 			t = spool_name_time(l.v[j]);
 			if (since && t < since)
 				continue;
-			env = envelope_of(&s, want[i], l.v[j], NULL);
-			ev = json_str(env, "event");
-			id = json_str(env, "id");
+			if (envelope_of(s, want[i], l.v[j], &env, NULL) == -1)
+				memset(&env, 0, sizeof(env));
+			ev = env.event;
+			id = env.id;
 			if (event != NULL && (ev == NULL || strcmp(ev, event)))
 			{
-				json_object_put(env);
+				envelope_free(&env);
 				continue;
 			}
-			if (history_load(&s, l.v[j], &h, &e) == -1)
+			if (spool_hist_load(s, l.v[j], &h, &e) == -1)
 				memset(&h, 0, sizeof(h));
 			fmt_time_us(t, when, sizeof(when));
 			printf("%-50s %-6s %-24s %-28s %d\n",
 			    cli_safe(&b1, l.v[j], ""), spool_dirname(want[i]),
 			    cli_safe(&b2, ev, "?"), cli_safe(&b3, id, "-"),
 			    h.attempts);
-			history_free(&h);
-			json_object_put(env);
+			spool_hist_free(&h);
+			envelope_free(&env);
 		}
 		strlist_free(&l);
 	}
 	buf_free(&b1);
 	buf_free(&b2);
 	buf_free(&b3);
-	spool_close(&s);
+	spool_close(s);
 	conf_free(c);
 	return EXIT_OK;
 }
@@ -623,20 +591,16 @@ cmd_show(const char *cfg, int argc, char **argv)
 		{ "endpoint", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const fields[][3] = {	/* label, key, none */
-		{ "event", "event", "?" }, { "id", "id", "-" },
-		{ "received", "received_at", "?" },
-		{ "request", "request_id", "?" }, { "remote", "remote", "?" }
-	};
-	struct spool	 s;
+	struct spool	*s;
 	struct conf	*c;
 	struct err	 e;
 	struct buf	 b = { 0 };
-	json_object	*env, *o;
+	struct envelope	 env;
+	struct history	 h;
 	enum spool_dir	 d;
-	const char	*epname = NULL, *v;
-	char		 name[SPOOL_NAME_MAX], *hist, *p, *nl;
-	size_t		 i;
+	const char	*epname = NULL;
+	char		 name[SPOOL_NAME_MAX];
+	size_t		 i, n;
 	int		 raw = 0, fd = -1, ch, rc = EXIT_OK;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
@@ -656,11 +620,11 @@ cmd_show(const char *cfg, int argc, char **argv)
 		goto usage;
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
-	if (resolve(&s, c, argv[optind], epname, name, &d) == -1) {
+	if (resolve(s, c, argv[optind], epname, name, &d) == -1) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if ((env = envelope_of(&s, d, name, &fd)) == NULL) {
+	if (envelope_of(s, d, name, &env, &fd) == -1) {
 		fprintf(stderr, "hookpipe: %s/%s/%s has no readable envelope\n",
 		    c->spool_dir, spool_dirname(d), cli_safe(&b, name, ""));
 		rc = EXIT_FAIL;
@@ -668,7 +632,7 @@ cmd_show(const char *cfg, int argc, char **argv)
 	}
 	if (raw) {
 		rc = print_body(fd, 1) == -1 ? EXIT_FAIL : EXIT_OK;
-		json_object_put(env);
+		envelope_free(&env);
 		goto out;
 	}
 	/* Every value below may come from the sender (or a hand-edited
@@ -677,34 +641,33 @@ cmd_show(const char *cfg, int argc, char **argv)
 	printf("state      %s\n", spool_dirname(d));
 	printf("file       %s/%s/", c->spool_dir, spool_dirname(d));
 	printf("%s\n", cli_safe(&b, name, ""));
-	if ((v = json_str(env, "endpoint")) != NULL)
-		printf("endpoint   %s\n", cli_safe(&b, v, ""));
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		printf("%-10s %s\n", fields[i][0], cli_safe(&b,
-		    json_str(env, fields[i][1]), fields[i][2]));
-	printf("bytes      %s\n", cli_safe(&b,
-	    json_object_object_get_ex(env, "bytes", &o) ?
-	    json_object_get_string(o) : NULL, "?"));
+	if (env.endpoint != NULL)
+		printf("endpoint   %s\n", cli_safe(&b, env.endpoint, ""));
+	printf("event      %s\n", cli_safe(&b, env.event, "?"));
+	printf("id         %s\n", cli_safe(&b, env.id, "-"));
+	printf("received   %s\n", cli_safe(&b, env.received_at, "?"));
+	printf("request    %s\n", cli_safe(&b, env.request_id, "?"));
+	printf("remote     %s\n", cli_safe(&b, env.remote, "?"));
+	printf("mode       %s\n", env.sync ? "sync" : "queue");
+	printf("bytes      %zu\n", env.bytes);
 	printf("history\n");
-	if (spool_hist_read(&s, name, &hist, &e) == 0 && hist != NULL) {
-		for (p = hist; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-			*nl = '\0';
-			if ((o = json_tokener_parse(p)) != NULL)
-				print_hist_line(o);
-			json_object_put(o);
-		}
-		free(hist);
+	if (spool_hist_load(s, name, &h, &e) == 0 &&
+	    (n = json_object_array_length(h.records)) > 0) {
+		for (i = 0; i < n; i++)
+			print_hist_line(json_object_array_get_idx(h.records,
+			    i));
 	} else
 		printf("  (none)\n");
+	spool_hist_free(&h);
 	printf("payload\n");
 	if (print_body(fd, 0) == -1)
 		rc = EXIT_FAIL;
-	json_object_put(env);
+	envelope_free(&env);
 out:
 	if (fd != -1)
 		(void)close(fd);
 	buf_free(&b);
-	spool_close(&s);
+	spool_close(s);
 	conf_free(c);
 	return rc;
 usage:
@@ -718,9 +681,9 @@ static int
 replay_one(struct spool *s, struct dlog *log, const char *name,
     enum spool_dir from)
 {
-	struct buf	 line = { 0 }, b1 = { 0 }, b2 = { 0 };
+	struct buf	 b1 = { 0 }, b2 = { 0 };
+	struct envelope	 env;
 	struct err	 e;
-	json_object	*env;
 	char		 fields[96], why[32];
 	int		 rc = 0;
 
@@ -740,7 +703,7 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		return -1;
 	}
-	if (history_add(s, name, "replay", fields, &e) == -1) {
+	if (spool_hist_add(s, name, "replay", fields, &e) == -1) {
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		(void)spool_move(s, SP_CUR, from, name, &e);
 		return -1;
@@ -749,17 +712,14 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
 		return -1;
 	}
-	env = envelope_of(s, SP_NEW, name, NULL);
+	if (envelope_of(s, SP_NEW, name, &env, NULL) == -1)
+		memset(&env, 0, sizeof(env));
 	(void)snprintf(why, sizeof(why), "replay from %s",
 	    spool_dirname(from));
-	dlog_begin(&line, "event");
-	dlog_event_fields(&line, name, json_str(env, "event"),
-	    json_str(env, "id"), "new", why, 0);
-	dlog_end(log, &line);
-	buf_free(&line);
+	deliver_log_state(s, log, name, &env, "new", why, 0);
 	printf("replayed %s (%s, from %s)\n", cli_safe(&b1, name, ""),
-	    cli_safe(&b2, json_str(env, "event"), "?"), spool_dirname(from));
-	json_object_put(env);
+	    cli_safe(&b2, env.event, "?"), spool_dirname(from));
+	envelope_free(&env);
 	buf_free(&b1);
 	buf_free(&b2);
 	return rc;
@@ -779,17 +739,17 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	static const enum spool_dir from[] = { SP_RETRY, SP_DEAD, SP_DONE };
 	struct runner_stats	 st;
 	struct strlist		 l;
-	struct spool		 s;
+	struct spool		*s;
 	struct conf		*c;
 	struct dlog		 log;
 	struct err		 e;
-	json_object		*env;
+	struct envelope		 env;
 	enum spool_dir		 d;
-	const char		*event = NULL, *ev, *epname = NULL;
+	const char		*event = NULL, *epname = NULL;
 	char			 name[SPOOL_NAME_MAX];
 	int64_t			 since = 0;
 	size_t			 i, j;
-	int			 ch, dead = 0, run = 0, n = 0, bad = 0;
+	int			 ch, dead = 0, run = 0, n = 0, bad = 0, k;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "de:s:rE:", longopts, NULL)) !=
@@ -827,11 +787,11 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		fprintf(stderr, "hookpipe: warning: %s\n", e.msg);
 	for (; optind < argc; optind++) {
-		if (resolve(&s, c, argv[optind], epname, name, &d) == -1) {
+		if (resolve(s, c, argv[optind], epname, name, &d) == -1) {
 			bad++;
 			continue;
 		}
-		if (replay_one(&s, &log, name, d) == -1)
+		if (replay_one(s, &log, name, d) == -1)
 			bad++;
 		else
 			n++;
@@ -839,28 +799,28 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	for (i = 0; (dead || event != NULL) && i < 3; i++) {
 		if (dead && from[i] != SP_DEAD)
 			continue;
-		if (spool_list(&s, from[i], &l, &e) == -1)
+		if (spool_list(s, from[i], &l, &e) == -1)
 			continue;
 		for (j = 0; j < l.n; j++) {
 			if (since && spool_name_time(l.v[j]) < since)
 				continue;
 			if (event != NULL) {
-				env = envelope_of(&s, from[i], l.v[j], NULL);
-				ev = json_str(env, "event");
-				if (ev == NULL || strcmp(ev, event) != 0) {
-					json_object_put(env);
+				if (envelope_of(s, from[i], l.v[j], &env,
+				    NULL) == -1)
 					continue;
-				}
-				json_object_put(env);
+				k = strcmp(env.event, event);
+				envelope_free(&env);
+				if (k != 0)
+					continue;
 			}
-			if (replay_one(&s, &log, l.v[j], from[i]) == 0)
+			if (replay_one(s, &log, l.v[j], from[i]) == 0)
 				n++;
 		}
 		strlist_free(&l);
 	}
 	printf("%d event%s replayed\n", n, n == 1 ? "" : "s");
 	if (run && n > 0) {
-		if (runner_run(c, &s, &log, 0, NULL, &st, &e) == -1) {
+		if (runner_run(c, s, &log, 0, NULL, &st, &e) == -1) {
 			fprintf(stderr, "hookpipe: %s\n", e.msg);
 			bad++;
 		} else if (st.busy)
@@ -870,7 +830,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 			    st.retry, st.dead);
 	}
 	dlog_close(&log);
-	spool_close(&s);
+	spool_close(s);
 	conf_free(c);
 	return bad ? EXIT_FAIL : EXIT_OK;
 usage:
@@ -889,15 +849,14 @@ cmd_purge(const char *cfg, int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct strlist	 l;
-	struct spool	 s;
+	struct spool	*s;
 	struct conf	*c;
 	struct err	 e;
 	enum spool_dir	 d = SP_DONE;
 	int64_t		 cut = -1;
 	long		 age;
-	size_t		 i;
-	int		 ch, n = 0, bad = 0;
+	unsigned	 n = 0;
+	int		 ch, bad = 0;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
 	while ((ch = getopt_long(argc, argv, "o:s:", longopts, NULL)) != -1) {
@@ -923,27 +882,13 @@ cmd_purge(const char *cfg, int argc, char **argv)
 		goto usage;
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
-	if (spool_list(&s, d, &l, &e) == -1) {
+	if (spool_purge(s, d, cut, &n, &e) == -1) {
 		fprintf(stderr, "hookpipe: %s\n", e.msg);
-		spool_close(&s);
-		conf_free(c);
-		return EXIT_FAIL;
+		bad++;
 	}
-	for (i = 0; i < l.n; i++) {
-		if (spool_name_time(l.v[i]) >= cut)
-			continue;
-		if (spool_remove(&s, d, l.v[i], &e) == -1) {
-			fprintf(stderr, "hookpipe: %s\n", e.msg);
-			bad++;
-			continue;
-		}
-		(void)unlinkat(s.fd[SP_HIST], l.v[i], 0);
-		n++;
-	}
-	strlist_free(&l);
-	printf("%d event%s purged from %s/\n", n, n == 1 ? "" : "s",
+	printf("%u event%s purged from %s/\n", n, n == 1 ? "" : "s",
 	    spool_dirname(d));
-	spool_close(&s);
+	spool_close(s);
 	conf_free(c);
 	return bad ? EXIT_FAIL : EXIT_OK;
 usage:

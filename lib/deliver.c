@@ -1,24 +1,64 @@
-/* deliver: the state machine of one event (new -> cur -> done | retry |
- * dead) and the runner loop with its lock. Exactly one runner drains a
- * spool at a time; flock makes a killed runner's lock vanish with it. */
+/* deliver: the one delivery engine: the handlers of one event in order,
+ * recorded as they run, and one table from their outcome to the event's
+ * next state and to the HTTP answer of a sync event. */
 #include "config.h"
 
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "deliver.h"
 
+#define RETRY_SYNC	30	/* Retry-After of a sync event to retry */
+
+/* The one mapping from what a handler did to what becomes of the event
+ * and what a sync sender is told. */
+static const struct outcome_row rows[OUT_NOUT] = {
+	{ OUT_OK, SP_DONE, 200, 0, NULL, NULL },
+	{ OUT_TEMPFAIL, SP_RETRY, 503, RETRY_SYNC,
+	    "handler asked for a retry (75)", "handler asked for a retry" },
+	{ OUT_PERM, SP_DEAD, 500, 0,
+	    "handler exited 100 (permanent failure)", "handler failed" },
+	{ OUT_FAIL, SP_RETRY, 500, 0, "temporary failure", "handler failed" },
+	{ OUT_SIGNAL, SP_RETRY, 500, 0, "handler killed by a signal",
+	    "handler failed" },
+	{ OUT_TIMEOUT, SP_RETRY, 504, 0, "timeout", "handler timed out" },
+	{ OUT_NORUN, SP_RETRY, 503, RETRY_SYNC, "cannot start the handler",
+	    "cannot run the handler right now" },
+};
+
+const struct outcome_row *
+deliver_row(enum outcome o)
+{
+	return &rows[o < OUT_NOUT ? o : OUT_FAIL];
+}
+
+enum outcome
+deliver_outcome(const struct handler_result *r)
+{
+	if (r->timed_out)
+		return OUT_TIMEOUT;
+	if (!r->exited)
+		return OUT_SIGNAL;
+	switch (r->code) {
+	case HANDLER_EXIT_OK:
+		return OUT_OK;
+	case HANDLER_EXIT_TEMPFAIL:
+		return OUT_TEMPFAIL;
+	case HANDLER_EXIT_PERMFAIL:
+		return OUT_PERM;
+	default:
+		return OUT_FAIL;
+	}
+}
 
 /* Before Linux 3.17 (CentOS 7 hosts) there is no memfd: an unlinked
  * temporary file, handed on read-only, does the same but for the seal. */
@@ -106,68 +146,316 @@ deliver_log_error(struct dlog *log, const char *key, const char *value,
 	buf_free(&line);
 }
 
-enum outcome
-deliver_event(const struct conf *c, struct dlog *log,
-    const struct handler_meta *m, int fd, off_t off,
-    struct handler_result *last)
+void
+deliver_log_state(struct spool *s, struct dlog *log, const char *name,
+    const struct envelope *env, const char *state, const char *reason,
+    int attempt)
 {
-	const struct endpoint	*ep;
-	struct handler_limits	 lim;
-	struct handler_result	 r;
-	struct strlist		 progs;
-	struct buf		 line = { 0 };
-	struct err		 e;
-	enum outcome		 out = OUT_OK;
-	char			**envp = NULL;
-	size_t			 i;
-	int			 body = -1;
+	struct buf	line = { 0 };
+	struct err	e;
+	size_t		start;
 
-	memset(last, 0, sizeof(*last));
-	if ((ep = conf_endpoint(c, m->endpoint)) == NULL) {
-		deliver_log_error(log, "spool", m->spool_file, "its endpoint "
-		    "is not in the configuration (any more)");
-		return OUT_TEMP;
+	dlog_begin(&line, "event");
+	start = line.len;
+	dlog_event_fields(&line, name, env != NULL ? env->event : NULL,
+	    env != NULL ? env->id : NULL, state, reason, attempt);
+	if (!line.oom && strcmp(state, "cur") != 0) {
+		buf_putc(&line, '\0');
+		(void)spool_hist_add(s, name, "state", line.p + start, &e);
+		line.len--;
 	}
-	handler_limits(c, ep, conf_event(c, m->event), &lim);
-	if (handler_resolve(c, ep, m->event, &progs, &e) == -1) {
-		deliver_log_error(log, "spool", m->spool_file, e.msg);
-		return OUT_TEMP;
-	}
-	if (progs.n > 0 && ((envp = handler_env(c, m)) == NULL ||
-	    (body = deliver_body(fd, off, &e)) == -1)) {
-		if (envp != NULL)
-			deliver_log_error(log, "spool", m->spool_file, e.msg);
-		handler_env_free(envp);
-		strlist_free(&progs);
-		return OUT_TEMP;
-	}
-	for (i = 0; i < progs.n; i++) {
-		if (handler_run(progs.v[i], body, 0, envp, &lim, &r, &e) ==
-		    -1) {
-			deliver_log_error(log, "handler", progs.v[i], e.msg);
-			out = OUT_TEMP;
-			break;
-		}
-		dlog_begin(&line, "handler");
-		dlog_handler_fields(&line, m, NULL, progs.v[i], &r);
-		dlog_end(log, &line);
-		handler_result_free(last);
-		*last = r;
-		if (r.timed_out)
-			out = OUT_TIMEOUT;
-		else if (r.exited && r.code == HANDLER_EXIT_OK)
-			continue;
-		else if (r.exited && r.code == HANDLER_EXIT_PERMFAIL)
-			out = OUT_PERM;
-		else
-			out = OUT_TEMP;
-		break;
-	}
-	if (body != -1)
-		(void)close(body);
-	handler_env_free(envp);
-	strlist_free(&progs);
+	dlog_end(log, &line);
 	buf_free(&line);
-	return out;
 }
 
+int
+deliver_open(struct delivery *d, const struct conf *c, struct spool *s,
+    struct dlog *log, enum spool_dir from, const char *name, struct err *e)
+{
+	memset(d, 0, sizeof(*d));
+	d->c = c;
+	d->s = s;
+	d->log = log;
+	d->fd = d->body = -1;
+	d->dir = from;
+	(void)snprintf(d->name, sizeof(d->name), "%s", name);
+	if ((d->fd = spool_open_entry(s, from, name, &d->env, e)) == -1)
+		return -1;
+	d->ev = conf_event(c, d->env.event);
+	return 0;
+}
+
+static int
+finished(struct delivery *d, enum outcome out, const char *why)
+{
+	d->out = out;
+	(void)snprintf(d->why, sizeof(d->why), "%s", why != NULL ? why : "");
+	d->running = 0;
+	return 0;
+}
+
+/* Start the next handler still to run: 1 started, 0 none left, -1. */
+static int
+start_next(struct delivery *d)
+{
+	struct handler_limits	lim;
+	struct err		e;
+	int			note, rc;
+
+	if (d->next >= d->progs.n)
+		return 0;
+	/* The child notes who runs in the history before it execs, so a
+	 * runner recovering after a crash can stop what is left. */
+	if ((note = spool_hist_open(d->s, d->name, &e)) == -1) {
+		deliver_log_error(d->log, "spool", d->name, e.msg);
+		return -1;
+	}
+	handler_limits(d->c, d->ep, d->ev, &lim);
+	rc = handler_start(&d->job, d->progs.v[d->next], d->body, 0, d->envp,
+	    &lim, note, &e);
+	(void)close(note);
+	if (rc == -1) {
+		deliver_log_error(d->log, "handler", d->progs.v[d->next],
+		    e.msg);
+		return -1;
+	}
+	d->running = 1;
+	return 1;
+}
+
+/* The handlers of the event without a success since the last replay,
+ * in their order; -1 with the reason. */
+static int
+still_to_run(struct delivery *d, const struct history *h, int *unknown,
+    struct err *e)
+{
+	struct strlist	all;
+	size_t		i, j;
+	int		done;
+
+	if (handler_resolve(d->c, d->ep, d->env.event, &all, e) == -1)
+		return -1;
+	for (i = 0; i < all.n; i++) {
+		for (done = 0, j = 0; j < h->ok.n && !done; j++)
+			done = strcmp(all.v[i], h->ok.v[j]) == 0;
+		if (!done && strlist_push(&d->progs, all.v[i]) == -1) {
+			strlist_free(&all);
+			return err_sys(e, "handler list");
+		}
+	}
+	*unknown = all.n == 0 && d->ev == NULL;
+	strlist_free(&all);
+	return 0;
+}
+
+static void
+meta_of(const struct delivery *d, struct handler_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->endpoint = d->env.endpoint;
+	m->event = d->env.event;
+	m->id = d->env.id;
+	m->request_id = d->env.request_id;
+	m->received_at = d->env.received_at;
+	m->remote_addr = d->env.remote;
+	m->spool_file = d->path;
+	m->mode = d->dir == SP_TMP ? "sync" : "queue";
+	m->attempt = d->attempt;
+}
+
+int
+deliver_begin(struct delivery *d, enum spool_dir at)
+{
+	struct handler_meta	m;
+	struct history		h;
+	struct err		e;
+	char			fields[32];
+	int			max, unknown = 0;
+
+	d->dir = at;
+	(void)spool_entry_path(d->s, at, d->name, d->path, sizeof(d->path));
+	if (spool_hist_load(d->s, d->name, &h, &e) == -1) {
+		deliver_log_error(d->log, "spool", d->name, e.msg);
+		memset(&h, 0, sizeof(h));
+	}
+	max = conf_retries(d->c, d->ev) + 1;
+	d->attempt = h.attempts + 1;
+	if (h.attempts >= max) {
+		/* Interrupted attempts count: a handler that kills its
+		 * runner every time must not run for ever. */
+		spool_hist_free(&h);
+		return finished(d, OUT_PERM, "retries exhausted (interrupted "
+		    "attempts count)");
+	}
+	(void)snprintf(fields, sizeof(fields), ",\"attempt\":%d", d->attempt);
+	if (spool_hist_add(d->s, d->name, "attempt", fields, &e) == -1) {
+		/* Unrecorded attempts could repeat for ever: do not run. */
+		deliver_log_error(d->log, "spool", d->name, e.msg);
+		spool_hist_free(&h);
+		return finished(d, OUT_NORUN, "cannot write the history");
+	}
+	if ((d->ep = conf_endpoint(d->c, d->env.endpoint)) == NULL) {
+		spool_hist_free(&h);
+		return finished(d, OUT_NORUN, "its endpoint is not in the "
+		    "configuration");
+	}
+	if (still_to_run(d, &h, &unknown, &e) == -1) {
+		deliver_log_error(d->log, "spool", d->name, e.msg);
+		spool_hist_free(&h);
+		return finished(d, OUT_NORUN, "cannot list handlers");
+	}
+	spool_hist_free(&h);
+	if (d->progs.n == 0)
+		return finished(d, OUT_OK, unknown ? "no handler for this "
+		    "event" : NULL);
+	meta_of(d, &m);
+	if ((d->envp = handler_env(d->c, &m)) == NULL)
+		return finished(d, OUT_NORUN, "out of memory");
+	if ((d->body = deliver_body(d->fd, lseek(d->fd, 0, SEEK_CUR), &e)) ==
+	    -1) {
+		deliver_log_error(d->log, "spool", d->name, e.msg);
+		return finished(d, OUT_NORUN, NULL);
+	}
+	if (start_next(d) != 1)
+		return finished(d, OUT_NORUN, NULL);
+	return 1;
+}
+
+int
+deliver_step(struct delivery *d)
+{
+	struct handler_result	*res = &d->job.res;
+	struct handler_meta	 m;
+	struct buf		 line = { 0 };
+	struct err		 e;
+	enum outcome		 out;
+	size_t			 start;
+
+	d->running = 0;
+	meta_of(d, &m);
+	dlog_begin(&line, "handler");
+	start = line.len;
+	dlog_handler_fields(&line, &m, d->name, d->progs.v[d->next], res);
+	if (!line.oom) {
+		buf_putc(&line, '\0');
+		(void)spool_hist_add(d->s, d->name, "handler", line.p + start,
+		    &e);
+		line.len--;
+	}
+	dlog_end(d->log, &line);
+	buf_free(&line);
+
+	handler_result_free(&d->last);
+	d->last = *res;
+	memset(res, 0, sizeof(*res));
+	if ((out = deliver_outcome(&d->last)) != OUT_OK)
+		return finished(d, out, NULL);
+	d->next++;
+	switch (start_next(d)) {
+	case 1:
+		return 1;
+	case 0:
+		return finished(d, OUT_OK, NULL);
+	default:
+		return finished(d, OUT_NORUN, NULL);
+	}
+}
+
+void
+deliver_wait(struct delivery *d)
+{
+	struct pollfd	pfd[3];
+	int64_t		wait;
+	int		n;
+
+	while (d->running) {
+		if (!handler_step(&d->job)) {
+			n = handler_pollfds(&d->job, pfd);
+			wait = handler_wake(&d->job) - mono_ms();
+			if (poll(pfd, (nfds_t)n, wait < 0 ? 0 : (int)wait) ==
+			    -1 && errno != EINTR)
+				handler_kill(&d->job);
+			continue;
+		}
+		(void)deliver_step(d);
+	}
+}
+
+/* Seconds before the next attempt: the schedule, with +-10% jitter so a
+ * burst of failures does not come back as a burst. */
+static long
+backoff(const struct delivery *d)
+{
+	long		base = conf_backoff(d->c, d->ev, d->attempt);
+	uint32_t	rnd;
+	char		hex[9];
+
+	if (base < 10 || random_hex(hex, 4) == -1)
+		return base;
+	rnd = (uint32_t)strtoul(hex, NULL, 16);
+	return base - base / 10 + (long)(rnd % (uint32_t)(base / 5 + 1));
+}
+
+enum spool_dir
+deliver_finish(struct delivery *d, long *delay, struct err *e)
+{
+	const struct outcome_row	*row = deliver_row(d->out);
+	enum spool_dir			 to = row->to;
+	const char			*state;
+	char				 why[512];
+
+	*delay = 0;
+	(void)snprintf(why, sizeof(why), "%s", d->why[0] != '\0' ? d->why :
+	    row->reason != NULL ? row->reason : "");
+	if (d->dir == SP_TMP) {
+		/* Sync: handled, or answered with a failure that the
+		 * sender retries: nothing of it is kept but the log. */
+		if (d->out == OUT_OK &&
+		    spool_move(d->s, SP_TMP, SP_DONE, d->name, e) == 0) {
+			deliver_log_state(d->s, d->log, d->name, &d->env,
+			    "done", why[0] ? why : NULL, d->attempt);
+			return SP_DONE;
+		}
+		deliver_log_state(d->s, d->log, d->name, &d->env, "dropped",
+		    d->out == OUT_OK ? "handled, but not moved to done/" :
+		    why, d->attempt);
+		(void)spool_remove(d->s, SP_TMP, d->name, e);
+		return SP_NDIRS;
+	}
+	if (to == SP_RETRY && d->attempt >= conf_retries(d->c, d->ev) + 1) {
+		to = SP_DEAD;
+		(void)snprintf(why, sizeof(why), "retries exhausted");
+	}
+	if (spool_move(d->s, SP_CUR, to, d->name, e) == -1) {
+		deliver_log_state(d->s, d->log, d->name, &d->env, "cur", e->msg,
+		    d->attempt);
+		return SP_CUR;
+	}
+	if (to == SP_RETRY) {
+		*delay = backoff(d);
+		(void)spool_retry_set(d->s, d->name, now_us() +
+		    (int64_t)*delay * 1000000, e);
+		(void)snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    "; next attempt in %lds", *delay);
+	}
+	state = spool_dirname(to);
+	deliver_log_state(d->s, d->log, d->name, &d->env, state,
+	    why[0] ? why : NULL, d->attempt);
+	return to;
+}
+
+void
+deliver_free(struct delivery *d)
+{
+	envelope_free(&d->env);
+	if (d->fd != -1)
+		(void)close(d->fd);
+	strlist_free(&d->progs);
+	handler_env_free(d->envp);
+	if (d->body != -1)
+		(void)close(d->body);
+	handler_result_free(&d->job.res);
+	handler_result_free(&d->last);
+	memset(d, 0, sizeof(*d));
+	d->fd = d->body = -1;
+}

@@ -1,9 +1,15 @@
-/* deliver: run the handlers of one spooled event, and drain the spool
- * (the body of hookpipe-run). */
+/* deliver: the one delivery engine. The handlers of an event run one
+ * after another, each with the body on stdin; every start and result
+ * goes to the event's history and to the delivery log; the outcome
+ * decides, through one table, the entry's next state (queue mode) and
+ * the HTTP answer (sync mode). The runner drives many deliveries at
+ * once from its slots; the responder drives one to its end. */
 #ifndef HOOKPIPE_DELIVER_H
 #define HOOKPIPE_DELIVER_H
 
 #include <sys/types.h>
+
+#include <limits.h>
 
 #include "conf.h"
 #include "dlog.h"
@@ -12,17 +18,80 @@
 
 enum outcome {
 	OUT_OK,		/* every handler exited 0 (or there was none) */
-	OUT_TEMP,	/* a handler failed in a way worth retrying */
-	OUT_PERM,	/* a handler exited 100: do not retry */
-	OUT_TIMEOUT	/* a handler ran past its timeout */
+	OUT_TEMPFAIL,	/* a handler exited 75: try again later */
+	OUT_PERM,	/* a handler exited 100: do not try again */
+	OUT_FAIL,	/* any other exit status */
+	OUT_SIGNAL,	/* a handler was killed by a signal */
+	OUT_TIMEOUT,	/* a handler ran past its timeout */
+	OUT_NORUN,	/* a handler could not be started */
+	OUT_NOUT
 };
 
-/* Run the handlers for meta->event of meta->endpoint one after another,
- * each with the body (fd from offset) on stdin; stops at the first
- * failure. `last` receives the last run's result (stdout for sync
- * answers). */
-enum outcome deliver_event(const struct conf *, struct dlog *,
-	    const struct handler_meta *, int, off_t, struct handler_result *);
+/* What an outcome means, for both modes. */
+struct outcome_row {
+	enum outcome	 out;
+	enum spool_dir	 to;		/* queue: SP_DONE, SP_RETRY (SP_DEAD
+					   once the retries are spent) or
+					   SP_DEAD */
+	int		 status;	/* sync: the HTTP status */
+	int		 retry_after;	/* sync: Retry-After seconds, or 0 */
+	const char	*reason;	/* history and log; NULL for OK */
+	const char	*answer;	/* sync: the answer's reason */
+};
+
+/* The row of an outcome. */
+const struct outcome_row *deliver_row(enum outcome);
+/* The outcome of one handler's result. */
+enum outcome deliver_outcome(const struct handler_result *);
+
+/* One event being delivered. */
+struct delivery {
+	const struct conf	*c;
+	struct spool		*s;
+	struct dlog		*log;
+	enum spool_dir		 dir;		/* SP_CUR (queue), SP_TMP (sync) */
+	char			 name[SPOOL_NAME_MAX];
+	char			 path[PATH_MAX];
+	struct envelope		 env;
+	int			 fd;		/* the entry, at its body */
+	const struct endpoint	*ep;		/* NULL: not configured */
+	const struct event_conf	*ev;
+	struct strlist		 progs;		/* still to run, in order */
+	size_t			 next;
+	int			 body;		/* sealed memfd */
+	char			**envp;
+	int			 attempt;
+	int			 running;	/* job holds a handler */
+	struct handler_job	 job;
+	struct handler_result	 last;		/* the last handler's result */
+	enum outcome		 out;		/* once finished */
+	char			 why[256];	/* said with the outcome */
+};
+
+/* Open an entry for delivery (its envelope parsed, d->env). -1 with the
+ * reason: e.errnum ENOENT when it is gone. */
+int	deliver_open(struct delivery *, const struct conf *, struct spool *,
+	    struct dlog *, enum spool_dir, const char *, struct err *);
+/* Start delivering the opened entry, now in `at` (SP_CUR, or SP_TMP for
+ * a sync event): record the attempt, find the handlers still to run
+ * (those without a success since the last replay) and start the first.
+ * 1 while a handler runs, 0 when finished at once (d->out). */
+int	deliver_begin(struct delivery *, enum spool_dir);
+/* The running handler finished (handler_step said so): record it, then
+ * start the next or finish. 1 while a handler runs, 0 when finished. */
+int	deliver_step(struct delivery *);
+/* Run a begun delivery to its end, waiting for each handler (sync). */
+void	deliver_wait(struct delivery *);
+/* Settle a finished delivery: a queued event moves to the state its
+ * outcome leads to (retry with a backoff, dead once the retries are
+ * spent), a sync event to done/ or away (its sender's retry is its
+ * durability). Says so in the history and the log. Returns the state
+ * (SP_NDIRS: a sync event dropped; SP_CUR: the move failed, the entry
+ * stays for the next runner, e says why) and, for retry/, the delay in
+ * seconds. */
+enum spool_dir deliver_finish(struct delivery *, long *, struct err *);
+/* Free what a delivery holds (kills nothing: see handler_kill). */
+void	deliver_free(struct delivery *);
 
 /* The body (from offset) alone in a sealed memory file: handlers get
  * exactly the payload on a seekable stdin, and none can change it. */
@@ -30,5 +99,9 @@ int	deliver_body(int, off_t, struct err *);
 /* A {"type":"error"} line naming what failed. */
 void	deliver_log_error(struct dlog *, const char *, const char *,
 	    const char *);
+/* One line for a state change of an event, also written to its history
+ * (but for "cur", which the history does not need). */
+void	deliver_log_state(struct spool *, struct dlog *, const char *,
+	    const struct envelope *, const char *, const char *, int);
 
 #endif

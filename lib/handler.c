@@ -40,20 +40,6 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int
-push(struct strlist *l, const char *s)
-{
-	char **nv;
-
-	if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL)
-		return -1;
-	l->v = nv;
-	if ((l->v[l->n] = strdup(s)) == NULL)
-		return -1;
-	l->n++;
-	return 0;
-}
-
 /* 1 when path lies in dir (both resolved, no symlinks). */
 static int
 path_within(const char *dir, const char *path)
@@ -139,7 +125,7 @@ handler_resolve(const struct conf *c, const struct endpoint *ep,
 		if (handler_safe(ep, path, ev->handler[0] == '/', real, e) ==
 		    -1)
 			return -1;
-		return push(l, real) == -1 ? err_sys(e, "handler list") : 0;
+		return strlist_push(l, real) == -1 ? err_sys(e, "handler list") : 0;
 	}
 	if (snprintf(path, sizeof(path), "%s/%s", ep->handlers_dir, event) >=
 	    (int)sizeof(path))
@@ -147,7 +133,7 @@ handler_resolve(const struct conf *c, const struct endpoint *ep,
 	if (is_exec_file(path)) {
 		if (handler_safe(ep, path, 0, real, e) == -1)
 			return -1;
-		return push(l, real) == -1 ? err_sys(e, "handler list") : 0;
+		return strlist_push(l, real) == -1 ? err_sys(e, "handler list") : 0;
 	}
 	if (snprintf(path, sizeof(path), "%s/%s.d", ep->handlers_dir, event) >=
 	    (int)sizeof(path))
@@ -168,7 +154,7 @@ handler_resolve(const struct conf *c, const struct endpoint *ep,
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
 		    (int)sizeof(sub) || !is_exec_file(sub))
 			continue;
-		if (push(l, sub) == -1) {
+		if (strlist_push(l, sub) == -1) {
 			err_sys(e, "handler list");
 			goto fail;
 		}
@@ -384,30 +370,13 @@ struct spawn {
 	char *const			*envp;
 	const struct handler_limits	*lim;
 	int				 note;
-	char				 line[160];	/* the "run" record, but
-							   the pgid and start */
+	char				 time[40];	/* of the "run" record */
 };
 
 struct spawn_report {
 	int	stage;
 	int	err;
 };
-
-/* Append the decimal digits of v at p; the end. */
-static char *
-put_ull(char *p, unsigned long long v)
-{
-	char	d[24];
-	size_t	n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = d[--n];
-	return p;
-}
 
 static int
 spawn_report(int report, int stage, int err)
@@ -484,19 +453,12 @@ child(void *arg)
 	/* Say who runs before anything runs: whatever this handler starts
 	 * is then findable by a runner recovering after a crash. */
 	if (a->note != -1) {
-		char	line[sizeof(a->line) + 64], *p;
-		size_t	n = strlen(a->line);
+		char	line[SPOOL_RUN_MAX];
 		pid_t	me = getpid();
+		size_t	n = spool_hist_run(line, a->time,
+			    (unsigned long)me, handler_starttime(me));
 
-		memcpy(line, a->line, n);
-		p = line + n;
-		memcpy(p, ",\"pgid\":", 8);
-		p = put_ull(p + 8, (unsigned long long)me);
-		memcpy(p, ",\"start\":", 9);
-		p = put_ull(p + 9, handler_starttime(me));
-		memcpy(p, "}\n", 2);
-		p += 2;
-		if (write_all(a->note, line, (size_t)(p - line)) == -1)
+		if (write_all(a->note, line, n) == -1)
 			return spawn_fail(report, SPAWN_NOTE);
 	}
 	/* The web server may ignore SIGPIPE or block signals; a handler
@@ -673,7 +635,7 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	struct spawn		a;
 	struct spawn_report	r;
 	sigset_t		all, old;
-	char			*stack, t[40], **env = NULL, *self = NULL;
+	char			*stack, **env = NULL, *self = NULL;
 	size_t			ne;
 	ssize_t			n;
 
@@ -721,9 +683,7 @@ handler_start(struct handler_job *j, const char *path, int in, off_t off,
 	a.envp = env;
 	a.lim = lim;
 	a.note = note;
-	fmt_time_us(now_us(), t, sizeof(t));
-	(void)snprintf(a.line, sizeof(a.line),
-	    "{\"time\":\"%s\",\"type\":\"run\"", t);
+	fmt_time_us(now_us(), a.time, sizeof(a.time));
 	j->start = mono_ms();
 	(void)sigfillset(&all);
 	(void)sigprocmask(SIG_SETMASK, &all, &old);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "spool.h"
 #include "util.h"
 
 #define HANDLER_TAIL	512		/* bytes of stderr kept */
@@ -100,8 +101,9 @@ int	handler_run(const char *, int, off_t, char *const *,
 	    struct err *);
 void	handler_result_free(struct handler_result *);
 /* Start a handler without waiting for it. */
-/* When note is a descriptor, the child appends a {"type":"run"} line
- * with its pgid and start time to it before it execs. */
+/* When note is a descriptor (spool_hist_open), the child appends the
+ * "run" record (spool_hist_run) with its pgid and start time to it
+ * before it execs. */
 int	handler_start(struct handler_job *, const char *, int, off_t,
 	    char *const *, const struct handler_limits *, int, struct err *);
 /* The descriptors to poll for this job (at most 3); returns how many. */

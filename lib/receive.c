@@ -53,9 +53,8 @@ receiver_unload(struct receiver *r)
 {
 	conf_free(r->conf);
 	r->conf = NULL;
-	if (r->spool_open)
-		spool_close(&r->spool);
-	r->spool_open = 0;
+	spool_close(r->spool);
+	r->spool = NULL;
 	dlog_close(&r->log);
 	ratelimit_close(&r->rate);
 }
@@ -136,12 +135,12 @@ receiver_load(struct receiver *r, const char *path)
 		goto fail;
 	}
 	diag_free(&d);
-	if (spool_open(&r->spool, r->conf->spool_dir, 1, &e) == -1) {
+	if ((r->spool = spool_open(r->conf->spool_dir, SPOOL_CREATE |
+	    (r->conf->durability == DURABLE_PROCESS ? SPOOL_NOSYNC : 0),
+	    &e)) == NULL) {
 		(void)snprintf(r->conf_error, sizeof(r->conf_error), "%s", e.msg);
 		goto fail;
 	}
-	r->spool_open = 1;
-	r->spool.nosync = r->conf->durability == DURABLE_PROCESS;
 	if (dlog_open(&r->log, r->conf->log_file, &e) == -1) {
 		(void)snprintf(r->conf_error, sizeof(r->conf_error), "%s", e.msg);
 		goto fail;
@@ -323,36 +322,6 @@ id_text(json_object *v, char *tmp, size_t len, int *bad)
 }
 
 static void
-envelope(struct buf *b, const char *endpoint, const char *event,
-    const char *id, const char *reqid, int64_t received, const char *remote,
-    char *const *params, size_t bytes, const char *mode)
-{
-	char t[40];
-
-	fmt_time_us(received, t, sizeof(t));
-	buf_reset(b);
-	buf_puts(b, "{\"v\":1,\"endpoint\":");
-	buf_json_cstr(b, endpoint);
-	buf_puts(b, ",\"event\":");
-	buf_json_cstr(b, event);
-	buf_puts(b, ",\"id\":");
-	buf_json_cstr(b, id);
-	buf_puts(b, ",\"request_id\":");
-	buf_json_cstr(b, reqid);
-	buf_puts(b, ",\"received_at\":");
-	buf_json_cstr(b, t);
-	buf_printf(b, ",\"received_us\":%" PRId64 ",\"remote\":", received);
-	buf_json_cstr(b, remote);
-	buf_puts(b, ",\"mode\":");
-	buf_json_cstr(b, mode);
-	buf_printf(b, ",\"bytes\":%zu,\"headers\":{\"content-type\":", bytes);
-	buf_json_cstr(b, param_get(params, "CONTENT_TYPE"));
-	buf_puts(b, ",\"user-agent\":");
-	buf_json_cstr(b, param_get(params, "HTTP_USER_AGENT"));
-	buf_puts(b, "}}");
-}
-
-static void
 answer_accepted(struct answer *a, const char *event, const char *id,
     int duplicate)
 {
@@ -366,77 +335,6 @@ answer_accepted(struct answer *a, const char *event, const char *id,
 		buf_puts(&a->body, ",\"duplicate\":true");
 	buf_puts(&a->body, ",\"request_id\":");
 	buf_json_cstr(&a->body, a->request_id);
-}
-
-/* mode = sync: run now, answer with the outcome. The entry was written
- * to tmp/ (the sender's retry is the durability); it moves to done/ on
- * success and is dropped otherwise. 0 when handled. */
-static int
-run_sync(struct receiver *r, const struct endpoint *ep,
-    const struct event_conf *ev, const char *event, const char *id, const char *name, const char *remote,
-    int64_t received, size_t envlen, struct answer *a, struct reqlog *rl)
-{
-	struct handler_result	last;
-	struct handler_meta	m;
-	struct err		e;
-	enum outcome		out;
-	char			path[PATH_MAX], t[40];
-	int			fd;
-
-	(void)spool_entry_path(&r->spool, SP_TMP, name, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		rl->reason = "cannot reopen the stored event";
-		answer_error(a, 503, "cannot store the event right now");
-		a->retry_after = RETRY_STORE;
-		(void)spool_remove(&r->spool, SP_TMP, name, &e);
-		return -1;
-	}
-	fmt_time_us(received, t, sizeof(t));
-	memset(&m, 0, sizeof(m));
-	m.endpoint = ep->name;
-	m.event = event;
-	m.id = id;
-	m.request_id = a->request_id;
-	m.received_at = t;
-	m.remote_addr = remote;
-	m.spool_file = path;
-	m.mode = "sync";
-	m.attempt = 1;
-	out = deliver_event(r->conf, &r->log, &m, fd, (off_t)envlen + 1, &last);
-	(void)close(fd);
-	switch (out) {
-	case OUT_OK:
-		if (spool_move(&r->spool, SP_TMP, SP_DONE, name, &e) == -1)
-			rl->reason = "handled, but not moved to done/";
-		answer_accepted(a, event, id ? id : name, 0);
-		if (ev->sync_output) {
-			buf_puts(&a->body, ",\"output\":");
-			buf_json_str(&a->body, last.out.p ? last.out.p : "",
-			    last.out.len);
-		}
-		buf_puts(&a->body, "}");
-		break;
-	case OUT_TIMEOUT:
-		rl->reason = "sync handler timed out";
-		answer_error(a, 504, "handler timed out");
-		break;
-	case OUT_TEMP:
-		if (last.exited && last.code == HANDLER_EXIT_TEMPFAIL) {
-			rl->reason = "sync handler asked for a retry (75)";
-			answer_error(a, 503, "handler asked for a retry");
-			a->retry_after = RETRY_STORE;
-			break;
-		}
-		/* FALLTHROUGH */
-	case OUT_PERM:
-		rl->reason = "sync handler failed";
-		answer_error(a, 500, "handler failed");
-		break;
-	}
-	if (out != OUT_OK)
-		(void)spool_remove(&r->spool, SP_TMP, name, &e);
-	handler_result_free(&last);
-	return out == OUT_OK ? 0 : -1;
 }
 
 /* The first HTTP_* parameter whose name appears again, or NULL. */
@@ -528,7 +426,8 @@ struct ctx {
 	size_t			 len;	/* body bytes, in r->body */
 	int			 idfd;	/* the id lock, from dedupe to store */
 	char			 idtmp[32];
-	char			 idkey[CONF_ENDPOINT_MAX + 1 + EVENT_ID_MAX + 1];
+	char			 idkey[SPOOL_KEY_MAX];
+	char			 why[300];	/* a sync failure, for the log */
 	char			 name[SPOOL_NAME_MAX];
 	char			 client[INET6_ADDRSTRLEN + 8];
 	struct err		 e;	/* rl.reason may point here */
@@ -778,14 +677,9 @@ st_dedupe(struct ctx *c)
 
 	if (c->id == NULL)
 		return 0;
-	/* Ids are per sender: an endpoint's are kept apart as NAME+ID
-	 * ('+' is never part of an id). */
-	if (c->ep->name != NULL)
-		(void)snprintf(c->idkey, sizeof(c->idkey), "%s+%s",
-		    c->ep->name, c->id);
-	else
-		(void)snprintf(c->idkey, sizeof(c->idkey), "%s", c->id);
-	if ((rc = spool_id_reserve(&c->r->spool, c->idkey, &c->idfd,
+	if (spool_id_key(c->ep->name, c->id, c->idkey) == -1)
+		return refuse_store(c, "id key too long");
+	if ((rc = spool_id_reserve(c->r->spool, c->idkey, &c->idfd,
 	    &c->e)) == -1)
 		return refuse_store(c, c->e.msg);
 	if (rc == 0) {
@@ -806,10 +700,7 @@ id_done(struct ctx *c, int stored)
 {
 	if (c->idfd == -1)
 		return;
-	if (stored)
-		(void)close(c->idfd);
-	else
-		spool_id_release(c->idfd);
+	spool_id_done(c->idfd, stored);
 	c->idfd = -1;
 }
 
@@ -818,30 +709,73 @@ static int
 store_entry(struct ctx *c, int sync)
 {
 	struct receiver	*r = c->r;
-	int		 rc;
+	struct envelope	 env;
 
 	/* The id record names the entry before the commit: a crash after
 	 * the commit then still leaves the sender's retry a duplicate, and
 	 * a crash before it leaves a record naming nothing stored. */
-	if (spool_newname(&r->spool, c->name) == -1)
-		rc = err_sys(&c->e, "unable to make a spool name");
-	else if (c->idfd != -1 && spool_id_note(c->idfd, c->name, &c->e) ==
-	    -1)
-		rc = -1;
-	else
-		rc = 0;
-	envelope(&r->line, c->ep->name, c->event, c->id, c->a->request_id,
-	    c->t0, c->rl.remote, c->in.params, c->len, sync ? "sync" :
-	    "queue");
-	if (rc == -1)
+	if (spool_newname(r->spool, c->name) == -1)
+		return err_sys(&c->e, "unable to make a spool name");
+	if (c->idfd != -1 && spool_id_note(c->idfd, c->name, &c->e) == -1)
 		return -1;
-	if (r->line.oom)
-		return err_set(&c->e, "out of memory");
+	memset(&env, 0, sizeof(env));
+	env.endpoint = c->ep->name;
+	env.event = c->event;
+	env.id = c->id;
+	env.request_id = c->a->request_id;
+	env.received_us = c->t0;
+	env.remote = c->rl.remote;
+	env.content_type = c->in.content_type;
+	env.user_agent = param_get(c->in.params, "HTTP_USER_AGENT");
+	env.bytes = c->len;
+	env.sync = sync;
 	if (sync)
-		return spool_write(&r->spool, r->line.p, r->line.len, r->body,
-		    c->len, 0, c->name, &c->e);
-	return spool_commit(&r->spool, r->line.p, r->line.len, r->body,
-	    c->len, c->name, &c->e);
+		return spool_write(r->spool, &env, r->body, c->len, c->name,
+		    &c->e);
+	return spool_commit(r->spool, &env, r->body, c->len, c->name, &c->e);
+}
+
+/* mode = sync: run now through the delivery engine, answer with the
+ * outcome (deliver_row). The entry is in tmp/: the sender's retry is
+ * its durability; handled, it moves to done/ with its history. 0 when
+ * handled. */
+static int
+run_sync(struct ctx *c)
+{
+	const struct outcome_row	*row;
+	struct delivery			 d;
+	struct err			 e;
+	long				 delay;
+	int				 rc;
+
+	if (deliver_open(&d, c->r->conf, c->r->spool, &c->r->log, SP_TMP,
+	    c->name, &e) == -1) {
+		deliver_free(&d);
+		(void)spool_remove(c->r->spool, SP_TMP, c->name, &e);
+		return refuse_store(c, "cannot reopen the stored event");
+	}
+	if (deliver_begin(&d, SP_TMP) == 1)
+		deliver_wait(&d);
+	row = deliver_row(d.out);
+	if (d.out == OUT_OK) {
+		answer_accepted(c->a, c->event, c->id ? c->id : c->name, 0);
+		if (c->ev->sync_output) {
+			buf_puts(&c->a->body, ",\"output\":");
+			buf_json_str(&c->a->body, d.last.out.p ? d.last.out.p :
+			    "", d.last.out.len);
+		}
+		buf_puts(&c->a->body, "}");
+	} else {
+		(void)snprintf(c->why, sizeof(c->why), "sync handler: %s",
+		    d.why[0] != '\0' ? d.why : row->reason);
+		c->rl.reason = c->why;
+		answer_error(c->a, row->status, row->answer);
+		c->a->retry_after = row->retry_after;
+	}
+	(void)deliver_finish(&d, &delay, &e);
+	rc = d.out == OUT_OK ? 0 : -1;
+	deliver_free(&d);
+	return rc;
 }
 
 /* store: nothing is acknowledged before this succeeded. A sync event
@@ -856,9 +790,7 @@ st_store(struct ctx *c)
 	else {
 		c->rl.spool = c->name;
 		if (sync)
-			rc = run_sync(c->r, c->ep, c->ev, c->event, c->id,
-			    c->name, c->rl.remote, c->t0, c->r->line.len, c->a,
-			    &c->rl);
+			rc = run_sync(c);
 	}
 	id_done(c, rc == 0);
 	return sync ? -1 : rc;
@@ -953,13 +885,12 @@ receiver_kick(struct receiver *r, int keep_stderr)
 	 * reaped where they run, so only runners can be waiting here). */
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	if (r->conf == NULL || !r->spool_open || r->runner == NULL)
+	if (r->conf == NULL || r->spool == NULL || r->runner == NULL)
 		return;
 	/* A runner holds the lock for as long as it works and looks at new/
 	 * once more after letting go, so a held lock means no start. */
-	if (flock(r->spool.lockfd, LOCK_EX | LOCK_NB) == -1)
+	if (!spool_lock_free(r->spool))
 		return;
-	(void)flock(r->spool.lockfd, LOCK_UN);
 
 	/* posix_spawn (vfork-like, no page-table copy) in a session of its
 	 * own, with default signals and only stdin/stdout/stderr open. */

@@ -39,8 +39,7 @@ struct receiver {
 	struct stat	 failed;	/* the config file as last refused */
 	int64_t		 failed_ms;	/* when (monotonic) */
 	char		 conf_error[2048];
-	struct spool	 spool;
-	int		 spool_open;
+	struct spool	*spool;
 	struct dlog	 log;
 	struct ratelimit rate;		/* open when an endpoint limits */
 	char		*body;

@@ -1,7 +1,8 @@
-/* runner: the delivery engine. One runner per spool (flock on run.lock);
- * events move new|retry -> cur -> done|retry|dead; every attempt and every
- * handler run is appended to hist/NAME before the move, so a killed runner
- * loses at most the result of the handlers that were running. */
+/* runner: the scheduler around the delivery engine. One runner per
+ * spool (the run.lock); it claims due events (new|retry -> cur) into at
+ * most `concurrency` slots, each a delivery of deliver.c, waits for
+ * their handlers, settles them, and keeps the spool (recovery after a
+ * crash, tmp/ clean-up, pruning). */
 #include "config.h"
 
 #include <sys/file.h>
@@ -35,18 +36,7 @@
 
 struct slot {
 	int			 used;
-	char			 name[SPOOL_NAME_MAX];
-	char			 path[PATH_MAX];
-	json_object		*env;
-	const struct event_conf	*ev;
-	const struct endpoint	*ep;		/* NULL: not configured */
-	char			 event[EVENT_NAME_MAX + 1];
-	struct strlist		 progs;		/* still to run, in order */
-	size_t			 next;
-	int			 body;		/* sealed memfd */
-	char			**envp;
-	int			 attempt;
-	struct handler_job	 job;
+	struct delivery		 d;
 };
 
 /* A sorted listing of new/ or retry/ consumed from pos: relisting after
@@ -81,109 +71,13 @@ struct run {
 	char			 fault[1024];	/* what failed first (err.msg) */
 };
 
-void
-history_free(struct history *h)
-{
-	strlist_free(&h->ok);
-	h->attempts = h->replays = 0;
-}
-
-int
-history_load(struct spool *s, const char *name, struct history *h,
-    struct err *e)
-{
-	json_object	*o;
-	const char	*type, *res, *handler;
-	char		*text, *line, *nl, **nv;
-
-	memset(h, 0, sizeof(*h));
-	if (spool_hist_read(s, name, &text, e) == -1)
-		return -1;
-	if (text == NULL)
-		return 0;
-	for (line = text; *line != '\0'; line = nl + 1) {
-		if ((nl = strchr(line, '\n')) == NULL)
-			break;		/* a torn last line: ignore it */
-		*nl = '\0';
-		if ((o = json_tokener_parse(line)) == NULL)
-			continue;
-		type = json_str(o, "type");
-		if (type == NULL)
-			;
-		else if (strcmp(type, "attempt") == 0)
-			h->attempts++;
-		else if (strcmp(type, "replay") == 0) {
-			/* A replay is a fresh delivery. */
-			strlist_free(&h->ok);
-			h->attempts = 0;
-			h->replays++;
-		} else if (strcmp(type, "handler") == 0 &&
-		    (res = json_str(o, "result")) != NULL &&
-		    strcmp(res, "exit 0") == 0 &&
-		    (handler = json_str(o, "handler")) != NULL) {
-			nv = reallocarray(h->ok.v, h->ok.n + 1, sizeof(*nv));
-			if (nv != NULL) {
-				h->ok.v = nv;
-				if ((nv[h->ok.n] = strdup(handler)) != NULL)
-					h->ok.n++;
-			}
-		}
-		json_object_put(o);
-	}
-	free(text);
-	return 0;
-}
-
-int
-history_add(struct spool *s, const char *name, const char *type,
-    const char *fields, struct err *e)
-{
-	struct buf	b = { 0 };
-	int		rc;
-
-	dlog_begin(&b, type);
-	if (fields != NULL)
-		buf_puts(&b, fields);
-	buf_puts(&b, "}\n");
-	rc = b.oom ? err_set(e, "out of memory") :
-	    spool_hist_append(s, name, b.p, b.len, e);
-	buf_free(&b);
-	return rc;
-}
-
-static void
-log_event(struct run *r, const char *name, const char *event, const char *id,
-    const char *state, const char *reason, int attempt)
-{
-	struct buf	line = { 0 };
-	struct err	e;
-	size_t		start;
-
-	dlog_begin(&line, "event");
-	start = line.len;
-	dlog_event_fields(&line, name, event, id, state, reason, attempt);
-	if (!line.oom && strcmp(state, "cur") != 0) {
-		buf_putc(&line, '\0');
-		(void)history_add(r->s, name, "state", line.p + start, &e);
-		line.len--;
-	}
-	dlog_end(r->log, &line);
-	buf_free(&line);
-}
-
 static void
 slot_free(struct run *r, struct slot *sl)
 {
 	if (!sl->used)
 		return;
-	json_object_put(sl->env);
-	strlist_free(&sl->progs);
-	handler_env_free(sl->envp);
-	if (sl->body != -1)
-		(void)close(sl->body);
-	handler_result_free(&sl->job.res);
-	memset(sl, 0, sizeof(*sl));
-	sl->body = -1;
+	deliver_free(&sl->d);
+	sl->used = 0;
 	r->active--;
 }
 
@@ -197,7 +91,7 @@ log_spool(struct run *r, const char *state, const char *reason)
 
 	dlog_begin(&line, "spool");
 	buf_puts(&line, ",\"spool\":");
-	buf_json_cstr(&line, r->s->path);
+	buf_json_cstr(&line, spool_path(r->s));
 	buf_puts(&line, ",\"state\":");
 	buf_json_cstr(&line, state);
 	buf_puts(&line, ",\"reason\":");
@@ -265,147 +159,44 @@ note_due(struct run *r, long secs)
 		r->retry_due = due;
 }
 
-/* Move the claimed entry to its next state and free the slot. */
+/* A delivery finished: settle its entry and free the slot. */
 static void
-finish(struct run *r, struct slot *sl, enum spool_dir to, const char *reason,
-    long delay)
+settle(struct run *r, struct slot *sl)
 {
-	struct timespec	 ts[2];
-	struct err	 e;
-	const char	*state = spool_dirname(to);
-	char		 why[256];
-	int64_t		 due;
+	struct err	e;
+	long		delay;
 
-	if (spool_move(r->s, SP_CUR, to, sl->name, &e) == -1) {
+	e.errnum = 0;
+	switch (deliver_finish(&sl->d, &delay, &e)) {
+	case SP_CUR:
 		if (e.errnum != ENOENT)
 			spool_failed(r, &e);
-		log_event(r, sl->name, sl->event, json_str(sl->env, "id"), "cur",
-		    e.msg, sl->attempt);
-		slot_free(r, sl);
-		return;
-	}
-	spool_works(r);
-	if (to == SP_RETRY) {
-		/* The due time is the entry's mtime: cheap to scan, and an
-		 * operator can `touch` an entry to make it due now. */
-		due = now_us() + (int64_t)delay * 1000000;
+		break;
+	case SP_RETRY:
+		spool_works(r);
 		note_due(r, delay);
-		ts[0].tv_sec = ts[1].tv_sec = (time_t)(due / 1000000);
-		ts[0].tv_nsec = ts[1].tv_nsec = (long)(due % 1000000) * 1000;
-		(void)utimensat(r->s->fd[SP_RETRY], sl->name, ts,
-		    AT_SYMLINK_NOFOLLOW);
-		(void)snprintf(why, sizeof(why), "%s; next attempt in %lds",
-		    reason ? reason : "temporary failure", delay);
-		reason = why;
 		r->st->retry++;
-	} else if (to == SP_DONE)
+		break;
+	case SP_DONE:
+		spool_works(r);
 		r->st->done++;
-	else
+		break;
+	default:
+		spool_works(r);
 		r->st->dead++;
-	log_event(r, sl->name, sl->event, json_str(sl->env, "id"), state, reason,
-	    sl->attempt);
-	slot_free(r, sl);
-}
-
-/* Seconds before the next attempt: the schedule, with +-10% jitter so a
- * burst of failures does not come back as a burst. */
-static long
-backoff(const struct run *r, const struct slot *sl)
-{
-	long		base = conf_backoff(r->c, sl->ev, sl->attempt);
-	uint32_t	rnd;
-	char		hex[9];
-
-	if (base < 10 || random_hex(hex, 4) == -1)
-		return base;
-	rnd = (uint32_t)strtoul(hex, NULL, 16);
-	return base - base / 10 + (long)(rnd % (uint32_t)(base / 5 + 1));
-}
-
-static int
-start_next(struct run *r, struct slot *sl)
-{
-	struct handler_limits	lim;
-	struct err		e;
-	int			note, rc;
-
-	while (sl->next < sl->progs.n) {
-		/* The child notes who runs in the history before it execs, so
-		 * a runner recovering after a crash can stop what is left. */
-		note = openat(r->s->fd[SP_HIST], sl->name, O_WRONLY | O_APPEND |
-		    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (note == -1) {
-			err_sys(&e, "unable to open %s/hist/%s", r->s->path,
-			    sl->name);
-			deliver_log_error(r->log, "spool", sl->name, e.msg);
-			return -1;
-		}
-		handler_limits(r->c, sl->ep, sl->ev, &lim);
-		rc = handler_start(&sl->job, sl->progs.v[sl->next], sl->body, 0,
-		    sl->envp, &lim, note, &e);
-		(void)close(note);
-		if (rc == 0) {
-			r->st->runs++;
-			return 0;
-		}
-		deliver_log_error(r->log, "handler", sl->progs.v[sl->next],
-		    e.msg);
-		return -1;
+		break;
 	}
-	return 1;	/* nothing left to run */
+	slot_free(r, sl);
 }
 
 /* A handler finished: record it, then run the next one or settle. */
 static void
 advance(struct run *r, struct slot *sl)
 {
-	struct handler_result	*res = &sl->job.res;
-	struct handler_meta	 m;
-	struct buf		 line = { 0 };
-	struct err		 e;
-	size_t			 start;
-	int			 max = conf_retries(r->c, sl->ev) + 1;
-
-	memset(&m, 0, sizeof(m));
-	m.event = sl->event;
-	m.id = json_str(sl->env, "id");
-	m.request_id = json_str(sl->env, "request_id");
-	m.mode = "queue";
-	m.attempt = sl->attempt;
-	dlog_begin(&line, "handler");
-	start = line.len;
-	dlog_handler_fields(&line, &m, sl->name, sl->progs.v[sl->next], res);
-	if (!line.oom) {
-		buf_putc(&line, '\0');
-		(void)history_add(r->s, sl->name, "handler", line.p + start, &e);
-		line.len--;
-	}
-	dlog_end(r->log, &line);
-	buf_free(&line);
-
-	if (!res->timed_out && res->exited && res->code == HANDLER_EXIT_OK) {
-		handler_result_free(res);
-		sl->next++;
-		switch (start_next(r, sl)) {
-		case 0:
-			return;
-		case 1:
-			finish(r, sl, SP_DONE, NULL, 0);
-			return;
-		default:
-			break;
-		}
-	} else if (!res->timed_out && res->exited &&
-	    res->code == HANDLER_EXIT_PERMFAIL) {
-		finish(r, sl, SP_DEAD, "handler exited 100 (permanent failure)",
-		    0);
-		return;
-	}
-	if (sl->attempt >= max)
-		finish(r, sl, SP_DEAD, "retries exhausted", 0);
+	if (deliver_step(&sl->d) == 1)
+		r->st->runs++;
 	else
-		finish(r, sl, SP_RETRY, res->timed_out ? "timeout" :
-		    "temporary failure", backoff(r, sl));
+		settle(r, sl);
 }
 
 /* An entry that cannot be run moves to dead/. */
@@ -421,26 +212,42 @@ set_aside(struct run *r, enum spool_dir from, const char *name,
 		return -1;
 	}
 	spool_works(r);
-	log_event(r, name, NULL, NULL, "dead", why, 0);
+	deliver_log_state(r->s, r->log, name, NULL, "dead", why, 0);
+	return 0;
+}
+
+/* Is an event of this serialized type running in another slot? */
+static int
+serialized_busy(const struct run *r, const struct slot *sl)
+{
+	int k;
+
+	if (sl->d.ev == NULL || !sl->d.ev->serialize)
+		return 0;
+	for (k = 0; k < r->nslots; k++)
+		if (r->slots[k].used && &r->slots[k] != sl &&
+		    strcmp(r->slots[k].d.env.event, sl->d.env.event) == 0)
+			return 1;
 	return 0;
 }
 
 /* Claim one event (new/ or retry/ -> cur/) and start its first handler
- * still to run. 0 claimed, 1 skipped (serialized type busy), -1 gone. */
+ * still to run. 0 claimed, 1 skipped (no slot, or serialized type busy),
+ * -1 gone. */
 static int
 claim(struct run *r, enum spool_dir from, const char *name)
 {
-	struct handler_meta	 m;
-	struct history		 h;
-	struct strlist		 all;
-	struct slot		*sl = NULL;
-	struct err		 e;
-	const char		*ev;
-	char			*line, fields[64];
-	size_t			 i, j;
-	int			 fd, k, max, done;
+	struct slot	*sl = NULL;
+	struct err	 e;
+	int		 k;
 
-	if ((fd = spool_open_entry(r->s, from, name, &line, &e)) == -1) {
+	for (k = 0; k < r->nslots && sl == NULL; k++)
+		if (!r->slots[k].used)
+			sl = &r->slots[k];
+	if (sl == NULL)
+		return 1;
+	if (deliver_open(&sl->d, r->c, r->s, r->log, from, name, &e) == -1) {
+		deliver_free(&sl->d);
 		/* Gone (claimed or replayed elsewhere) is fine; short of
 		 * descriptors or memory, it is our failure, not the
 		 * entry's; anything else would be looked at for ever: set
@@ -456,138 +263,26 @@ claim(struct run *r, enum spool_dir from, const char *name)
 			r->st->dead++;
 		return -1;
 	}
-	for (k = 0; k < r->nslots; k++)
-		if (!r->slots[k].used) {
-			sl = &r->slots[k];
-			break;
-		}
-	if (sl == NULL) {
-		(void)close(fd);
-		free(line);
+	if (serialized_busy(r, sl)) {
+		deliver_free(&sl->d);
 		return 1;
 	}
-	memset(sl, 0, sizeof(*sl));
-	sl->body = -1;
-	sl->env = json_tokener_parse(line);
-	free(line);
-	ev = json_str(sl->env, "event");
-	if (ev == NULL || strlen(ev) >= sizeof(sl->event)) {
-		(void)close(fd);
-		json_object_put(sl->env);
-		if (set_aside(r, from, name, "envelope is not readable") == 0)
-			r->st->dead++;
-		return -1;
-	}
-	(void)snprintf(sl->event, sizeof(sl->event), "%s", ev);
-	sl->ev = conf_event(r->c, sl->event);
-	if (sl->ev != NULL && sl->ev->serialize)
-		for (k = 0; k < r->nslots; k++)
-			if (r->slots[k].used && &r->slots[k] != sl &&
-			    strcmp(r->slots[k].event, sl->event) == 0) {
-				(void)close(fd);
-				json_object_put(sl->env);
-				sl->env = NULL;
-				return 1;
-			}
 	if (spool_move(r->s, from, SP_CUR, name, &e) == -1) {
 		if (e.errnum != ENOENT)
 			spool_failed(r, &e);
-		(void)close(fd);
-		json_object_put(sl->env);
-		sl->env = NULL;
+		deliver_free(&sl->d);
 		return -1;
 	}
 	spool_works(r);
 	sl->used = 1;
 	r->active++;
 	r->claims++;
-	(void)snprintf(sl->name, sizeof(sl->name), "%s", name);
-	(void)spool_entry_path(r->s, SP_CUR, name, sl->path, sizeof(sl->path));
-
-	if (history_load(r->s, name, &h, &e) == -1)
-		memset(&h, 0, sizeof(h));
-	max = conf_retries(r->c, sl->ev) + 1;
-	sl->attempt = h.attempts + 1;
-	if (h.attempts >= max) {
-		/* Interrupted attempts count: a handler that kills its
-		 * runner every time must not run for ever. */
-		history_free(&h);
-		(void)close(fd);
-		finish(r, sl, SP_DEAD, "retries exhausted (interrupted "
-		    "attempts count)", 0);
-		return 0;
-	}
-	(void)snprintf(fields, sizeof(fields), ",\"attempt\":%d", sl->attempt);
-	if (history_add(r->s, name, "attempt", fields, &e) == -1) {
-		/* Unrecorded attempts could repeat for ever: do not run. */
-		deliver_log_error(r->log, "spool", name, e.msg);
-		history_free(&h);
-		(void)close(fd);
-		finish(r, sl, SP_RETRY, "cannot write the history", 60);
-		return 0;
-	}
-
-	/* The handlers still to run: those without a success since the
-	 * last replay, in their order. */
-	sl->ep = conf_endpoint(r->c, json_str(sl->env, "endpoint"));
-	if (sl->ep == NULL) {
-		history_free(&h);
-		(void)close(fd);
-		finish(r, sl, SP_RETRY, "its endpoint is not in the "
-		    "configuration", backoff(r, sl));
-		return 0;
-	}
-	if (handler_resolve(r->c, sl->ep, sl->event, &all, &e) == -1) {
-		deliver_log_error(r->log, "spool", name, e.msg);
-		history_free(&h);
-		(void)close(fd);
-		finish(r, sl, SP_RETRY, "cannot list handlers",
-		    backoff(r, sl));
-		return 0;
-	}
-	for (i = 0; i < all.n; i++) {
-		for (done = 0, j = 0; j < h.ok.n && !done; j++)
-			done = strcmp(all.v[i], h.ok.v[j]) == 0;
-		if (!done) {
-			sl->progs.v = reallocarray(sl->progs.v, sl->progs.n + 1,
-			    sizeof(*sl->progs.v));
-			if (sl->progs.v == NULL)
-				break;
-			sl->progs.v[sl->progs.n++] = all.v[i];
-			all.v[i] = NULL;
-		}
-	}
-	strlist_free(&all);
-	history_free(&h);
-	if (sl->progs.n == 0) {
-		(void)close(fd);
-		finish(r, sl, SP_DONE, all.n == 0 && sl->ev == NULL ?
-		    "no handler for this event" : NULL, 0);
-		return 0;
-	}
-
-	memset(&m, 0, sizeof(m));
-	m.endpoint = json_str(sl->env, "endpoint");
-	m.event = sl->event;
-	m.id = json_str(sl->env, "id");
-	m.request_id = json_str(sl->env, "request_id");
-	m.received_at = json_str(sl->env, "received_at");
-	m.remote_addr = json_str(sl->env, "remote");
-	m.spool_file = sl->path;
-	m.mode = "queue";
-	m.attempt = sl->attempt;
-	sl->envp = handler_env(r->c, &m);
-	sl->body = deliver_body(fd, lseek(fd, 0, SEEK_CUR), &e);
-	(void)close(fd);
-	if (sl->envp == NULL || sl->body == -1 || start_next(r, sl) != 0) {
-		if (sl->body == -1)
-			deliver_log_error(r->log, "spool", name, e.msg);
-		finish(r, sl, SP_RETRY, "cannot start the handler",
-		    backoff(r, sl));
-	}
+	if (deliver_begin(&sl->d, SP_CUR) == 1)
+		r->st->runs++;
+	else
+		settle(r, sl);
 	return 0;
 }
-
 
 static void
 queue_drop(struct queue *q)
@@ -603,11 +298,9 @@ static void
 relist(struct run *r, int retry)
 {
 	struct strlist	l;
-	struct stat	st;
 	struct err	e;
-	time_t		now = time(NULL);
+	int64_t		now = now_us(), due;
 	size_t		i, n;
-	long		wait;
 
 	if (!retry) {
 		queue_drop(&r->qnew);
@@ -624,17 +317,13 @@ relist(struct run *r, int retry)
 		return;
 	}
 	for (i = n = 0; i < l.n; i++) {
-		if (fstatat(r->s->fd[SP_RETRY], l.v[i], &st,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
+		due = spool_retry_due(r->s, l.v[i], r->due_bound, now);
+		if (due == 0) {		/* gone */
 			free(l.v[i]);
 			continue;
 		}
-		/* A due time further ahead than any backoff was set while
-		 * the clock ran ahead (or by hand): due now, rather than
-		 * when the clock gets there. */
-		if (st.st_mtime > now && st.st_mtime - now <= r->due_bound) {
-			wait = (long)(st.st_mtime - now);
-			note_due(r, wait);
+		if (due > now) {
+			note_due(r, (long)((due - now + 999999) / 1000000));
 			free(l.v[i]);
 			continue;
 		}
@@ -701,90 +390,36 @@ fill(struct run *r)
 	return retry_wait(r);
 }
 
-static json_object *
-envelope_of_cur(struct run *r, const char *name)
-{
-	json_object	*env;
-	struct err	 e;
-	char		*line;
-	int		 fd;
-
-	if ((fd = spool_open_entry(r->s, SP_CUR, name, &line, &e)) == -1)
-		return NULL;
-	(void)close(fd);
-	env = json_tokener_parse(line);
-	free(line);
-	return env;
-}
-
 /* The handlers a killed runner was running die with it (PDEATHSIG);
  * their own children may not. Stop them before the event runs again. */
 static void
 stop_leftovers(struct run *r, const char *name)
 {
-	const struct event_conf	*ev;
-	json_object	*o, *v, *env;
-	const char	*type;
-	char		*text, *line, *nl, *last;
+	struct envelope	 env;
+	struct history	 h;
 	struct err	 e;
-	pid_t		 pgid;
+	size_t		 i;
 	long		 span;
+	int		 fd;
 
-	if (spool_hist_read(r->s, name, &text, &e) == -1 || text == NULL)
+	if (spool_hist_load(r->s, name, &h, &e) == -1)
 		return;
-	/* Only the runs of the last attempt: the one interrupted. */
-	for (last = text, line = text; (nl = strchr(line, '\n')) != NULL;
-	    line = nl + 1)
-		if (strstr(line, "\"type\":\"attempt\"") != NULL &&
-		    strstr(line, "\"type\":\"attempt\"") < nl)
-			last = line;
-	env = envelope_of_cur(r, name);
-	ev = conf_event(r->c, json_str(env, "event") ? json_str(env, "event") : "");
-	span = conf_timeout(r->c, ev) + r->c->kill_grace + 5;
-	json_object_put(env);
-	for (line = last; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-		*nl = '\0';
-		if ((o = json_tokener_parse(line)) == NULL)
-			continue;
-		type = json_str(o, "type");
-		if (type != NULL && strcmp(type, "run") == 0 &&
-		    json_object_object_get_ex(o, "pgid", &v) &&
-		    (pgid = (pid_t)json_object_get_int64(v)) > 1 &&
-		    json_object_object_get_ex(o, "start", &v) &&
-		    handler_reap_group(pgid,
-		    (unsigned long long)json_object_get_int64(v), span) > 0)
-			log_event(r, name, NULL, NULL, "cur", "stopped what was "
-			    "left of an interrupted handler", 0);
-		json_object_put(o);
+	/* Anything a handler of the interrupted attempt started ran at
+	 * most its timeout and grace after it. */
+	span = conf_timeout(r->c, NULL) + r->c->kill_grace + 5;
+	if ((fd = spool_open_entry(r->s, SP_CUR, name, &env, &e)) != -1) {
+		span = conf_timeout(r->c, conf_event(r->c, env.event)) +
+		    r->c->kill_grace + 5;
+		envelope_free(&env);
+		(void)close(fd);
 	}
-	free(text);
-}
-
-/* tmp/ files of a responder killed mid-write (older than any write). */
-static void
-recover_tmp(struct run *r)
-{
-	struct strlist	l;
-	struct stat	sb;
-	struct err	e;
-	time_t		now = time(NULL);
-	size_t		i;
-
-	if (spool_list(r->s, SP_TMP, &l, &e) == -1)
-		return;
-	for (i = 0; i < l.n; i++) {
-		if (fstatat(r->s->fd[SP_TMP], l.v[i], &sb,
-		    AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
-		if (now - sb.st_mtime > STALE_TMP_SECONDS)
-			(void)unlinkat(r->s->fd[SP_TMP], l.v[i], 0);
-		else if (sb.st_mtime - now > STALE_TMP_SECONDS)
-			/* Written while the clock ran ahead: its age counts
-			 * from now, not from when the clock gets there. */
-			(void)utimensat(r->s->fd[SP_TMP], l.v[i], NULL,
-			    AT_SYMLINK_NOFOLLOW);
-	}
-	strlist_free(&l);
+	for (i = 0; i < h.nruns; i++)
+		if (handler_reap_group(h.runs[i].pgid, h.runs[i].start,
+		    span) > 0)
+			deliver_log_state(r->s, r->log, name, NULL, "cur",
+			    "stopped what was left of an interrupted handler",
+			    0);
+	spool_hist_free(&h);
 }
 
 static void
@@ -800,8 +435,9 @@ recover(struct run *r)
 			if (spool_move(r->s, SP_CUR, SP_NEW, l.v[i], &e) == 0) {
 				spool_works(r);
 				r->st->recovered++;
-				log_event(r, l.v[i], NULL, NULL, "new",
-				    "re-queued after an interrupted run", 0);
+				deliver_log_state(r->s, r->log, l.v[i], NULL,
+				    "new", "re-queued after an interrupted run",
+				    0);
 			} else if (e.errnum != ENOENT) {
 				spool_failed(r, &e);
 				break;
@@ -810,66 +446,14 @@ recover(struct run *r)
 		strlist_free(&l);
 	} else
 		spool_failed(r, &e);
-	recover_tmp(r);
-}
-
-/* done/ entries and ids/ records older than `keep` go, at most once an
- * hour (the stamp's mtime says when it last ran; a stamp more than that
- * ahead of the clock was set while the clock ran ahead and does not hold
- * pruning back until the clock gets there). dead/ stays. */
-static void
-prune(struct run *r)
-{
-	struct strlist	l;
-	struct stat	st;
-	struct err	e;
-	int64_t		cut = now_us() - (int64_t)r->c->keep * 1000000;
-	time_t		now = time(NULL);
-	size_t		i;
-	int		fd;
-
-	if (fstatat(r->s->fd[SP_HIST], "..", &st, 0) == -1)
-		return;
-	fd = openat(r->s->fd[SP_HIST], "../prune.stamp",
-	    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1)
-		return;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    now - st.st_mtime < PRUNE_EVERY &&
-	    st.st_mtime - now <= PRUNE_EVERY) {
-		(void)close(fd);
-		return;
-	}
-	(void)futimens(fd, NULL);
-	(void)write_all(fd, "x", 1);
-	(void)ftruncate(fd, 1);
-	(void)close(fd);
-	if (spool_list(r->s, SP_DONE, &l, &e) == 0) {
-		for (i = 0; i < l.n; i++) {
-			if (spool_name_time(l.v[i]) >= cut)
-				continue;
-			if (unlinkat(r->s->fd[SP_DONE], l.v[i], 0) == 0) {
-				(void)unlinkat(r->s->fd[SP_HIST], l.v[i], 0);
-				r->st->pruned++;
-			}
-		}
-		strlist_free(&l);
-	}
-	if (spool_list(r->s, SP_IDS, &l, &e) == 0) {
-		for (i = 0; i < l.n; i++)
-			if (fstatat(r->s->fd[SP_IDS], l.v[i], &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 &&
-			    (int64_t)st.st_mtime * 1000000 < cut)
-				(void)unlinkat(r->s->fd[SP_IDS], l.v[i], 0);
-		strlist_free(&l);
-	}
+	spool_clean_tmp(r->s, STALE_TMP_SECONDS);
 }
 
 /* How far ahead a retry/ entry's due time may be, in seconds: the
  * longest backoff of the configuration with its +10% jitter, and at
  * least a day, for entries set by hand or under an earlier backoff. */
-static long
-due_bound(const struct conf *c)
+long
+runner_due_bound(const struct conf *c)
 {
 	long	max = 0;
 	size_t	i, j;
@@ -906,17 +490,6 @@ pending(struct spool *s)
 	n = l.n > 0;
 	strlist_free(&l);
 	return n;
-}
-
-/* Note the lock holder's pid in run.lock, for `hookpipe status`. */
-static void
-note_pid(struct spool *s)
-{
-	char	b[32];
-	int	n = snprintf(b, sizeof(b), "%ld\n", (long)getpid());
-
-	if (ftruncate(s->lockfd, 0) == 0)
-		(void)pwrite(s->lockfd, b, (size_t)n, 0);
 }
 
 static void
@@ -957,33 +530,26 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	r.log = log;
 	r.st = st;
 	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
-	r.due_bound = due_bound(c);
-	for (k = 0; k < MAX_SLOTS; k++)
-		r.slots[k].body = -1;
+	r.due_bound = runner_due_bound(c);
 	st->next_due = -1;
 relock:
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			st->busy = 1;
-		else
-			failed = err_sys(e, "unable to lock %s/run.lock",
-			    s->path);
+	if ((k = spool_lock(s, e)) != 1) {
+		st->busy = k == 0;
 		if (infd != -1)
 			(void)close(infd);
 		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
-		return failed ? -1 : 0;
+		return k;
 	}
-	note_pid(s);
 	start = r.claims;
 	recover(&r);
-	prune(&r);
+	st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
 	if (watch && infd == -1) {
 		/* Without inotify the periodic rescan still finds events. */
 		infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (infd != -1) {
 			char p[PATH_MAX];
 
-			(void)snprintf(p, sizeof(p), "%s/new", s->path);
+			(void)snprintf(p, sizeof(p), "%s/new", spool_path(s));
 			if (inotify_add_watch(infd, p, IN_MOVED_TO |
 			    IN_CLOSE_WRITE) == -1) {
 				(void)close(infd);
@@ -1017,9 +583,9 @@ relock:
 		for (k = 0; k < r.nslots; k++) {
 			if (!r.slots[k].used)
 				continue;
-			n += handler_pollfds(&r.slots[k].job, pfd + n);
-			if (handler_wake(&r.slots[k].job) < wake)
-				wake = handler_wake(&r.slots[k].job);
+			n += handler_pollfds(&r.slots[k].d.job, pfd + n);
+			if (handler_wake(&r.slots[k].d.job) < wake)
+				wake = handler_wake(&r.slots[k].d.job);
 		}
 		if (infd != -1) {
 			pfd[n].fd = infd;
@@ -1037,24 +603,26 @@ relock:
 			failed = 1;
 			for (k = 0; k < r.nslots; k++)
 				if (r.slots[k].used)
-					handler_kill(&r.slots[k].job);
+					handler_kill(&r.slots[k].d.job);
 			break;
 		}
 		if (watch && mono_ms() - upkeep > RESCAN_MS) {
-			recover_tmp(&r);
-			prune(&r);
+			spool_clean_tmp(s, STALE_TMP_SECONDS);
+			st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
 			upkeep = mono_ms();
 		}
 		if (infd != -1)
 			drain_inotify(infd);
 		for (k = 0; k < r.nslots; k++)
-			if (r.slots[k].used && handler_step(&r.slots[k].job))
+			if (r.slots[k].used && r.slots[k].d.running &&
+			    handler_step(&r.slots[k].d.job))
 				advance(&r, &r.slots[k]);
 	}
 	queue_drop(&r.qnew);
 	queue_drop(&r.qretry);
-	if (flock(s->lockfd, LOCK_UN) == -1 && !failed)
-		failed = err_sys(e, "unable to unlock %s/run.lock", s->path);
+	if (spool_unlock(s, failed ? &(struct err){ { 0 }, 0 } : e) == -1 &&
+	    !failed)
+		failed = 1;
 	/* An event committed while we held the lock found a runner busy and
 	 * did not start one: look once more. Not while the spool fails (the
 	 * next pass would fail as this one did, at once), nor after two
@@ -1073,7 +641,7 @@ relock:
 		st->failing = 1;
 		failed = err_set(e, "the spool %s keeps failing: %s; check its "
 		    "disk and file system (dmesg), then start hookpipe-run "
-		    "again", s->path, r.fault);
+		    "again", spool_path(s), r.fault);
 	}
 	return failed ? -1 : 0;
 }

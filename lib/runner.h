@@ -30,18 +30,9 @@ struct runner_stats {
 int	runner_run(const struct conf *, struct spool *, struct dlog *, int,
 	    volatile sig_atomic_t *, struct runner_stats *, struct err *);
 
-/* An event's history (hist/NAME) since its last replay. */
-struct history {
-	int		attempts;	/* attempts started */
-	struct strlist	ok;		/* handlers that exited 0 */
-	int		replays;
-};
-
-int	history_load(struct spool *, const char *, struct history *,
-	    struct err *);
-void	history_free(struct history *);
-/* Append a {"time":...,"type":TYPE<fields>} line to hist/NAME. */
-int	history_add(struct spool *, const char *, const char *, const char *,
-	    struct err *);
+/* How far ahead (seconds) a retry/ entry's due time may be: the longest
+ * backoff of the configuration with its jitter, at least a day; one
+ * further ahead was set while the clock ran ahead, and is due now. */
+long	runner_due_bound(const struct conf *);
 
 #endif

@@ -13,12 +13,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
+
+struct spool {
+	char			*path;
+	int			 top;		/* the spool folder */
+	int			 fd[SP_NDIRS];	/* its state folders */
+	int			 lockfd;	/* run.lock */
+	unsigned		 counter;
+	int			 nosync;	/* durability = process */
+	int			 syncfd;	/* sync.state */
+	struct spool_sync	*sync;		/* mapped from it */
+};
 
 static const char *const dirnames[SP_NDIRS] = {
 	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist"
@@ -139,32 +152,43 @@ open_own(int top, const char *path, const char *name, dev_t *dev,
 	return fd;
 }
 
-int
-spool_open(struct spool *s, const char *path, int create, struct err *e)
+struct spool *
+spool_open(const char *path, int flags, struct err *e)
 {
-	dev_t	dev = 0;
-	int	i;
+	struct spool	*s;
+	dev_t		 dev = 0;
+	int		 i, create = flags & SPOOL_CREATE;
 
-	memset(s, 0, sizeof(*s));
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		err_sys(e, "spool %s", path);
+		return NULL;
+	}
 	for (i = 0; i < SP_NDIRS; i++)
 		s->fd[i] = -1;
 	s->lockfd = s->syncfd = -1;
+	s->nosync = (flags & SPOOL_NOSYNC) != 0;
+	if ((s->path = strdup(path)) == NULL) {
+		err_sys(e, "spool %s", path);
+		goto fail;
+	}
 	if ((s->top = open_top(path, create, &dev, e)) == -1)
-		return -1;
+		goto fail;
 	for (i = 0; i < SP_NDIRS; i++)
 		if ((s->fd[i] = open_sub(s->top, path, dirnames[i], create,
 		    &dev, e)) == -1)
 			goto fail;
 	if ((s->lockfd = open_own(s->top, path, "run.lock", &dev, e)) == -1)
 		goto fail;
-	if ((s->path = strdup(path)) == NULL) {
-		err_sys(e, "spool %s", path);
-		goto fail;
-	}
-	return 0;
+	return s;
 fail:
 	spool_close(s);
-	return -1;
+	return NULL;
+}
+
+const char *
+spool_path(const struct spool *s)
+{
+	return s->path;
 }
 
 int
@@ -211,25 +235,21 @@ spool_close(struct spool *s)
 {
 	int i;
 
-	for (i = 0; i < SP_NDIRS; i++) {
+	if (s == NULL)
+		return;
+	for (i = 0; i < SP_NDIRS; i++)
 		if (s->fd[i] != -1)
 			(void)close(s->fd[i]);
-		s->fd[i] = -1;
-	}
 	if (s->lockfd != -1)
 		(void)close(s->lockfd);
-	s->lockfd = -1;
 	if (s->sync != NULL)
 		(void)munmap(s->sync, sizeof(*s->sync));
-	s->sync = NULL;
 	if (s->syncfd != -1)
 		(void)close(s->syncfd);
-	s->syncfd = -1;
-	if (s->top != -1)
+	if (s->top > 0)
 		(void)close(s->top);
-	s->top = -1;
 	free(s->path);
-	s->path = NULL;
+	free(s);
 }
 
 int
@@ -257,25 +277,33 @@ spool_entry_path(struct spool *s, enum spool_dir d, const char *name,
 }
 
 int
-spool_write(struct spool *s, const char *env, size_t envlen,
-    const char *body, size_t len, int durable, const char *name,
-    struct err *e)
+spool_write(struct spool *s, struct envelope *env, const char *body,
+    size_t len, const char *name, struct err *e)
 {
+	struct buf	 line = { 0 };
 	struct iovec	 iov[3];
-	size_t		 left = envlen + 1 + len, off, i;
+	size_t		 left, off, i;
 	ssize_t		 w;
 	int		 fd, saved;
 
+	envelope_encode(&line, env);
+	if (line.oom) {
+		buf_free(&line);
+		return err_set(e, "out of memory");
+	}
 	fd = openat(s->fd[SP_TMP], name,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1)
+	if (fd == -1) {
+		buf_free(&line);
 		return err_sys(e, "unable to create %s/tmp/%s", s->path, name);
-	iov[0].iov_base = (void *)(uintptr_t)env;
-	iov[0].iov_len = envlen;
+	}
+	iov[0].iov_base = line.p;
+	iov[0].iov_len = line.len;
 	iov[1].iov_base = (void *)(uintptr_t)"\n";
 	iov[1].iov_len = 1;
 	iov[2].iov_base = (void *)(uintptr_t)body;
 	iov[2].iov_len = len;
+	left = line.len + 1 + len;
 	i = 0;
 	while (left > 0) {
 		w = writev(fd, iov + i, (int)(3 - i));
@@ -293,23 +321,19 @@ spool_write(struct spool *s, const char *env, size_t envlen,
 			iov[i].iov_len -= off;
 		}
 	}
-	/* After a failed fsync the page cache may already be clean: never
-	 * retry it, fail the commit (PostgreSQL's lesson). */
-	if (durable && fsync(fd) == -1) {
-		err_sys(e, "unable to fsync %s/tmp/%s", s->path, name);
-		goto fail;
-	}
 	if (close(fd) == -1) {
 		fd = -1;
 		err_sys(e, "unable to close %s/tmp/%s", s->path, name);
 		goto fail;
 	}
+	buf_free(&line);
 	return 0;
 fail:
 	saved = errno;
 	if (fd != -1)
 		(void)close(fd);
 	(void)unlinkat(s->fd[SP_TMP], name, 0);
+	buf_free(&line);
 	errno = saved;
 	return -1;
 }
@@ -395,12 +419,12 @@ group_sync(struct spool *s, struct err *e)
 }
 
 int
-spool_commit(struct spool *s, const char *env, size_t envlen,
-    const char *body, size_t len, const char *name, struct err *e)
+spool_commit(struct spool *s, struct envelope *env, const char *body,
+    size_t len, const char *name, struct err *e)
 {
 	int saved;
 
-	if (spool_write(s, env, envlen, body, len, 0, name, e) == -1)
+	if (spool_write(s, env, body, len, name, e) == -1)
 		return -1;
 	if (renameat(s->fd[SP_TMP], name, s->fd[SP_NEW], name) == -1) {
 		err_sys(e, "unable to move %s into %s/new", name, s->path);
@@ -438,30 +462,58 @@ spool_remove(struct spool *s, enum spool_dir d, const char *name,
 	if (unlinkat(s->fd[d], name, 0) == -1)
 		return err_sys(e, "unable to remove %s/%s/%s", s->path,
 		    dirnames[d], name);
+	if (d != SP_HIST && d != SP_IDS)
+		(void)unlinkat(s->fd[SP_HIST], name, 0);
 	return 0;
 }
 
-/* 1 when the entry is in one of the committed states. Entries only move
- * forward through these folders except retry -> cur and cur -> new; two
- * passes make a move between the looks harmless. */
-static int
-stored(struct spool *s, const char *name)
+enum spool_dir
+spool_find(struct spool *s, const char *name)
 {
-	static const enum spool_dir dirs[] = {
+	/* Entries only move forward through these folders except retry ->
+	 * cur and cur -> new: two passes make a move between the looks
+	 * harmless. tmp/ (a sync event running) last. */
+	static const enum spool_dir order[] = {
 		SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD
 	};
 	struct stat	st;
 	size_t		i;
 	int		pass;
 
-	if (strchr(name, '/') != NULL || name[0] == '.')
-		return 0;
+	if (*name == '\0' || strchr(name, '/') != NULL || name[0] == '.')
+		return SP_NDIRS;
 	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-			if (fstatat(s->fd[dirs[i]], name, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0)
-				return 1;
-	return 0;
+		for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+			if (fstatat(s->fd[order[i]], name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+				return order[i];
+	if (fstatat(s->fd[SP_TMP], name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		return SP_TMP;
+	return SP_NDIRS;
+}
+
+/* A stored entry: committed, in one of the states after tmp/. */
+static int
+stored(struct spool *s, const char *name)
+{
+	enum spool_dir d = spool_find(s, name);
+
+	return d != SP_NDIRS && d != SP_TMP;
+}
+
+int
+spool_id_key(const char *endpoint, const char *id, char key[SPOOL_KEY_MAX])
+{
+	int n;
+
+	/* Ids are per sender: an endpoint's are kept apart as NAME+ID
+	 * ('+' is never part of an id nor of an endpoint name). */
+	if (endpoint != NULL)
+		n = snprintf(key, SPOOL_KEY_MAX, "%s+%s", endpoint, id);
+	else
+		n = snprintf(key, SPOOL_KEY_MAX, "%s", id);
+	return n > 0 && n < SPOOL_KEY_MAX ? 0 : -1;
 }
 
 int
@@ -499,7 +551,7 @@ spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 	(void)close(fd);
 
 	/* Seen before: wait for whoever holds it to decide. */
-	fd = open_file(s->fd[SP_IDS], id, O_RDWR | O_NOFOLLOW, NULL);
+	fd = open_file(s->fd[SP_IDS], id, O_RDWR | O_NOFOLLOW, e);
 	if (fd == -1)
 		return err_sys(e, "unable to open %s/ids/%s", s->path, id);
 	if (flock(fd, LOCK_EX) == -1) {
@@ -550,28 +602,56 @@ spool_id_note(int fd, const char *name, struct err *e)
 	return 0;
 }
 
-int
-spool_id_commit(int fd, const char *name, struct err *e)
-{
-	if (spool_id_note(fd, name, e) == -1) {
-		(void)close(fd);
-		return -1;
-	}
-	if (close(fd) == -1)
-		return err_sys(e, "unable to record the event id");
-	return 0;
-}
-
 void
-spool_id_release(int fd)
+spool_id_done(int fd, int keep)
 {
-	(void)ftruncate(fd, 0);
+	if (!keep)
+		(void)ftruncate(fd, 0);
 	(void)close(fd);
 }
 
 int
-spool_hist_append(struct spool *s, const char *name, const char *line,
-    size_t len, struct err *e)
+spool_id_lookup(struct spool *s, const char *key, char name[SPOOL_NAME_MAX],
+    struct err *e)
+{
+	char	rec[SPOOL_NAME_MAX + 2];
+	ssize_t	n;
+	int	fd;
+
+	if (*key == '\0' || strchr(key, '/') != NULL || key[0] == '.')
+		return 0;
+	/* open_file: a FIFO planted in ids/ must not hang anyone. */
+	if ((fd = open_file(s->fd[SP_IDS], key, O_RDONLY | O_NOFOLLOW, e)) ==
+	    -1)
+		return errno == ENOENT ? 0 : -1;
+	while ((n = pread(fd, rec, sizeof(rec) - 1, 0)) == -1 && errno == EINTR)
+		;
+	(void)close(fd);
+	if (n == -1)
+		return err_sys(e, "unable to read %s/ids/%s", s->path, key);
+	rec[n] = '\0';
+	rec[strcspn(rec, "\n")] = '\0';
+	if (strlen(rec) >= SPOOL_NAME_MAX || !stored(s, rec))
+		return 0;
+	memcpy(name, rec, strlen(rec) + 1);
+	return 1;
+}
+
+/* The opening of every history record: {"time":"...","type":"TYPE" */
+static void
+hist_begin(struct buf *b, const char *type)
+{
+	char t[40];
+
+	fmt_time_us(now_us(), t, sizeof(t));
+	buf_puts(b, "{\"time\":");
+	buf_json_cstr(b, t);
+	buf_puts(b, ",\"type\":");
+	buf_json_cstr(b, type);
+}
+
+int
+spool_hist_open(struct spool *s, const char *name, struct err *e)
 {
 	int fd;
 
@@ -579,52 +659,194 @@ spool_hist_append(struct spool *s, const char *name, const char *line,
 	    O_NOFOLLOW, e);
 	if (fd == -1)
 		return err_sys(e, "unable to open %s/hist/%s", s->path, name);
-	if (write_all(fd, line, len) == -1) {
-		err_sys(e, "unable to write %s/hist/%s", s->path, name);
-		(void)close(fd);
-		return -1;
+	return fd;
+}
+
+int
+spool_hist_add(struct spool *s, const char *name, const char *type,
+    const char *fields, struct err *e)
+{
+	struct buf	b = { 0 };
+	int		fd, rc = -1;
+
+	hist_begin(&b, type);
+	if (fields != NULL)
+		buf_puts(&b, fields);
+	buf_puts(&b, "}\n");
+	if (b.oom) {
+		buf_free(&b);
+		return err_set(e, "out of memory");
 	}
-	if (close(fd) == -1)
-		return err_sys(e, "unable to close %s/hist/%s", s->path, name);
+	/* One write of the whole line (O_APPEND): a reader never sees half
+	 * a record but the last, after a crash, which it skips. */
+	if ((fd = spool_hist_open(s, name, e)) != -1) {
+		if (write_all(fd, b.p, b.len) == -1)
+			err_sys(e, "unable to write %s/hist/%s", s->path, name);
+		else
+			rc = 0;
+		if (close(fd) == -1 && rc == 0)
+			rc = err_sys(e, "unable to close %s/hist/%s", s->path,
+			    name);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+/* Append the decimal digits of v at p; the end. */
+static char *
+put_ull(char *p, unsigned long long v)
+{
+	char	d[24];
+	size_t	n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = d[--n];
+	return p;
+}
+
+static char *
+put_str(char *p, const char *str, size_t max)
+{
+	size_t n;
+
+	for (n = 0; n < max && str[n] != '\0'; n++)
+		;
+	memcpy(p, str, n);
+	return p + n;
+}
+
+size_t
+spool_hist_run(char *out, const char *time, unsigned long pgid,
+    unsigned long long start)
+{
+	char *p = out;
+
+	/* At most 12 + 40 + 24 + 20 + 9 + 20 + 2 bytes: < SPOOL_RUN_MAX. */
+	p = put_str(p, "{\"time\":\"", 12);
+	p = put_str(p, time, 40);
+	p = put_str(p, "\",\"type\":\"run\",\"pgid\":", 24);
+	p = put_ull(p, pgid);
+	p = put_str(p, ",\"start\":", 9);
+	p = put_ull(p, start);
+	p = put_str(p, "}\n", 2);
+	return (size_t)(p - out);
+}
+
+void
+spool_hist_free(struct history *h)
+{
+	strlist_free(&h->ok);
+	free(h->runs);
+	json_object_put(h->records);
+	memset(h, 0, sizeof(*h));
+}
+
+static const char *
+rec_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+rec_int(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return 0;
+	*out = json_object_get_int64(v);
+	return 1;
+}
+
+/* Fold one record into what the runner needs of the history. */
+static int
+hist_fold(struct history *h, json_object *o)
+{
+	const char	*type = rec_str(o, "type"), *res, *handler;
+	struct hist_run	*nr;
+	int64_t		 pgid, start;
+
+	if (type == NULL)
+		return 0;
+	if (strcmp(type, "attempt") == 0) {
+		h->attempts++;
+		h->nruns = 0;	/* only the runs of the last attempt */
+	} else if (strcmp(type, "replay") == 0) {
+		/* A replay is a fresh delivery. */
+		strlist_free(&h->ok);
+		h->attempts = 0;
+		h->nruns = 0;
+		h->replays++;
+	} else if (strcmp(type, "handler") == 0 &&
+	    (res = rec_str(o, "result")) != NULL &&
+	    strcmp(res, "exit 0") == 0 &&
+	    (handler = rec_str(o, "handler")) != NULL) {
+		if (strlist_push(&h->ok, handler) == -1)
+			return -1;
+	} else if (strcmp(type, "run") == 0 && rec_int(o, "pgid", &pgid) &&
+	    rec_int(o, "start", &start) && pgid > 1) {
+		if ((nr = reallocarray(h->runs, h->nruns + 1,
+		    sizeof(*nr))) == NULL)
+			return -1;
+		h->runs = nr;
+		h->runs[h->nruns].pgid = (pid_t)pgid;
+		h->runs[h->nruns++].start = (unsigned long long)start;
+	}
 	return 0;
 }
 
 int
-spool_hist_read(struct spool *s, const char *name, char **text,
+spool_hist_load(struct spool *s, const char *name, struct history *h,
     struct err *e)
 {
-	struct stat	st;
-	char		msg[sizeof(e->msg)];
+	json_object	*o;
+	struct stat	 st;
+	char		*text, *line, *nl, msg[sizeof(e->msg)];
+	int		 saved, rc = 0;
 
-	*text = NULL;
+	memset(h, 0, sizeof(*h));
+	if ((h->records = json_object_new_array()) == NULL)
+		return err_set(e, "out of memory");
 	if (fstatat(s->fd[SP_HIST], name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;	/* no history yet */
 	if (read_fileat(s->fd[SP_HIST], name, O_NOFOLLOW, SPOOL_HIST_MAX,
-	    text, NULL, e) == -1) {
-		int saved = e->errnum;
-
+	    &text, NULL, e) == -1) {
+		saved = e->errnum;
 		(void)snprintf(msg, sizeof(msg), "%s", e->msg);
 		err_set(e, "%s/hist/: %s", s->path, msg);
 		e->errnum = saved;
 		return -1;
 	}
-	return 0;
-}
-
-enum spool_dir
-spool_find(struct spool *s, const char *name)
-{
-	static const enum spool_dir order[] = {
-		SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_TMP
-	};
-	struct stat	st;
-	size_t		i;
-
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (fstatat(s->fd[order[i]], name, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			return order[i];
-	return SP_NDIRS;
+	for (line = text; *line != '\0' && rc == 0; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;		/* a torn last line: ignore it */
+		*nl = '\0';
+		if ((o = json_tokener_parse(line)) == NULL)
+			continue;
+		if (!json_object_is_type(o, json_type_object)) {
+			json_object_put(o);
+			continue;
+		}
+		if (hist_fold(h, o) == -1 ||
+		    json_object_array_add(h->records, o) == -1) {
+			json_object_put(o);
+			rc = err_set(e, "out of memory");
+		}
+	}
+	free(text);
+	if (rc == -1)
+		spool_hist_free(h);
+	return rc;
 }
 
 int64_t
@@ -696,14 +918,14 @@ fail:
 
 int
 spool_open_entry(struct spool *s, enum spool_dir d, const char *name,
-    char **env, struct err *e)
+    struct envelope *env, struct err *e)
 {
-	char	*p, *nl;
+	char	*p, *nl, msg[sizeof(e->msg)];
 	size_t	 len = 0;
 	ssize_t	 r;
 	int	 fd;
 
-	*env = NULL;
+	memset(env, 0, sizeof(*env));
 	/* Anything but a regular file (a FIFO would block the runner for
 	 * ever) is refused here, and set aside by the runner. */
 	fd = open_file(s->fd[d], name, O_RDONLY | O_NOFOLLOW, e);
@@ -748,10 +970,199 @@ spool_open_entry(struct spool *s, enum spool_dir d, const char *name,
 		err_sys(e, "unable to seek in %s", name);
 		goto fail;
 	}
-	*env = p;
+	if (envelope_parse(p, env, e) == -1) {
+		(void)snprintf(msg, sizeof(msg), "%s", e->msg);
+		err_set(e, "%s/%s/%s: %s", s->path, dirnames[d], name, msg);
+		goto fail;
+	}
+	free(p);
 	return fd;
 fail:
 	free(p);
 	(void)close(fd);
 	return -1;
+}
+
+int
+spool_retry_set(struct spool *s, const char *name, int64_t due,
+    struct err *e)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(due / 1000000);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(due % 1000000) * 1000;
+	if (utimensat(s->fd[SP_RETRY], name, ts, AT_SYMLINK_NOFOLLOW) == -1)
+		return err_sys(e, "unable to set the due time of %s/retry/%s",
+		    s->path, name);
+	return 0;
+}
+
+int64_t
+spool_retry_due(struct spool *s, const char *name, long bound, int64_t now)
+{
+	struct stat	st;
+	int64_t		due;
+
+	if (fstatat(s->fd[SP_RETRY], name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	due = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+	/* Further ahead than any backoff: set while the clock ran ahead
+	 * (or by hand). Due now, rather than when the clock gets there. */
+	if (due - now > (int64_t)bound * 1000000)
+		return now;
+	return due;
+}
+
+void
+spool_clean_tmp(struct spool *s, long stale)
+{
+	struct strlist	l;
+	struct stat	st;
+	struct err	e;
+	time_t		now = time(NULL);
+	size_t		i;
+
+	if (spool_list(s, SP_TMP, &l, &e) == -1)
+		return;
+	for (i = 0; i < l.n; i++) {
+		if (fstatat(s->fd[SP_TMP], l.v[i], &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (now - st.st_mtime > stale)
+			(void)unlinkat(s->fd[SP_TMP], l.v[i], 0);
+		else if (st.st_mtime - now > stale)
+			/* Written while the clock ran ahead: its age counts
+			 * from now, not from when the clock gets there. */
+			(void)utimensat(s->fd[SP_TMP], l.v[i], NULL,
+			    AT_SYMLINK_NOFOLLOW);
+	}
+	strlist_free(&l);
+}
+
+/* Is it time to prune? The stamp's mtime says when it last ran; a stamp
+ * more than `every` ahead of the clock was set while the clock ran
+ * ahead and does not hold pruning back until the clock gets there. */
+static int
+prune_due(struct spool *s, long every)
+{
+	struct stat	st;
+	struct err	e;
+	time_t		now = time(NULL);
+	int		fd, due;
+
+	if ((fd = open_own(s->top, s->path, "prune.stamp", &(dev_t){ 0 },
+	    &e)) == -1)
+		return 0;
+	due = fstat(fd, &st) == -1 || st.st_size == 0 ||
+	    now - st.st_mtime >= every || st.st_mtime - now > every;
+	if (due) {
+		(void)futimens(fd, NULL);
+		if (st.st_size == 0)
+			(void)write_all(fd, "x", 1);
+	}
+	(void)close(fd);
+	return due;
+}
+
+unsigned
+spool_prune(struct spool *s, long keep, long every)
+{
+	struct strlist	l;
+	struct stat	st;
+	struct err	e;
+	int64_t		cut = now_us() - (int64_t)keep * 1000000;
+	unsigned	n = 0;
+	size_t		i;
+
+	if (!prune_due(s, every))
+		return 0;
+	if (spool_list(s, SP_DONE, &l, &e) == 0) {
+		for (i = 0; i < l.n; i++)
+			if (spool_name_time(l.v[i]) < cut &&
+			    spool_remove(s, SP_DONE, l.v[i], &e) == 0)
+				n++;
+		strlist_free(&l);
+	}
+	if (spool_list(s, SP_IDS, &l, &e) == 0) {
+		for (i = 0; i < l.n; i++)
+			if (fstatat(s->fd[SP_IDS], l.v[i], &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    (int64_t)st.st_mtime * 1000000 < cut)
+				(void)unlinkat(s->fd[SP_IDS], l.v[i], 0);
+		strlist_free(&l);
+	}
+	return n;
+}
+
+int
+spool_purge(struct spool *s, enum spool_dir d, int64_t before, unsigned *n,
+    struct err *e)
+{
+	struct strlist	l;
+	size_t		i;
+
+	*n = 0;
+	if (spool_list(s, d, &l, e) == -1)
+		return -1;
+	for (i = 0; i < l.n; i++)
+		if ((before == 0 || spool_name_time(l.v[i]) < before) &&
+		    spool_remove(s, d, l.v[i], e) == 0)
+			(*n)++;
+	strlist_free(&l);
+	return 0;
+}
+
+int
+spool_lock(struct spool *s, struct err *e)
+{
+	char	b[32];
+	int	n;
+
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			return 0;
+		return err_sys(e, "unable to lock %s/run.lock", s->path);
+	}
+	/* The holder's pid, for `hookpipe status` (spool_runner). */
+	n = snprintf(b, sizeof(b), "%ld\n", (long)getpid());
+	if (ftruncate(s->lockfd, 0) == 0)
+		(void)pwrite(s->lockfd, b, (size_t)n, 0);
+	return 1;
+}
+
+int
+spool_unlock(struct spool *s, struct err *e)
+{
+	(void)ftruncate(s->lockfd, 0);
+	if (flock(s->lockfd, LOCK_UN) == -1)
+		return err_sys(e, "unable to unlock %s/run.lock", s->path);
+	return 0;
+}
+
+int
+spool_lock_free(struct spool *s)
+{
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return 0;
+	(void)flock(s->lockfd, LOCK_UN);
+	return 1;
+}
+
+pid_t
+spool_runner(struct spool *s)
+{
+	char	b[32];
+	ssize_t	n;
+	long	pid;
+
+	/* Read, never taken: a probe holding the lock for a moment would
+	 * turn away a runner starting then. The pid goes at unlock; a
+	 * killed runner's stays, and its process is gone. */
+	if ((n = pread(s->lockfd, b, sizeof(b) - 1, 0)) <= 0)
+		return 0;
+	b[n] = '\0';
+	pid = strtol(b, NULL, 10);
+	if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+		return 0;
+	return (pid_t)pid;
 }

@@ -1,11 +1,19 @@
-/* spool: the Maildir-style event store. An entry is one file: a JSON
- * envelope on the first line, then the body exactly as received. */
+/* spool: the event store and everything on its disk. An entry is one
+ * file: a JSON envelope on the first line, then the body exactly as
+ * received; its history is hist/NAME, one JSON record a line. Every
+ * on-disk format is read and written here only, and described in
+ * hookpipe-spool(5). */
 #ifndef HOOKPIPE_SPOOL_H
 #define HOOKPIPE_SPOOL_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
+#include "buf.h"
 #include "util.h"
 
 enum spool_dir {
@@ -14,8 +22,14 @@ enum spool_dir {
 };
 
 #define SPOOL_NAME_MAX	64
+#define SPOOL_KEY_MAX	256		/* an ids/ key: [ENDPOINT+]ID */
 #define SPOOL_ENVELOPE_MAX (64 * 1024)
 #define SPOOL_HIST_MAX	(16 * 1024 * 1024)
+
+#define SPOOL_CREATE	0x01	/* make the folders that are missing */
+#define SPOOL_NOSYNC	0x02	/* durability = process: no flush */
+
+struct spool;
 
 /* The group commit's shared state in SPOOL/sync.state, mapped by every
  * responder: tickets handed out after an entry is in new/, the highest
@@ -26,77 +40,158 @@ struct spool_sync {
 	uint64_t	flushes;
 };
 
-struct spool {
-	char		*path;
-	int		 top;		/* the spool folder */
-	int		 fd[SP_NDIRS];	/* O_DIRECTORY descriptors */
-	int		 lockfd;	/* run.lock, for the runner */
-	unsigned	 counter;
-	int		 nosync;	/* durability = process: no flush */
-	int		 syncfd;	/* sync.state: the group commit */
-	struct spool_sync *sync;	/* mapped from it */
-};
 
 /* Name of a state folder ("new", "cur", ...). */
 const char *spool_dirname(enum spool_dir);
-/* Open the spool, creating the folders when `create` is set. Refused
- * when the spool, a folder or a file of its own belongs to another
- * user, is writable by group or others, or lies on another file system
- * than the spool; its own files are never opened through a link. */
-int	spool_open(struct spool *, const char *, int, struct err *);
+/* Open the spool. Refused when the spool, a folder or a file of its
+ * own belongs to another user, is writable by group or others, or lies
+ * on another file system than the spool; its own files are never
+ * opened through a link. NULL with the reason. */
+struct spool *spool_open(const char *, int, struct err *);
+void	spool_close(struct spool *);
+/* The path it was opened with, for messages. */
+const char *spool_path(const struct spool *);
 /* Every reason spool_open would refuse an existing spool, each told to
  * report(); returns how many (for `hookpipe check`). */
 int	spool_audit(const char *, void (*)(void *, const char *), void *);
-void	spool_close(struct spool *);
+
+/* The envelope: the first line of an entry, what hookpipe knows of the
+ * request beside the body. Strings of a parsed envelope live as long as
+ * it does (envelope_free). */
+struct envelope {
+	const char	*endpoint;	/* NULL: the default endpoint */
+	const char	*event;
+	const char	*id;		/* NULL: the sender gave none */
+	const char	*request_id;
+	const char	*remote;
+	const char	*content_type;
+	const char	*user_agent;
+	int64_t		 received_us;
+	size_t		 bytes;
+	int		 sync;		/* mode = sync */
+	char		 received_at[32];	/* set by parse and encode */
+	json_object	*obj;		/* the parsed line */
+};
+
+/* The line (without its '\n') for an envelope. */
+void	envelope_encode(struct buf *, struct envelope *);
+/* Parse an envelope line; -1 with the reason when it is not one. */
+int	envelope_parse(const char *, struct envelope *, struct err *);
+void	envelope_free(struct envelope *);
+
 /* A name unique across processes and hosts: time, pid, counter, random. */
 int	spool_newname(struct spool *, char[SPOOL_NAME_MAX]);
-/* Write envelope + '\n' + body to tmp/NAME (fsync'd when durable); the
- * name comes from spool_newname. */
-int	spool_write(struct spool *, const char *, size_t, const char *, size_t,
-	    int, const char *, struct err *);
-/* The commit, under a name from spool_newname: write envelope + '\n' +
- * body to tmp/, rename into new/, then (unless nosync) a group flush of
- * the file system shared with concurrent commits. On failure nothing is
- * left in tmp/ or new/. */
-int	spool_commit(struct spool *, const char *, size_t, const char *, size_t,
+/* The receive time (µs) encoded at the start of an entry name; 0 if none. */
+int64_t	spool_name_time(const char *);
+/* Write envelope + '\n' + body to tmp/NAME and nothing more: a sync
+ * event, whose sender's retry is its durability. */
+int	spool_write(struct spool *, struct envelope *, const char *, size_t,
+	    const char *, struct err *);
+/* The commit, under a name from spool_newname: write the entry to tmp/,
+ * rename it into new/, then (unless SPOOL_NOSYNC) a flush shared with
+ * concurrent commits. On failure nothing is left in tmp/ or new/. */
+int	spool_commit(struct spool *, struct envelope *, const char *, size_t,
 	    const char *, struct err *);
 /* Move an entry between state folders; 0, or -1 (ENOENT: gone). */
 int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,
 	    struct err *);
-/* Remove an entry. */
+/* Remove an entry and its history. */
 int	spool_remove(struct spool *, enum spool_dir, const char *, struct err *);
-
-/* Dedupe. Reserve an event id: 1 = ours (fd holds the locked record),
- * 0 = a stored event already has this id, -1 = error. A record naming
- * an entry that is not stored (a crash before the commit) is ours. */
-int	spool_id_reserve(struct spool *, const char *, int *, struct err *);
-/* Name the entry in the record, keeping the lock (before the commit, so
- * a crash right after the commit still leaves a duplicate detectable). */
-int	spool_id_note(int, const char *, struct err *);
-/* Note the name and drop the lock. */
-int	spool_id_commit(int, const char *, struct err *);
-/* Give the id back (storing failed) and drop the lock. */
-void	spool_id_release(int);
-
-/* Append a line (with its '\n') to hist/NAME, the event's history. */
-int	spool_hist_append(struct spool *, const char *, const char *, size_t,
-	    struct err *);
-/* The history text of an entry (malloc'd), or NULL when it has none. */
-int	spool_hist_read(struct spool *, const char *, char **, struct err *);
-/* The state folder holding an entry, or SP_NDIRS when none does. */
+/* The state folder holding an entry (looked at twice, as entries move
+ * on), or SP_NDIRS when none does. */
 enum spool_dir spool_find(struct spool *, const char *);
-/* The receive time (µs) encoded at the start of an entry name; 0 if none. */
-int64_t	spool_name_time(const char *);
 /* Sorted entry names of a state folder (oldest first); free with
  * strlist_free. */
 int	spool_list(struct spool *, enum spool_dir, struct strlist *,
 	    struct err *);
-/* Open an entry; returns the fd positioned at the body and the
- * envelope line (malloc'd, NUL-terminated) in *env. */
-int	spool_open_entry(struct spool *, enum spool_dir, const char *, char **,
-	    struct err *);
+/* Open an entry and parse its envelope: the descriptor, positioned at
+ * the body, or -1 (anything but a regular file, an entry whose first
+ * line is no envelope). */
+int	spool_open_entry(struct spool *, enum spool_dir, const char *,
+	    struct envelope *, struct err *);
 /* Path of an entry, for messages and HOOKPIPE_SPOOL_FILE. */
 int	spool_entry_path(struct spool *, enum spool_dir, const char *, char *,
 	    size_t);
+
+/* retry/: an entry's due time is its mtime (an operator can `touch` it
+ * to make it due now). Set it after the move into retry/. */
+int	spool_retry_set(struct spool *, const char *, int64_t, struct err *);
+/* The due time (µs) of an entry of retry/, 0 when unknown. One further
+ * ahead of `now` (µs) than `bound` seconds was set while the clock ran
+ * ahead: now. */
+int64_t	spool_retry_due(struct spool *, const char *, long, int64_t);
+/* tmp/ files older than `stale` seconds (a responder killed mid-write)
+ * go; one written while the clock ran ahead ages from now. */
+void	spool_clean_tmp(struct spool *, long);
+/* done/ entries (by receive time) and ids/ records older than `keep`
+ * seconds go, with their histories, at most once in `every` seconds
+ * (SPOOL/prune.stamp). Returns how many entries went. */
+unsigned spool_prune(struct spool *, long, long);
+/* Remove the entries of a folder received before `before` (µs since
+ * the epoch; 0: all) with their histories; returns how many. */
+int	spool_purge(struct spool *, enum spool_dir, int64_t, unsigned *,
+	    struct err *);
+
+/* The runner lock (run.lock): one runner per spool. 1 taken (our pid is
+ * noted in it), 0 another runner holds it, -1 error. */
+int	spool_lock(struct spool *, struct err *);
+int	spool_unlock(struct spool *, struct err *);
+/* 1 when no runner holds the lock (taken and let go at once: a runner
+ * starting in that instant finds it busy, so the caller starts one). */
+int	spool_lock_free(struct spool *);
+/* The pid of the runner at work, 0 when none (nothing is taken). */
+pid_t	spool_runner(struct spool *);
+
+/* Dedupe: the ids/ index, one record per [ENDPOINT+]ID key. */
+/* The key for an id of an endpoint (NULL: the default). */
+int	spool_id_key(const char *, const char *, char[SPOOL_KEY_MAX]);
+/* Reserve a key: 1 = ours (fd holds the locked record), 0 = a stored
+ * event already has it, -1 = error. A record naming an entry that is
+ * not stored (a crash before the commit) is ours. */
+int	spool_id_reserve(struct spool *, const char *, int *, struct err *);
+/* Name the entry in the record, keeping the lock (before the commit, so
+ * a crash right after the commit still leaves a duplicate detectable). */
+int	spool_id_note(int, const char *, struct err *);
+/* Done with a reserved key: kept (the entry is stored) or given back
+ * (storing failed, the sender's retry must not be a duplicate); the
+ * lock goes either way. */
+void	spool_id_done(int, int);
+/* The entry a key's record names: 1 found, 0 none, -1 error. */
+int	spool_id_lookup(struct spool *, const char *, char[SPOOL_NAME_MAX],
+	    struct err *);
+
+/* History (hist/NAME): one JSON record a line, {"time":..,"type":..,..}.
+ * Types: attempt, run, handler, state, replay. */
+/* Append a record of a type with its further fields (",\"k\":v..."). */
+int	spool_hist_add(struct spool *, const char *, const char *,
+	    const char *, struct err *);
+/* Open the history for appending, for a process about to start a
+ * handler (spool_hist_run writes into it). */
+int	spool_hist_open(struct spool *, const char *, struct err *);
+/* The "run" record of a handler that is starting: its process group and
+ * kernel start time. No allocation, no lock: for the child between
+ * clone and exec. Returns the length (at most SPOOL_RUN_MAX). */
+#define SPOOL_RUN_MAX	160
+size_t	spool_hist_run(char *, const char *, unsigned long,
+	    unsigned long long);
+
+/* An event's history as the runner and the CLI read it. */
+struct hist_run {
+	pid_t			pgid;
+	unsigned long long	start;
+};
+struct history {
+	int		 attempts;	/* since the last replay */
+	int		 replays;
+	struct strlist	 ok;		/* handlers that exited 0, since */
+	struct hist_run	*runs;		/* handler starts of the last attempt */
+	size_t		 nruns;
+	json_object	*records;	/* every record (an array), for
+					   `hookpipe show` */
+};
+/* Read hist/NAME (none: an empty history). */
+int	spool_hist_load(struct spool *, const char *, struct history *,
+	    struct err *);
+void	spool_hist_free(struct history *);
 
 #endif

@@ -67,6 +67,22 @@ strlist_free(struct strlist *l)
 }
 
 int
+strlist_push(struct strlist *l, const char *s)
+{
+	char **nv, *item;
+
+	if ((item = strdup(s)) == NULL)
+		return -1;
+	if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL) {
+		free(item);
+		return -1;
+	}
+	l->v = nv;
+	l->v[l->n++] = item;
+	return 0;
+}
+
+int
 strlist_split(struct strlist *l, const char *s)
 {
 	const char	*p, *start, *end;

@@ -28,6 +28,8 @@ struct strlist {
 	size_t	  n;
 };
 
+/* Append a copy of s; -1 (the list unchanged) when out of memory. */
+int	strlist_push(struct strlist *, const char *);
 /* Split a comma list into trimmed, non-empty items. */
 int	strlist_split(struct strlist *, const char *);
 void	strlist_free(struct strlist *);

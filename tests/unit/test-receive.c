@@ -820,7 +820,7 @@ test_sync(void)
 
 	fake(&f, NULL, "{\"event\":\"sync.fail\",\"id\":\"s-2\"}");
 	row("sync 500", &f, 500, "handler failed", NONE);
-	log_reason("sync 500", "sync handler failed");
+	log_reason("sync 500", "sync handler: temporary failure");
 	id_record("sync 500", "s-2", "");
 	row("sync 500 again: the failure gave the id back", &f, 500,
 	    "handler failed", NONE);
