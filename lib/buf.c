@@ -183,3 +183,12 @@ buf_cstr(struct buf *b)
 		return "";
 	return b->p;
 }
+
+void
+buf_json_kv(struct buf *b, const char *key, const char *value)
+{
+	buf_putc(b, ',');
+	buf_json_cstr(b, key);
+	buf_putc(b, ':');
+	buf_json_cstr(b, value);
+}

@@ -36,6 +36,9 @@ size_t	utf8_len(const unsigned char *, size_t);
 void	buf_json_str(struct buf *, const char *, size_t);
 /* buf_json_str of a C string, or `null` when s is NULL. */
 void	buf_json_cstr(struct buf *, const char *);
+/* ,"key":value with value as buf_json_cstr writes it: one member of an
+ * object being written. */
+void	buf_json_kv(struct buf *, const char *, const char *);
 /* NUL-terminated view of the content (never NULL). */
 const char *buf_cstr(struct buf *);
 

@@ -140,8 +140,7 @@ deliver_log_error(struct dlog *log, const char *key, const char *value,
 	dlog_begin(&line, "error");
 	buf_printf(&line, ",\"%s\":", key);
 	buf_json_cstr(&line, value);
-	buf_puts(&line, ",\"reason\":");
-	buf_json_cstr(&line, reason);
+	buf_json_kv(&line, "reason", reason);
 	dlog_end(log, &line);
 	buf_free(&line);
 }

@@ -96,8 +96,7 @@ dlog_begin(struct buf *b, const char *type)
 	buf_reset(b);
 	buf_puts(b, "{\"time\":");
 	buf_json_cstr(b, t);
-	buf_puts(b, ",\"type\":");
-	buf_json_cstr(b, type);
+	buf_json_kv(b, "type", type);
 }
 
 void
@@ -119,23 +118,16 @@ dlog_handler_fields(struct buf *b, const struct handler_meta *m,
 	char res[32];
 
 	if (spool != NULL) {
-		buf_puts(b, ",\"spool\":");
-		buf_json_cstr(b, spool);
+		buf_json_kv(b, "spool", spool);
 	}
-	buf_puts(b, ",\"request_id\":");
-	buf_json_cstr(b, m->request_id);
-	buf_puts(b, ",\"event\":");
-	buf_json_cstr(b, m->event);
-	buf_puts(b, ",\"id\":");
-	buf_json_cstr(b, m->id);
-	buf_puts(b, ",\"mode\":");
-	buf_json_cstr(b, m->mode);
+	buf_json_kv(b, "request_id", m->request_id);
+	buf_json_kv(b, "event", m->event);
+	buf_json_kv(b, "id", m->id);
+	buf_json_kv(b, "mode", m->mode);
 	buf_printf(b, ",\"attempt\":%d", m->attempt);
 	handler_result_str(r, res, sizeof(res));
-	buf_puts(b, ",\"handler\":");
-	buf_json_cstr(b, path);
-	buf_puts(b, ",\"result\":");
-	buf_json_cstr(b, res);
+	buf_json_kv(b, "handler", path);
+	buf_json_kv(b, "result", res);
 	if (r->exited)
 		buf_printf(b, ",\"exit\":%d", r->code);
 	else
@@ -149,18 +141,13 @@ void
 dlog_event_fields(struct buf *b, const char *spool, const char *event,
     const char *id, const char *state, const char *reason, int attempt)
 {
-	buf_puts(b, ",\"spool\":");
-	buf_json_cstr(b, spool);
-	buf_puts(b, ",\"event\":");
-	buf_json_cstr(b, event);
-	buf_puts(b, ",\"id\":");
-	buf_json_cstr(b, id);
-	buf_puts(b, ",\"state\":");
-	buf_json_cstr(b, state);
+	buf_json_kv(b, "spool", spool);
+	buf_json_kv(b, "event", event);
+	buf_json_kv(b, "id", id);
+	buf_json_kv(b, "state", state);
 	if (attempt > 0)
 		buf_printf(b, ",\"attempt\":%d", attempt);
 	if (reason != NULL) {
-		buf_puts(b, ",\"reason\":");
-		buf_json_cstr(b, reason);
+		buf_json_kv(b, "reason", reason);
 	}
 }

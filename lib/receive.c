@@ -179,8 +179,7 @@ answer_error(struct answer *a, int status, const char *reason)
 	buf_reset(&a->body);
 	buf_puts(&a->body, "{\"status\":\"error\",\"reason\":");
 	buf_json_cstr(&a->body, reason);
-	buf_puts(&a->body, ",\"request_id\":");
-	buf_json_cstr(&a->body, a->request_id);
+	buf_json_kv(&a->body, "request_id", a->request_id);
 	buf_puts(&a->body, "}");
 }
 
@@ -204,22 +203,15 @@ log_request(struct receiver *r, const struct answer *a,
 	struct buf *b = &r->line;
 
 	dlog_begin(b, "request");
-	buf_puts(b, ",\"request_id\":");
-	buf_json_cstr(b, a->request_id);
-	buf_puts(b, ",\"endpoint\":");
-	buf_json_cstr(b, rl->endpoint);
-	buf_puts(b, ",\"remote\":");
-	buf_json_cstr(b, rl->remote);
-	buf_puts(b, ",\"method\":");
-	buf_json_cstr(b, rl->method);
+	buf_json_kv(b, "request_id", a->request_id);
+	buf_json_kv(b, "endpoint", rl->endpoint);
+	buf_json_kv(b, "remote", rl->remote);
+	buf_json_kv(b, "method", rl->method);
 	buf_printf(b, ",\"status\":%d,\"reason\":", a->status);
 	buf_json_cstr(b, rl->reason);
-	buf_puts(b, ",\"event\":");
-	buf_json_cstr(b, rl->event);
-	buf_puts(b, ",\"id\":");
-	buf_json_cstr(b, rl->id);
-	buf_puts(b, ",\"spool\":");
-	buf_json_cstr(b, rl->spool);
+	buf_json_kv(b, "event", rl->event);
+	buf_json_kv(b, "id", rl->id);
+	buf_json_kv(b, "spool", rl->spool);
 	buf_printf(b, ",\"bytes\":%zu,\"duplicate\":%s,\"us\":%" PRId64,
 	    rl->bytes, rl->duplicate ? "true" : "false",
 	    (now_us() - t0));
@@ -329,12 +321,10 @@ answer_accepted(struct answer *a, const char *event, const char *id,
 	buf_reset(&a->body);
 	buf_puts(&a->body, "{\"status\":\"accepted\",\"id\":");
 	buf_json_cstr(&a->body, id);
-	buf_puts(&a->body, ",\"event\":");
-	buf_json_cstr(&a->body, event);
+	buf_json_kv(&a->body, "event", event);
 	if (duplicate)
 		buf_puts(&a->body, ",\"duplicate\":true");
-	buf_puts(&a->body, ",\"request_id\":");
-	buf_json_cstr(&a->body, a->request_id);
+	buf_json_kv(&a->body, "request_id", a->request_id);
 }
 
 /* The first HTTP_* parameter whose name appears again, or NULL. */

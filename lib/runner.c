@@ -90,12 +90,9 @@ log_spool(struct run *r, const char *state, const char *reason)
 	struct buf	line = { 0 };
 
 	dlog_begin(&line, "spool");
-	buf_puts(&line, ",\"spool\":");
-	buf_json_cstr(&line, spool_path(r->s));
-	buf_puts(&line, ",\"state\":");
-	buf_json_cstr(&line, state);
-	buf_puts(&line, ",\"reason\":");
-	buf_json_cstr(&line, reason);
+	buf_json_kv(&line, "spool", spool_path(r->s));
+	buf_json_kv(&line, "state", state);
+	buf_json_kv(&line, "reason", reason);
 	dlog_end(r->log, &line);
 	buf_free(&line);
 }

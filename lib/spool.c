@@ -646,8 +646,7 @@ hist_begin(struct buf *b, const char *type)
 	fmt_time_us(now_us(), t, sizeof(t));
 	buf_puts(b, "{\"time\":");
 	buf_json_cstr(b, t);
-	buf_puts(b, ",\"type\":");
-	buf_json_cstr(b, type);
+	buf_json_kv(b, "type", type);
 }
 
 int

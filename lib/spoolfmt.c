@@ -19,24 +19,18 @@ envelope_encode(struct buf *b, struct envelope *env)
 	buf_reset(b);
 	buf_printf(b, "{\"v\":%d,\"endpoint\":", ENVELOPE_VERSION);
 	buf_json_cstr(b, env->endpoint);
-	buf_puts(b, ",\"event\":");
-	buf_json_cstr(b, env->event);
-	buf_puts(b, ",\"id\":");
-	buf_json_cstr(b, env->id);
-	buf_puts(b, ",\"request_id\":");
-	buf_json_cstr(b, env->request_id);
-	buf_puts(b, ",\"received_at\":");
-	buf_json_cstr(b, env->received_at);
+	buf_json_kv(b, "event", env->event);
+	buf_json_kv(b, "id", env->id);
+	buf_json_kv(b, "request_id", env->request_id);
+	buf_json_kv(b, "received_at", env->received_at);
 	buf_printf(b, ",\"received_us\":%" PRId64 ",\"remote\":",
 	    env->received_us);
 	buf_json_cstr(b, env->remote);
-	buf_puts(b, ",\"mode\":");
-	buf_json_cstr(b, env->sync ? "sync" : "queue");
+	buf_json_kv(b, "mode", env->sync ? "sync" : "queue");
 	buf_printf(b, ",\"bytes\":%zu,\"headers\":{\"content-type\":",
 	    env->bytes);
 	buf_json_cstr(b, env->content_type);
-	buf_puts(b, ",\"user-agent\":");
-	buf_json_cstr(b, env->user_agent);
+	buf_json_kv(b, "user-agent", env->user_agent);
 	buf_puts(b, "}}");
 }
 
