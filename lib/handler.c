@@ -825,49 +825,24 @@ handler_step(struct handler_job *j)
 	return 0;
 }
 
-unsigned long long
-handler_starttime(pid_t pid)
-{
-	char			 path[64], b[1024], *p;
-	unsigned long long	 v = 0;
-	ssize_t			 n;
-	int			 fd, field;
-
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, b, sizeof(b) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	b[n] = '\0';
-	/* After the command name in parentheses: state is field 3 and the
-	 * start time field 22. */
-	if ((p = strrchr(b, ')')) == NULL)
-		return 0;
-	for (field = 2; *p != '\0' && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	v = strtoull(p, NULL, 10);
-	return v;
-}
-
-/* The process group of a parsed /proc/PID/stat line, and its start. */
+/* The process group and kernel start time (clock ticks after boot) of
+ * a process, from /proc/PID/stat; -1 when it is gone. */
 static int
-proc_group(const char *pid, pid_t *pgrp, unsigned long long *start)
+proc_stat(long pid, pid_t *pgrp, unsigned long long *start)
 {
 	char	path[64], b[1024], *p, *end;
 	ssize_t	n;
 	int	fd, field;
 
-	(void)snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = read(fd, b, sizeof(b) - 1);
 	(void)close(fd);
+	/* After the command name in parentheses (which may hold anything):
+	 * ") S ppid pgrp ...": pgrp is field 5, starttime 22. */
 	if (n <= 0 || (b[n] = '\0', p = strrchr(b, ')')) == NULL)
 		return -1;
-	/* p -> ") S ppid pgrp ..." : pgrp is field 5, starttime 22. */
 	for (field = 2; *p != '\0' && field < 5; p++)
 		if (*p == ' ')
 			field++;
@@ -877,6 +852,15 @@ proc_group(const char *pid, pid_t *pgrp, unsigned long long *start)
 			field++;
 	*start = strtoull(p, NULL, 10);
 	return 0;
+}
+
+unsigned long long
+handler_starttime(pid_t pid)
+{
+	unsigned long long	start;
+	pid_t			pgrp;
+
+	return proc_stat((long)pid, &pgrp, &start) == 0 ? start : 0;
 }
 
 int
@@ -900,7 +884,7 @@ handler_reap_group(pid_t pgid, unsigned long long start, long span)
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] < '1' || de->d_name[0] > '9')
 				continue;
-			if (proc_group(de->d_name, &g, &st) == 0 &&
+			if (proc_stat(atol(de->d_name), &g, &st) == 0 &&
 			    g == pgid && st >= start && st <= end) {
 				(void)kill((pid_t)atol(de->d_name), SIGKILL);
 				found++;
