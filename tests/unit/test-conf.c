@@ -336,9 +336,13 @@ test_errors(void)
 	refused(BASE "[Auth]\n",
 	    at_line(6, "section [Auth] appears again (first on line 4"),
 	    "duplicate section, other case");
-	refused(BASE "[event a.b]\n[event A.B]\n",
-	    at_line(7, "section [event A.B] appears again"),
-	    "event names differing only in case are duplicates");
+	refused(BASE "[event a.b]\n[event a.b]\n",
+	    at_line(7, "section [event a.b] appears again (first on line 6): "
+	    "merge them"), "an event section twice");
+	refused(BASE "[endpoint x]\ntoken_file = tokens\n[endpoint X]\n"
+	    "token_file = tokens\n", at_line(8, "section [endpoint X] appears "
+	    "again (first on line 6; names are case-insensitive)"),
+	    "endpoint names differing only in case are duplicates");
 	refused("spool_dir = x\n" BASE,
 	    at_line(1, "key 'spool_dir' outside a section"), "key outside");
 	refused("[hookpipe\n" BASE, at_line(1, "malformed section header"),
@@ -665,6 +669,54 @@ test_relative_ini(void)
 	(void)rmdir(at("sub"));
 }
 
+/* Event names are case-sensitive everywhere: [event Booking.Created]
+ * and [event booking.created] are two events, each with its own keys,
+ * although iniparser lowercases section names. */
+static void
+test_event_case(void)
+{
+	struct diag		 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	const struct event_conf	*up, *low;
+	struct conf		*c;
+
+	c = load(BASE "[event Booking.Created]\nhandler = /bin/upper\n"
+	    "mode = sync\ntimeout = 5s\nrequired = data.a\n"
+	    "[event booking.created]\nhandler = /bin/lower\nretries = 3\n",
+	    &d);
+	ok(c != NULL, "two events differing only in case: loads");
+	if (c == NULL) {
+		printf("#   diag: %s", buf_cstr(&d.text));
+		diag_free(&d);
+		return;
+	}
+	is_int(c->nevents, 2, "two events");
+	up = conf_event(c, "Booking.Created");
+	low = conf_event(c, "booking.created");
+	ok(up != NULL && low != NULL && up != low, "each found by its name");
+	if (up != NULL && low != NULL) {
+		is_str(up->handler, "/bin/upper", "Booking.Created: its handler");
+		is_int(up->mode, MODE_SYNC, "Booking.Created: mode sync");
+		is_int(up->timeout, 5, "Booking.Created: timeout 5s");
+		is_int(up->has_required, 1, "Booking.Created: its required");
+		is_int(up->retries, -1, "Booking.Created: [delivery] retries");
+		is_str(low->handler, "/bin/lower", "booking.created: its handler");
+		is_int(low->mode, MODE_QUEUE, "booking.created: mode queue");
+		is_int(low->timeout, 0, "booking.created: no timeout of its own");
+		is_int(low->has_required, 0, "booking.created: no required");
+		is_int(low->retries, 3, "booking.created: retries 3");
+	}
+	ok(conf_event(c, "BOOKING.CREATED") == NULL,
+	    "BOOKING.CREATED is neither");
+	conf_free(c);
+	refused(BASE "[event Booking.Created]\nmode = later\n",
+	    at_line(7, "[event Booking.Created] mode: 'later'"),
+	    "an event's error names it as written");
+	refused(BASE "[event A]\nhandler = /a\n[event a]\nhandler = /b\n"
+	    "handler = /c\n", at_line(10, "[event a] handler is set again "
+	    "(first on line 9)"), "a key twice in one of them is an error");
+	diag_free(&d);
+}
+
 static void
 set_mtime(const char *path, time_t t)
 {
@@ -905,6 +957,7 @@ main(void)
 	test_endpoints();
 	test_env_secrets();
 	test_limits();
+	test_event_case();
 
 	(void)unlink(at("t.ini"));
 	(void)unlink(at("tokens"));
