@@ -642,6 +642,11 @@ lookup_build(struct loader *l, const char *text)
 		cont = b < e && *b != '[' && *b != ';' && *b != '#' &&
 		    e[-1] == '\\';
 	}
+	if (cont) {	/* iniparser would drop the whole value */
+		diag_add(l->diag, 0, l->path, line, "the last line ends in "
+		    "'\\' and its value would be lost: remove the backslash");
+		bad = 1;
+	}
 	return bad ? -1 : 0;
 }
 

@@ -354,6 +354,11 @@ test_errors(void)
 	    "header with a trailing comment");
 	refused(BASE "just words\n", at_line(6, "expected 'key = value'"),
 	    "line without =");
+	/* iniparser drops a value continued past the end of the file: the
+	 * allow-list would vanish without a word. */
+	refused(BASE "allow_from = 192.0.2.0/24 \\\n",
+	    at_line(6, "the last line ends in '\\'"),
+	    "a value continued past the last line");
 	refused(BASE "= value\n", at_line(6, "missing key before '='"),
 	    "= without a key");
 	memset(line, 'a', sizeof(line) - 1);
