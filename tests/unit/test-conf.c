@@ -722,6 +722,112 @@ test_event_case(void)
 	diag_free(&d);
 }
 
+/* The text of a file of the source tree, or NULL. */
+static char *
+slurp_src(const char *rel)
+{
+	const char	*top = getenv("abs_top_srcdir");
+	char		 path[1024], *text;
+	FILE		*f;
+	long		 n;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", top != NULL ? top : "..",
+	    rel);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1 || (text = calloc(1, (size_t)n + 1)) ==
+	    NULL) {
+		(void)fclose(f);
+		return NULL;
+	}
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		text[0] = '\0';
+	(void)fclose(f);
+	return text;
+}
+
+/* The line ".It Cm KEY No = ..." of the ".Ss [SECTION]" of the page,
+ * NUL-terminated in line[], or NULL. */
+static const char *
+man_entry(const char *man, const char *section, const char *key,
+    char *line, size_t len)
+{
+	char		 want[128];
+	const char	*b, *e, *it;
+
+	(void)snprintf(want, sizeof(want), "\n.Ss [%s]\n", section);
+	if ((b = strstr(man, want)) == NULL)
+		return NULL;
+	b += strlen(want);
+	if ((e = strstr(b, "\n.Ss ")) == NULL)
+		e = b + strlen(b);
+	(void)snprintf(want, sizeof(want), "\n.It Cm %s No = ", key);
+	if ((it = strstr(b - 1, want)) == NULL || it >= e)
+		return NULL;
+	it++;
+	(void)snprintf(line, len, "%.*s", (int)strcspn(it, "\n"), it);
+	return line;
+}
+
+/* 1 when the words "w1 w2" stand in the line, as words. */
+static int
+has_words(const char *line, const char *w1, const char *w2)
+{
+	char		 want[128];
+	const char	*p;
+	size_t		 n;
+
+	n = (size_t)snprintf(want, sizeof(want), " %s %s", w1, w2);
+	for (p = line; (p = strstr(p, want)) != NULL; p += n)
+		if (p[n] == '\0' || p[n] == ' ')
+			return 1;
+	return 0;
+}
+
+/* Every row of the key table (the one conf_load walks) is documented in
+ * hookpipe.ini(5), in its section, with its type or its values. */
+static void
+test_keys_documented(void)
+{
+	struct conf_keydoc	 kd;
+	char			*man, line[512];
+	size_t			 n, i, bad = 0;
+	int			 typed;
+
+	if ((man = slurp_src("man/hookpipe.ini.5")) == NULL) {
+		ok(0, "man/hookpipe.ini.5 is readable (abs_top_srcdir)");
+		return;
+	}
+	for (n = 0; conf_key_doc(n, &kd) == 0; n++) {
+		if (man_entry(man, kd.section, kd.key, line, sizeof(line)) ==
+		    NULL) {
+			ok(0, "[%s] %s is documented in hookpipe.ini(5)",
+			    kd.section, kd.key);
+			bad++;
+			continue;
+		}
+		typed = 1;
+		/* "Cm full | process", "Ar size" */
+		if (kd.values != NULL) {
+			typed = has_words(line, "Cm", kd.values[0]);
+			for (i = 1; kd.values[i] != NULL; i++)
+				typed &= has_words(line, "|", kd.values[i]);
+		} else if (strcmp(kd.type, "rate") != 0)	/* Ar N Ns Cm /s */
+			typed = has_words(line, "Ar", kd.type);
+		if (!typed) {
+			ok(0, "[%s] %s: the page says its type %s: %s",
+			    kd.section, kd.key, kd.type, line);
+			bad++;
+		}
+		ok(kd.doc != NULL && *kd.doc != '\0' && strchr(kd.doc, '\n') ==
+		    NULL, "[%s] %s has one line of doc", kd.section, kd.key);
+	}
+	ok(n >= 47, "the key table has its %zu rows", n);
+	is_int(bad, 0, "every row documented with its type in hookpipe.ini(5)");
+	free(man);
+}
+
 static void
 set_mtime(const char *path, time_t t)
 {
@@ -963,6 +1069,7 @@ main(void)
 	test_env_secrets();
 	test_limits();
 	test_event_case();
+	test_keys_documented();
 
 	(void)unlink(at("t.ini"));
 	(void)unlink(at("tokens"));
