@@ -6,6 +6,8 @@
  * would do too, but libcrypto costs each responder 1.4 MiB and more). */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,35 @@ tokens_load(const char *path, struct tokens *t, struct err *e)
 	wipe(text, len);
 	free(text);
 	return rc;
+}
+
+int
+auth_load_secrets(const struct secret_src *s, struct tokens *t,
+    struct err *e)
+{
+	const char *env;
+
+	if (s->file != NULL) {
+		if ((s->file_mode & S_IROTH) && !s->insecure)
+			return err_set(e, "%s is readable by others: chmod "
+			    "o-rwx %s (or set insecure_permissions = yes)",
+			    s->file, s->file);
+		return tokens_load(s->file, t, e);
+	}
+	if (strncmp(s->value, "env:", 4) == 0) {
+		/* The web server's environment: the INI may stay readable. */
+		if ((env = getenv(s->value + 4)) == NULL || *env == '\0')
+			return err_set(e, "the environment variable %s is not "
+			    "set for this process (set it where the web "
+			    "server starts hookpipe: FcgidInitialEnv, "
+			    "bin-environment, Environment=)", s->value + 4);
+		return tokens_parse(env, s->value, t, e);
+	}
+	if ((s->ini_mode & S_IROTH) && !s->insecure)
+		return err_set(e, "%s holds a secret and is readable by "
+		    "others: chmod o-rwx %s, or move it to a private %s_file, "
+		    "or write env:NAME", s->ini, s->ini, s->key);
+	return tokens_parse(s->value, s->key, t, e);
 }
 
 int

@@ -1,6 +1,9 @@
-/* auth: shared-secret tokens, compared in constant time. */
+/* auth: shared-secret tokens, loaded from where the configuration
+ * names them and compared in constant time. */
 #ifndef HOOKPIPE_AUTH_H
 #define HOOKPIPE_AUTH_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 
@@ -24,6 +27,22 @@ struct tokens {
 int	tokens_parse(const char *, const char *, struct tokens *, struct err *);
 /* Read a token file (at most 64 KiB) and parse it. */
 int	tokens_load(const char *, struct tokens *, struct err *);
+/* Where an endpoint's tokens (or signing secrets) are, as its
+ * configuration says: a file, or a value in the INI itself. */
+struct secret_src {
+	const char	*file;		/* a regular file, or NULL: value */
+	mode_t		 file_mode;	/* its mode */
+	const char	*value;		/* "env:NAME", or the secrets written */
+	const char	*key;		/* the value's: "token" or "secret" */
+	const char	*ini;		/* the INI that holds the value, */
+	mode_t		 ini_mode;	/* and its mode */
+	int		 insecure;	/* insecure_permissions = yes */
+};
+/* Load them: a file, or an INI holding them, that others may read is
+ * refused unless insecure; "env:NAME" is the variable of this process.
+ * 0, or -1 with the reason in err. */
+int	auth_load_secrets(const struct secret_src *, struct tokens *,
+	    struct err *);
 /* Wipe and free. */
 void	tokens_free(struct tokens *);
 /* Constant-time equality; time depends only on the expected length.

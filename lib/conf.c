@@ -1,7 +1,14 @@
-/* conf: load hookpipe.ini with iniparser and validate it. iniparser
- * neither reports line numbers nor rejects unknown keys, so a small
- * scanner reads the file's structure first; values come from iniparser,
- * always as "section:key" and always checked for NULL (CVE-2023-33461). */
+/* conf: hookpipe.ini. One table (keys[] below) holds every key: its
+ * section, type, bounds, default and a line of doc. Loading walks it
+ * (typed values, defaults, what an endpoint inherits), and so do the
+ * unknown-key errors, `hookpipe check` (conf_load) and the docs test
+ * (conf_key_doc); only rules between keys are code. The file is read
+ * once: iniparser parses those bytes, and a line lookup over the same
+ * bytes says where each section and key stands, as written, since
+ * iniparser keeps neither line numbers nor case. iniparser is asked
+ * only for "section:key" of a key the lookup saw, and every answer is
+ * checked for NULL (CVE-2023-33461). Tokens and secrets are read by
+ * auth, libcrypto is loaded by verify. */
 #include "config.h"
 
 #include <sys/mman.h>
@@ -13,9 +20,11 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #ifdef HAVE_INIPARSER_SUBDIR
@@ -25,7 +34,6 @@
 #endif
 
 #include "conf.h"
-#include "crypto.h"
 #include "dlog.h"
 #include "payload.h"
 
@@ -35,45 +43,303 @@
 
 #define CONF_FILE_MAX	(1024 * 1024)
 #define LINE_MAX_LEN	1000	/* iniparser refuses lines over 1024 */
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* One line of structure: a section header or a key. */
-struct item {
-	char	*sect;		/* lowercased, as iniparser stores it */
-	char	*key;		/* lowercased; NULL for a section header */
-	char	*orig;		/* the section name or key as written */
+/* Where a key may stand: [hookpipe] takes GLOBAL and FIELDS keys, [auth]
+ * AUTH, [endpoint NAME] FIELDS and AUTH (see kinds[]). */
+enum kscope { SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT };
+
+enum ktype {
+	K_PATH,		/* char *, made absolute against the INI's folder */
+	K_STRING,	/* char *; empty means the default */
+	K_BOOL,		/* int */
+	K_INT,		/* int or long, from min to max */
+	K_DURATION,	/* long seconds, from min to max */
+	K_SIZE,		/* size_t bytes, from min to max */
+	K_ENUM,		/* an enum or int: the value's place in names */
+	K_FIELD,	/* char *: a dotted JSON path or header:NAME; aux: the
+			   header's CGI name */
+	K_FIELDS,	/* struct strlist of dotted JSON paths */
+	K_HEADER,	/* a header name: aux its CGI name; off, when size is
+			   not 0, the name itself (char *) */
+	K_CIDRS,	/* struct cidr_list */
+	K_BACKOFF,	/* long * of durations, each from min to max; aux: how
+			   many (size_t) */
+	K_RATE		/* N/s, N/m or N/h (load_rate) */
+};
+
+static const char *const type_names[] = {
+	"path", "string", "boolean", "number", "duration", "size", "choice",
+	"field", "list", "name", "list", "list", "rate"
+};
+
+#define F_INHERIT	0x1	/* an [endpoint] starts from the default
+				   endpoint's value, not from def */
+#define F_OWN		0x2	/* read by its section's loader, as it depends
+				   on other keys; the row types and documents */
+
+struct conf_key {
+	enum kscope	 scope;
+	const char	*name;		/* lowercase */
+	enum ktype	 type;
+	long		 min, max;
+	const char	*def;		/* as an INI writes it; NULL: none, or
+					   computed (the doc says) */
+	const char	*doc;		/* one line */
+	size_t		 off, size;	/* the field in struct conf, endpoint or
+					   event_conf that takes the value */
+	size_t		 aux, auxsize;	/* a second field: see enum ktype */
+	const char *const *names;	/* K_ENUM: its values, NULL-ended */
+	const char	*fix;		/* the error's remedy */
+	int		 flags;
+	const char	*doctype;	/* the type hookpipe.ini(5) says, when
+					   not type_names[type] */
+};
+
+#define KEY(sc, n, t)	.scope = (sc), .name = (n), .type = (t)
+#define RANGE(a, b)	.min = (a), .max = (b)
+#define AT(type, f)	.off = offsetof(type, f), \
+			.size = sizeof(((type *)NULL)->f)
+#define AUX(type, f)	.aux = offsetof(type, f), \
+			.auxsize = sizeof(((type *)NULL)->f)
+#define CF(f)		AT(struct conf, f)
+#define EP(f)		AT(struct endpoint, f)
+#define EV(f)		AT(struct event_conf, f)
+
+static const char *const durabilities[] = { "full", "process", NULL };
+static const char *const unknown_events[] = { "accept", "reject", NULL };
+static const char *const algorithms[] = { "sha256", "sha512", NULL };
+static const char *const encodings[] = { "hex", "base64", NULL };
+static const char *const modes[] = { "queue", "sync", NULL };
+
+/* Stored as an int through memcpy (store_num). */
+_Static_assert(sizeof(enum durability) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum verify_scheme) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum verify_alg) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum verify_enc) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum ev_mode) == sizeof(int), "enum size");
+
+/* Every key, in the order of hookpipe.ini(5). */
+static const struct conf_key keys[] = {
+	/* [hookpipe] */
+	{ KEY(SC_GLOBAL, "spool_dir", K_PATH), CF(spool_dir),
+	  .doc = "where accepted events are stored; required" },
+	{ KEY(SC_FIELDS, "handlers_dir", K_PATH), EP(handlers_dir),
+	  .doc = "the folder of handler programs; required in [hookpipe], "
+	  "an endpoint's is handlers_dir/NAME unless set" },
+	{ KEY(SC_GLOBAL, "log_file", K_PATH), CF(log_file),
+	  .doc = "the delivery log, JSON lines; default SPOOL/delivery.log" },
+	{ KEY(SC_FIELDS, "max_body", K_SIZE), RANGE(1, 1L << 30), .def = "1M",
+	  EP(max_body), .flags = F_INHERIT,
+	  .fix = "from 1 byte to 1G (write 65536, 512K or 1M)",
+	  .doc = "largest CONTENT_LENGTH accepted; larger gets 413 unread" },
+	{ KEY(SC_FIELDS, "max_depth", K_INT), RANGE(1, PAYLOAD_MAX_DEPTH),
+	  .def = "32", EP(max_depth), .flags = F_INHERIT,
+	  .doc = "deepest nesting of JSON objects and arrays; deeper gets "
+	  "400" },
+	{ KEY(SC_FIELDS, "max_headers", K_INT), RANGE(8, 1000), .def = "100",
+	  EP(max_headers), .flags = F_INHERIT,
+	  .doc = "most HTTP_* parameters a request may carry; more get 431" },
+	{ KEY(SC_GLOBAL, "durability", K_ENUM), .def = "full",
+	  CF(durability), .names = durabilities,
+	  .fix = "write full (fsync before answering: survives power loss) "
+	  "or process (no fsync: survives crashes only)",
+	  .doc = "full: flushed before each 200; process: survives a crash, "
+	  "not a power loss" },
+	{ KEY(SC_FIELDS, "require_https", K_BOOL), .def = "yes",
+	  EP(require_https), .flags = F_INHERIT,
+	  .doc = "answer 403 unless the request came over HTTPS" },
+	{ KEY(SC_FIELDS, "event_field", K_FIELD), .def = "event",
+	  EP(event_field), AUX(struct endpoint, event_param),
+	  .doc = "where the event name is: a JSON field or header:NAME" },
+	{ KEY(SC_FIELDS, "id_field", K_FIELD), .def = "id", EP(id_field),
+	  AUX(struct endpoint, id_param),
+	  .doc = "where the sender's event id is, to deduplicate: a JSON "
+	  "field or header:NAME" },
+	{ KEY(SC_FIELDS, "required", K_FIELDS), EP(required),
+	  .doc = "fields every payload must have, else 422" },
+	{ KEY(SC_FIELDS, "unknown_events", K_ENUM), .def = "accept",
+	  EP(unknown_reject), .names = unknown_events, .flags = F_INHERIT,
+	  .fix = "write accept (store and log) or reject (answer 422)",
+	  .doc = "an event without section or handler: accept (store it) or "
+	  "reject (422)" },
+
+	/* [auth] */
+	{ KEY(SC_AUTH, "verify", K_ENUM), .def = "token", EP(verify.scheme),
+	  .names = verify_schemes,
+	  .fix = "write token, standard-webhooks, github, stripe or hmac",
+	  .doc = "how a request proves its sender: a token or a signature "
+	  "scheme" },
+	{ KEY(SC_AUTH, "header", K_HEADER), .def = "x-auth-token",
+	  EP(auth_header), AUX(struct endpoint, auth_param),
+	  .fix = " (letters, digits and -)",
+	  .doc = "the request header holding the token" },
+	{ KEY(SC_AUTH, "token", K_STRING), .flags = F_OWN,
+	  .doc = "the shared token, in a private INI, or env:NAME" },
+	{ KEY(SC_AUTH, "token_file", K_PATH), .flags = F_OWN,
+	  .doc = "a private file of tokens, one per line (rotation)" },
+	{ KEY(SC_AUTH, "secret", K_STRING), .flags = F_OWN,
+	  .doc = "the signing secret, in a private INI, or env:NAME" },
+	{ KEY(SC_AUTH, "secret_file", K_PATH), .flags = F_OWN,
+	  .doc = "a private file of signing secrets, one per line "
+	  "(rotation)" },
+	{ KEY(SC_AUTH, "tolerance", K_DURATION), RANGE(1, 86400), .def = "5m",
+	  EP(verify.tolerance),
+	  .doc = "how far a signed timestamp may lie from the clock" },
+	{ KEY(SC_AUTH, "signature_header", K_HEADER),
+	  AUX(struct endpoint, verify.param), .fix = "",
+	  .doc = "the header carrying the signature; required with hmac, "
+	  "github's is X-Hub-Signature-256" },
+	{ KEY(SC_AUTH, "algorithm", K_ENUM), .def = "sha256", EP(verify.alg),
+	  .names = algorithms, .fix = "write sha256 or sha512",
+	  .doc = "the hash of the HMAC, with verify = hmac only" },
+	{ KEY(SC_AUTH, "encoding", K_ENUM), .def = "hex", EP(verify.enc),
+	  .names = encodings, .fix = "write hex or base64",
+	  .doc = "how the signature is written, with verify = hmac only" },
+	{ KEY(SC_AUTH, "prefix", K_STRING), EP(verify.prefix),
+	  .doc = "text before the encoded signature (hmac; github's is "
+	  "sha256=)" },
+	{ KEY(SC_AUTH, "allow_from", K_CIDRS), EP(allow_from),
+	  .flags = F_INHERIT, .fix = " (like 192.0.2.0/24 or 2001:db8::/32)",
+	  .doc = "addresses and CIDR ranges allowed; others get 403" },
+	{ KEY(SC_AUTH, "trusted_proxies", K_CIDRS), EP(trusted_proxies),
+	  .flags = F_INHERIT, .fix = "",
+	  .doc = "proxies whose X-Forwarded-For is believed" },
+	{ KEY(SC_AUTH, "insecure_permissions", K_BOOL), .def = "no",
+	  EP(insecure_permissions), .flags = F_INHERIT,
+	  .doc = "accept a token or secret in a file others may read" },
+	{ KEY(SC_AUTH, "rate_limit", K_RATE), RANGE(0, 1000000),
+	  .flags = F_INHERIT | F_OWN,
+	  .doc = "requests per source address, N/s, N/m or N/h, then 429; "
+	  "default off" },
+	{ KEY(SC_AUTH, "rate_burst", K_INT), RANGE(1, 1000000),
+	  .flags = F_OWN,
+	  .doc = "the bucket of rate_limit; default one second's worth" },
+
+	/* [delivery] */
+	{ KEY(SC_DELIVERY, "timeout", K_DURATION), RANGE(1, 86400),
+	  .def = "30", CF(timeout),
+	  .doc = "run time allowed to each handler" },
+	{ KEY(SC_DELIVERY, "kill_grace", K_DURATION), RANGE(0, 3600),
+	  .def = "5", CF(kill_grace),
+	  .doc = "time between SIGTERM and SIGKILL after a timeout" },
+	{ KEY(SC_DELIVERY, "runner", K_PATH), CF(runner),
+	  .doc = "the hookpipe-run the responder starts; default the one "
+	  "beside it" },
+	{ KEY(SC_DELIVERY, "path", K_STRING), .def = CONF_DEFAULT_PATH,
+	  CF(handler_path), .doc = "PATH given to handlers" },
+	{ KEY(SC_DELIVERY, "retries", K_INT), RANGE(0, 1000), .def = "8",
+	  CF(retries),
+	  .doc = "how often an event that failed for now is tried again" },
+	{ KEY(SC_DELIVERY, "backoff", K_BACKOFF), RANGE(1, 30 * 86400),
+	  .def = "10s, 1m, 5m, 30m, 2h, 6h, 12h, 24h", CF(backoff),
+	  AUX(struct conf, nbackoff),
+	  .doc = "the wait before each retry, the last one repeated" },
+	{ KEY(SC_DELIVERY, "concurrency", K_INT), RANGE(1, 64), .def = "2",
+	  CF(concurrency), .doc = "events run at once in the whole spool" },
+	{ KEY(SC_DELIVERY, "keep", K_DURATION), RANGE(3600, 3650L * 86400),
+	  .def = "7d", CF(keep),
+	  .doc = "how long done/ entries and dedupe records are kept" },
+	{ KEY(SC_DELIVERY, "rlimit_as", K_SIZE), RANGE(1048576, LONG_MAX),
+	  CF(rlimit_as),
+	  .fix = "of at least 1M (write 512M or 2G; leave it out for no "
+	  "limit)",
+	  .doc = "address-space limit of each handler; default inherited" },
+	{ KEY(SC_DELIVERY, "rlimit_cpu", K_DURATION), RANGE(1, 86400),
+	  CF(rlimit_cpu),
+	  .doc = "processor-time limit of each handler; default inherited" },
+	{ KEY(SC_DELIVERY, "rlimit_nofile", K_INT), RANGE(16, 1048576),
+	  CF(rlimit_nofile),
+	  .doc = "open-files limit of each handler; default inherited" },
+
+	/* [event NAME] */
+	{ KEY(SC_EVENT, "handler", K_STRING), EV(handler),
+	  .doctype = "path",	/* kept as written: under handlers_dir */
+	  .doc = "the program to run, instead of looking in handlers_dir" },
+	{ KEY(SC_EVENT, "required", K_FIELDS), EV(required),
+	  .doc = "replaces the [hookpipe] list for this event" },
+	{ KEY(SC_EVENT, "mode", K_ENUM), .def = "queue", EV(mode),
+	  .names = modes,
+	  .fix = "write queue (answer, then run) or sync (run, then answer "
+	  "with its result)",
+	  .doc = "queue: answer, then run; sync: run, then answer with the "
+	  "result" },
+	{ KEY(SC_EVENT, "timeout", K_DURATION), RANGE(1, 86400),
+	  EV(timeout),
+	  .doc = "replaces [delivery] timeout; at most 15m in sync mode" },
+	{ KEY(SC_EVENT, "sync_output", K_BOOL), .def = "no",
+	  EV(sync_output),
+	  .doc = "in sync mode, answer with the handler's output" },
+	{ KEY(SC_EVENT, "retries", K_INT), RANGE(0, 1000), EV(retries),
+	  .doc = "replaces [delivery] retries" },
+	{ KEY(SC_EVENT, "backoff", K_BACKOFF), RANGE(1, 30 * 86400),
+	  EV(backoff), AUX(struct event_conf, nbackoff),
+	  .doc = "replaces [delivery] backoff" },
+	{ KEY(SC_EVENT, "serialize", K_BOOL), .def = "no", EV(serialize),
+	  .doc = "run one event of this name at a time, in arrival order" },
+};
+
+enum skind {
+	SK_UNKNOWN, SK_HOOKPIPE, SK_AUTH, SK_DELIVERY, SK_ENV, SK_EVENT,
+	SK_ENDPOINT
+};
+
+static const struct {
+	const char	*word;
+	enum skind	 kind;
+	unsigned	 scopes;	/* the keys it takes: 1 << kscope */
+} kinds[] = {
+	{ "hookpipe", SK_HOOKPIPE, 1 << SC_GLOBAL | 1 << SC_FIELDS },
+	{ "auth", SK_AUTH, 1 << SC_AUTH },
+	{ "delivery", SK_DELIVERY, 1 << SC_DELIVERY },
+	{ "env", SK_ENV, 0 },
+	{ "event", SK_EVENT, 1 << SC_EVENT },
+	{ "endpoint", SK_ENDPOINT, 1 << SC_FIELDS | 1 << SC_AUTH },
+};
+
+/* A section as the file writes it. */
+struct section {
+	enum skind	 kind;
+	unsigned	 scopes;
+	int		 line;
+	char		*orig;		/* the name as written, trimmed */
+	char		*label;		/* for messages: "hookpipe", "event
+					   Booking.Created", else orig */
+	const char	*arg;		/* in label: NAME of [event NAME] and
+					   [endpoint NAME], else "" */
+	size_t		 key0, nkeys;	/* its keys: lookup.key[key0...] */
+	size_t		 ndistinct;	/* of them, not set again */
+	size_t		 hb, he;	/* the header line's bytes */
+};
+
+/* A key line of a section. */
+struct keyline {
 	int	 line;
+	char	*name;			/* as written */
 };
 
-struct scan {
-	struct item	*v;
-	size_t		 n;
+/* The line lookup: each section and key, in the order of the file. */
+struct lookup {
+	struct section	*sect;
+	size_t		 nsect;
+	struct keyline	*key;
+	size_t		 nkey;
 };
 
-/* [hookpipe] keys beyond those an endpoint has too. */
-static const char *const global_keys[] = {
-	"spool_dir", "log_file", "durability", NULL
+struct loader {
+	const char	*path;
+	mode_t		 mode;		/* the INI's */
+	dictionary	*ini;
+	struct lookup	 lk;
+	struct diag	*diag;
+	char		 dir[PATH_MAX];	/* the INI's folder */
 };
-/* The request side of an endpoint: in [hookpipe] or [endpoint NAME]. */
-static const char *const field_keys[] = {
-	"handlers_dir", "max_body", "max_depth", "max_headers",
-	"require_https", "event_field", "id_field", "required",
-	"unknown_events", NULL
-};
-/* Verification and source rules: in [auth] or [endpoint NAME]. */
-static const char *const auth_keys[] = {
-	"header", "token_file", "token", "allow_from", "insecure_permissions",
-	"verify", "secret_file", "secret", "tolerance", "signature_header",
-	"algorithm", "encoding", "prefix", "trusted_proxies", "rate_limit",
-	"rate_burst", NULL
-};
-static const char *const delivery_keys[] = {
-	"timeout", "kill_grace", "runner", "path", "retries", "backoff",
-	"concurrency", "keep", "rlimit_as", "rlimit_cpu", "rlimit_nofile",
-	NULL
-};
-static const char *const event_keys[] = {
-	"handler", "required", "mode", "timeout", "sync_output", "retries",
-	"backoff", "serialize", NULL
+
+/* Which section a loader reads: its place in the file (-1: absent) and
+ * its label, which an absent one has too ("auth"). */
+struct where {
+	int		 sec;
+	const char	*label;
 };
 
 static void
@@ -109,6 +375,39 @@ diag_free(struct diag *d)
 	d->nerr = d->nwarn = 0;
 }
 
+int
+conf_key_doc(size_t n, struct conf_keydoc *doc)
+{
+	static const char *const sections[] = {
+		"hookpipe", "hookpipe", "auth", "delivery", "event NAME"
+	};
+	const struct conf_key *k;
+
+	if (n >= NITEMS(keys))
+		return -1;
+	k = &keys[n];
+	doc->section = sections[k->scope];
+	doc->key = k->name;
+	doc->type = k->doctype ? k->doctype : type_names[k->type];
+	doc->values = k->names;
+	doc->def = k->def;
+	doc->doc = k->doc;
+	return 0;
+}
+
+/* The row of a key a section of these scopes takes, or NULL. */
+static const struct conf_key *
+find_key(unsigned scopes, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NITEMS(keys); i++)
+		if ((scopes & 1U << keys[i].scope) &&
+		    strcasecmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
 /*
  * What a path is when a regular file was expected. Every file the
  * configuration names (the INI, token_file, secret_file, log_file) must
@@ -134,159 +433,6 @@ file_kind(mode_t m)
 	return "not a file";
 }
 
-static char *
-lower_dup(const char *s, size_t n)
-{
-	char	*p;
-	size_t	 i;
-
-	if ((p = strndup(s, n)) == NULL)
-		return NULL;
-	for (i = 0; p[i] != '\0'; i++)
-		p[i] = (char)tolower((unsigned char)p[i]);
-	return p;
-}
-
-static void
-scan_free(struct scan *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++) {
-		free(s->v[i].sect);
-		free(s->v[i].key);
-		free(s->v[i].orig);
-	}
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-static int
-scan_push(struct scan *s, const char *sect, const char *key, size_t keylen,
-    const char *orig, size_t origlen, int line)
-{
-	struct item *nv;
-
-	if ((nv = reallocarray(s->v, s->n + 1, sizeof(*s->v))) == NULL)
-		return -1;
-	s->v = nv;
-	memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
-	s->v[s->n].line = line;
-	if ((s->v[s->n].sect = strdup(sect)) == NULL)
-		return -1;
-	s->n++;
-	if (key != NULL &&
-	    (s->v[s->n - 1].key = lower_dup(key, keylen)) == NULL)
-		return -1;
-	if ((s->v[s->n - 1].orig = strndup(orig, origlen)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* Read the structure: which sections and keys stand on which line. */
-static int
-scan_file(const char *path, const char *text, struct scan *s, struct diag *d)
-{
-	const char	*p, *nl, *next, *b, *e, *eq, *k;
-	char		*sect = NULL;
-	int		 line = 0, cont = 0, bad = 0;
-
-	for (p = text; *p != '\0'; p = next) {
-		line++;
-		nl = strchr(p, '\n');
-		next = nl ? nl + 1 : p + strlen(p);
-		b = p;
-		e = nl ? nl : next;
-		if ((size_t)(e - b) > LINE_MAX_LEN) {
-			diag_add(d, 0, path, line, "line longer than %d bytes",
-			    LINE_MAX_LEN);
-			bad = 1;
-			continue;
-		}
-		while (b < e && isspace((unsigned char)*b))
-			b++;
-		while (e > b && isspace((unsigned char)e[-1]))
-			e--;
-		if (cont) {	/* continuation of the previous value */
-			cont = e > b && e[-1] == '\\';
-			continue;
-		}
-		if (b == e)
-			continue;
-		if (*b == ';' || *b == '#') {
-			/* iniparser would join the next line into the comment
-			 * and the key there would vanish without a word. */
-			if (e[-1] == '\\') {
-				diag_add(d, 0, path, line, "a comment ends in "
-				    "'\\': the next line would be swallowed; "
-				    "remove the backslash");
-				bad = 1;
-			}
-			continue;
-		}
-		if (*b == '[') {
-			if (e[-1] != ']' || e - b < 3) {
-				diag_add(d, 0, path, line, "malformed section "
-				    "header: write [name]");
-				bad = 1;
-				continue;
-			}
-			b++, e--;
-			while (b < e && isspace((unsigned char)*b))
-				b++;
-			while (e > b && isspace((unsigned char)e[-1]))
-				e--;
-			free(sect);
-			if ((sect = lower_dup(b, (size_t)(e - b))) == NULL ||
-			    scan_push(s, sect, NULL, 0, b, (size_t)(e - b),
-			    line) == -1)
-				goto oom;
-			continue;
-		}
-		cont = e[-1] == '\\';
-		if ((eq = memchr(b, '=', (size_t)(e - b))) == NULL) {
-			diag_add(d, 0, path, line, "expected 'key = value'");
-			bad = 1;
-			continue;
-		}
-		k = eq;
-		while (k > b && isspace((unsigned char)k[-1]))
-			k--;
-		if (k == b) {
-			diag_add(d, 0, path, line, "missing key before '='");
-			bad = 1;
-			continue;
-		}
-		if (sect == NULL) {
-			diag_add(d, 0, path, line, "key '%.*s' outside a "
-			    "section: put it under [hookpipe], [auth], "
-			    "[delivery], [env], [event NAME] or [endpoint NAME]",
-			    (int)(k - b), b);
-			bad = 1;
-			continue;
-		}
-		if (scan_push(s, sect, b, (size_t)(k - b), b, (size_t)(k - b),
-		    line) == -1)
-			goto oom;
-	}
-	free(sect);
-	return bad ? -1 : 0;
-oom:
-	free(sect);
-	diag_add(d, 0, path, 0, "out of memory");
-	return -1;
-}
-
-static int
-in_list(const char *const *list, const char *key)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(*list, key) == 0)
-			return 1;
-	return 0;
-}
-
 static int
 env_name_ok(const char *s)
 {
@@ -298,13 +444,6 @@ env_name_ok(const char *s)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
 			return 0;
 	return 1;
-}
-
-static int
-is_endpoint_sect(const char *sect)
-{
-	return strncmp(sect, "endpoint", 8) == 0 &&
-	    isspace((unsigned char)sect[8]);
 }
 
 /* 1 when NAME can be the last part of a URL path: A-Z a-z 0-9 . _ -,
@@ -323,152 +462,464 @@ endpoint_name_ok(const char *s)
 	return i <= CONF_ENDPOINT_MAX;
 }
 
-/* The line of a key (or of the section when key is NULL), 0 if absent. */
-static int
-line_of(const struct scan *s, const char *sect, const char *key)
+static void
+lookup_free(struct lookup *lk)
 {
 	size_t i;
 
-	for (i = 0; i < s->n; i++) {
-		if (strcmp(s->v[i].sect, sect) != 0)
-			continue;
-		if (key == NULL ? s->v[i].key == NULL :
-		    s->v[i].key != NULL && strcmp(s->v[i].key, key) == 0)
-			return s->v[i].line;
+	for (i = 0; i < lk->nsect; i++) {
+		free(lk->sect[i].orig);
+		free(lk->sect[i].label);
 	}
+	for (i = 0; i < lk->nkey; i++)
+		free(lk->key[i].name);
+	free(lk->sect);
+	free(lk->key);
+	memset(lk, 0, sizeof(*lk));
+}
+
+/* What a section is, from its first word, any case: [event NAME] and
+ * [endpoint NAME] need the NAME, the others take none. */
+static int
+classify(struct section *s)
+{
+	const char	*arg;
+	size_t		 n, i;
+
+	for (n = 0; s->orig[n] != '\0' && !isspace((unsigned char)s->orig[n]);
+	    n++)
+		;
+	for (arg = s->orig + n; isspace((unsigned char)*arg); arg++)
+		;
+	for (i = 0; i < NITEMS(kinds); i++)
+		if (strlen(kinds[i].word) == n &&
+		    strncasecmp(s->orig, kinds[i].word, n) == 0)
+			break;
+	if (i == NITEMS(kinds) || (*arg != '\0') != (kinds[i].kind ==
+	    SK_EVENT || kinds[i].kind == SK_ENDPOINT)) {
+		s->arg = "";
+		return (s->label = strdup(s->orig)) == NULL ? -1 : 0;
+	}
+	s->kind = kinds[i].kind;
+	s->scopes = kinds[i].scopes;
+	if (asprintf(&s->label, "%s%s%s", kinds[i].word, *arg ? " " : "",
+	    arg) == -1) {
+		s->label = NULL;
+		return -1;
+	}
+	s->arg = s->label + n + (*arg != '\0');
 	return 0;
 }
 
-/* A section name after its kind ("event", "endpoint") and blanks. */
-static const char *
-sect_arg(const char *orig, size_t kind)
+/* A section header, its name between b and e; hb, he: the line's
+ * bytes. */
+static int
+push_section(struct lookup *lk, const char *b, const char *e, int line,
+    size_t hb, size_t he)
 {
-	orig += kind;
-	while (isspace((unsigned char)*orig))
-		orig++;
-	return orig;
+	struct section *nv, *s;
+
+	if ((nv = reallocarray(lk->sect, lk->nsect + 1, sizeof(*nv))) == NULL)
+		return -1;
+	lk->sect = nv;
+	s = &nv[lk->nsect];
+	memset(s, 0, sizeof(*s));
+	s->line = line;
+	s->key0 = lk->nkey;
+	s->hb = hb;
+	s->he = he;
+	if ((s->orig = strndup(b, (size_t)(e - b))) == NULL)
+		return -1;
+	lk->nsect++;
+	return classify(s);
 }
 
-/* Check the structure against the known sections and keys. */
-static void
-check_structure(const char *path, const struct scan *s, struct diag *d)
+static int
+push_key(struct lookup *lk, const char *b, const char *e, int line)
 {
-	const struct item	*it;
-	const char *const	*keys, *const *keys2;
+	struct keyline *nv;
+
+	if ((nv = reallocarray(lk->key, lk->nkey + 1, sizeof(*nv))) == NULL)
+		return -1;
+	lk->key = nv;
+	nv[lk->nkey].line = line;
+	if ((nv[lk->nkey].name = strndup(b, (size_t)(e - b))) == NULL)
+		return -1;
+	lk->nkey++;
+	lk->sect[lk->nsect - 1].nkeys++;
+	return 0;
+}
+
+/*
+ * Note one line, trimmed to [b, e): a section header, a key or nothing.
+ * The line's kind is iniparser's rule (a comment starts with ; or #, a
+ * header is [...], a key line holds =), so the lookup and iniparser see
+ * the same sections and keys; what iniparser would take silently or
+ * mangle is refused here, with its line. Returns 1 on a syntax error,
+ * -1 out of memory.
+ */
+static int
+lookup_line(struct loader *l, const char *text, const char *b,
+    const char *e, int line)
+{
+	const char	*eq, *k;
+	size_t		 hb = (size_t)(b - text), he = (size_t)(e - text);
+
+	if (b == e)
+		return 0;
+	if (*b == ';' || *b == '#') {
+		/* iniparser would join the next line into the comment
+		 * and the key there would vanish without a word. */
+		if (e[-1] != '\\')
+			return 0;
+		diag_add(l->diag, 0, l->path, line, "a comment ends in '\\': "
+		    "the next line would be swallowed; remove the backslash");
+		return 1;
+	}
+	if (*b == '[') {
+		if (e[-1] != ']' || e - b < 3) {
+			diag_add(l->diag, 0, l->path, line, "malformed "
+			    "section header: write [name]");
+			return 1;
+		}
+		for (b++, e--; b < e && isspace((unsigned char)*b); b++)
+			;
+		while (e > b && isspace((unsigned char)e[-1]))
+			e--;
+		return push_section(&l->lk, b, e, line, hb, he);
+	}
+	if ((eq = memchr(b, '=', (size_t)(e - b))) == NULL) {
+		diag_add(l->diag, 0, l->path, line, "expected 'key = value'");
+		return 1;
+	}
+	for (k = eq; k > b && isspace((unsigned char)k[-1]); k--)
+		;
+	if (k == b) {
+		diag_add(l->diag, 0, l->path, line, "missing key before '='");
+		return 1;
+	}
+	if (l->lk.nsect == 0) {
+		diag_add(l->diag, 0, l->path, line, "key '%.*s' outside a "
+		    "section: put it under [hookpipe], [auth], [delivery], "
+		    "[env], [event NAME] or [endpoint NAME]", (int)(k - b), b);
+		return 1;
+	}
+	return push_key(&l->lk, b, k, line);
+}
+
+/* The line lookup of the whole text; -1 when it has a syntax error. */
+static int
+lookup_build(struct loader *l, const char *text)
+{
+	const char	*p, *nl, *next, *b, *e;
+	int		 line = 0, cont = 0, bad = 0, rc;
+
+	for (p = text; *p != '\0'; p = next) {
+		line++;
+		nl = strchr(p, '\n');
+		next = nl ? nl + 1 : p + strlen(p);
+		b = p;
+		e = nl ? nl : next;
+		if ((size_t)(e - b) > LINE_MAX_LEN) {
+			diag_add(l->diag, 0, l->path, line, "line longer than "
+			    "%d bytes", LINE_MAX_LEN);
+			bad = 1;
+			continue;
+		}
+		while (b < e && isspace((unsigned char)*b))
+			b++;
+		while (e > b && isspace((unsigned char)e[-1]))
+			e--;
+		if (cont) {	/* the previous value goes on here */
+			cont = e > b && e[-1] == '\\';
+			continue;
+		}
+		if ((rc = lookup_line(l, text, b, e, line)) == -1) {
+			diag_add(l->diag, 0, l->path, 0, "out of memory");
+			return -1;
+		}
+		bad |= rc;
+		cont = b < e && *b != '[' && *b != ';' && *b != '#' &&
+		    e[-1] == '\\';
+	}
+	if (cont) {	/* iniparser would drop the whole value */
+		diag_add(l->diag, 0, l->path, line, "the last line ends in "
+		    "'\\' and its value would be lost: remove the backslash");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* The line of a key of section sec (of the section when key is NULL);
+ * 0 when absent. */
+static int
+line_of(const struct loader *l, int sec, const char *key)
+{
+	const struct section	*s;
+	size_t			 i;
+
+	if (sec < 0)
+		return 0;
+	s = &l->lk.sect[sec];
+	if (key == NULL)
+		return s->line;
+	for (i = s->key0; i < s->key0 + s->nkeys; i++)
+		if (strcasecmp(l->lk.key[i].name, key) == 0)
+			return l->lk.key[i].line;
+	return 0;
+}
+
+/* Sections: known, named right, each once. Event names keep their case,
+ * so [event a] and [event A] are two events; other names are
+ * case-insensitive. */
+static void
+check_sections(struct loader *l)
+{
+	const struct section	*s, *t;
 	size_t			 i, j;
 
-	for (i = 0; i < s->n; i++) {
-		it = &s->v[i];
+	for (i = 0; i < l->lk.nsect; i++) {
+		s = &l->lk.sect[i];
 		for (j = 0; j < i; j++) {
-			if (strcmp(s->v[j].sect, it->sect) != 0)
+			t = &l->lk.sect[j];
+			if (s->kind != t->kind || (s->kind == SK_EVENT ?
+			    strcmp(s->label, t->label) : strcasecmp(s->label,
+			    t->label)) != 0)
 				continue;
-			if (it->key == NULL && s->v[j].key == NULL) {
-				diag_add(d, 0, path, it->line, "section [%s] "
-				    "appears again (first on line %d; names "
-				    "are case-insensitive): merge them",
-				    it->orig, s->v[j].line);
-				break;
-			}
-			if (it->key != NULL && s->v[j].key != NULL &&
-			    strcmp(s->v[j].key, it->key) == 0) {
-				diag_add(d, 0, path, it->line, "[%s] %s is "
-				    "set again (first on line %d): keep one",
-				    it->sect, it->orig, s->v[j].line);
-				break;
-			}
+			diag_add(l->diag, 0, l->path, s->line, "section [%s] "
+			    "appears again (first on line %d%s): merge them",
+			    s->orig, t->line, strcmp(s->orig, t->orig) != 0 ?
+			    "; names are case-insensitive" : "");
+			break;
 		}
-		keys2 = NULL;
-		if (strcmp(it->sect, "hookpipe") == 0) {
-			keys = global_keys;
-			keys2 = field_keys;
-		} else if (strcmp(it->sect, "auth") == 0)
-			keys = auth_keys;
-		else if (strcmp(it->sect, "delivery") == 0)
-			keys = delivery_keys;
-		else if (strncmp(it->sect, "event", 5) == 0 &&
-		    isspace((unsigned char)it->sect[5]))
-			keys = event_keys;
-		else if (is_endpoint_sect(it->sect)) {
-			keys = field_keys;
-			keys2 = auth_keys;
-		} else if (strcmp(it->sect, "env") == 0) {
-			if (it->key != NULL && (!env_name_ok(it->orig) ||
-			    strncmp(it->orig, "HOOKPIPE_", 9) == 0 ||
-			    strcmp(it->orig, "PATH") == 0))
-				diag_add(d, 0, path, it->line, "[env] %s: not "
-				    "a usable variable name (letters, digits, "
-				    "_; not PATH, which is [delivery] path, "
-				    "nor HOOKPIPE_*)", it->orig);
-			continue;
-		} else {
-			if (it->key != NULL)
-				continue;
-			if (strcmp(it->sect, "event") == 0)
-				diag_add(d, 0, path, it->line, "[event] needs "
-				    "a name: [event booking.updated]");
-			else if (strcmp(it->sect, "endpoint") == 0)
-				diag_add(d, 0, path, it->line, "[endpoint] "
-				    "needs a name, the last part of its URL: "
-				    "[endpoint github] for /hooks/github");
-			else
-				diag_add(d, 0, path, it->line, "unknown "
-				    "section [%s]: known are [hookpipe], "
-				    "[auth], [delivery], [env], [event NAME] "
-				    "and [endpoint NAME]", it->orig);
-			continue;
-		}
-		if (it->key == NULL) {
-			if (keys == event_keys &&
-			    !event_name_ok(sect_arg(it->orig, 5)))
-				diag_add(d, 0, path, it->line, "[event %s]: an "
-				    "event name is 1-128 of A-Z a-z 0-9 . _ - "
-				    "and starts with a letter or digit",
-				    sect_arg(it->orig, 5));
-			if (keys2 == auth_keys &&
-			    !endpoint_name_ok(sect_arg(it->orig, 8)))
-				diag_add(d, 0, path, it->line, "[endpoint %s]: "
-				    "an endpoint name is 1-%d of A-Z a-z 0-9 . "
-				    "_ - and starts with a letter or digit",
-				    sect_arg(it->orig, 8), CONF_ENDPOINT_MAX);
-			continue;
-		}
-		if (!in_list(keys, it->key) &&
-		    (keys2 == NULL || !in_list(keys2, it->key)))
-			diag_add(d, 0, path, it->line, "unknown key '%s' in "
-			    "[%s]: see hookpipe.ini(5) for the keys of this "
-			    "section", it->orig, it->sect);
+		if (s->kind == SK_UNKNOWN && strcasecmp(s->orig, "event") == 0)
+			diag_add(l->diag, 0, l->path, s->line, "[event] needs "
+			    "a name: [event booking.updated]");
+		else if (s->kind == SK_UNKNOWN && strcasecmp(s->orig,
+		    "endpoint") == 0)
+			diag_add(l->diag, 0, l->path, s->line, "[endpoint] "
+			    "needs a name, the last part of its URL: [endpoint "
+			    "github] for /hooks/github");
+		else if (s->kind == SK_UNKNOWN)
+			diag_add(l->diag, 0, l->path, s->line, "unknown "
+			    "section [%s]: known are [hookpipe], [auth], "
+			    "[delivery], [env], [event NAME] and [endpoint "
+			    "NAME]", s->orig);
+		else if (s->kind == SK_EVENT && !event_name_ok(s->arg))
+			diag_add(l->diag, 0, l->path, s->line, "[%s]: an event "
+			    "name is 1-128 of A-Z a-z 0-9 . _ - and starts "
+			    "with a letter or digit", s->label);
+		else if (s->kind == SK_ENDPOINT && !endpoint_name_ok(s->arg))
+			diag_add(l->diag, 0, l->path, s->line, "[%s]: an "
+			    "endpoint name is 1-%d of A-Z a-z 0-9 . _ - and "
+			    "starts with a letter or digit", s->label,
+			    CONF_ENDPOINT_MAX);
 	}
 }
 
-struct loader {
-	const char	*path;
-	dictionary	*ini;
-	struct scan	*scan;
-	struct diag	*diag;
-	char		 dir[PATH_MAX];	/* the config file's folder */
-};
-
-/* The value of sect:key or NULL when absent. */
-static const char *
-get(struct loader *l, const char *sect, const char *key)
+/* Keys: each once in its section, and one the section takes. */
+static void
+check_keys(struct loader *l)
 {
-	char	 full[512];
-	int	 n;
+	struct section		*s;
+	const struct keyline	*k;
+	size_t			 i, j, n;
 
-	n = snprintf(full, sizeof(full), "%s:%s", sect, key);
+	for (i = 0; i < l->lk.nsect; i++) {
+		s = &l->lk.sect[i];
+		for (n = s->key0; n < s->key0 + s->nkeys; n++) {
+			k = &l->lk.key[n];
+			for (j = s->key0; j < n; j++)
+				if (strcasecmp(l->lk.key[j].name, k->name) == 0)
+					break;
+			if (j == n)
+				s->ndistinct++;
+			else
+				diag_add(l->diag, 0, l->path, k->line, "[%s] "
+				    "%s is set again (first on line %d): keep "
+				    "one", s->label, k->name,
+				    l->lk.key[j].line);
+			if (s->kind == SK_ENV && (!env_name_ok(k->name) ||
+			    strncmp(k->name, "HOOKPIPE_", 9) == 0 ||
+			    strcmp(k->name, "PATH") == 0))
+				diag_add(l->diag, 0, l->path, k->line, "[env] "
+				    "%s: not a usable variable name (letters, "
+				    "digits, _; not PATH, which is [delivery] "
+				    "path, nor HOOKPIPE_*)", k->name);
+			else if (s->kind != SK_ENV && s->kind != SK_UNKNOWN &&
+			    find_key(s->scopes, k->name) == NULL)
+				diag_add(l->diag, 0, l->path, k->line,
+				    "unknown key '%s' in [%s]: see "
+				    "hookpipe.ini(5) for the keys of this "
+				    "section", k->name, s->label);
+		}
+	}
+}
+
+/* The lookup's scan (the scanner reports syntax errors with lines). */
+static int
+ini_silent(const char *fmt, ...)
+{
+	(void)fmt;
+	return 0;
+}
+
+/*
+ * The text iniparser reads: the same bytes, but each section header is
+ * [sN], N its place in the file. iniparser lowercases section names, so
+ * [event Booking.Created] and [event booking.created] would be one
+ * section to it, their keys merged, although event names are
+ * case-sensitive everywhere else: numbered, each section stays its own,
+ * and the lookup keeps its name as written. A name iniparser cannot
+ * take safely, like [hookpipe:spool_dir] (CVE-2023-33461), never
+ * reaches it either. Every line stays on its line.
+ */
+static char *
+ini_text(const struct lookup *lk, const char *text, size_t len,
+    size_t *outlen)
+{
+	struct buf	b = { NULL, 0, 0, 0 };
+	size_t		i, at = 0;
+
+	for (i = 0; i < lk->nsect; i++) {
+		buf_add(&b, text + at, lk->sect[i].hb - at);
+		buf_printf(&b, "[s%zu]", i);
+		at = lk->sect[i].he;
+	}
+	buf_add(&b, text + at, len - at);
+	if (b.oom || buf_reserve(&b, 1) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	*outlen = b.len;
+	return b.p;
+}
+
+/*
+ * iniparser 4.1 reads only a path, with a plain fopen (iniparser_load_file
+ * on a FILE * came with 4.2): it gets the text in a memfd, under its
+ * /proc/self/fd name, so that it parses the bytes the lookup saw, not
+ * the file again (rewritten since, or a FIFO swapped in). Without
+ * memfd_create or /proc, the text goes to a private temporary file.
+ */
+static dictionary *
+ini_load_text(const char *text, size_t len)
+{
+	dictionary	*ini = NULL;
+	const char	*tmp;
+	char		 name[PATH_MAX];
+	int		 fd = -1, probe, unl = 0;
+
+#ifdef MFD_CLOEXEC
+	if ((fd = memfd_create("hookpipe.ini", MFD_CLOEXEC)) != -1) {
+		(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+		if ((probe = open(name, O_RDONLY | O_CLOEXEC)) != -1)
+			(void)close(probe);
+		else {
+			(void)close(fd);
+			fd = -1;
+		}
+	}
+#endif
+	if (fd == -1) {
+		if ((tmp = getenv("TMPDIR")) == NULL || *tmp != '/')
+			tmp = "/tmp";
+		if (snprintf(name, sizeof(name), "%s/hookpipe-ini.XXXXXX",
+		    tmp) >= (int)sizeof(name) || (fd = mkostemp(name,
+		    O_CLOEXEC)) == -1)
+			return NULL;
+		unl = 1;
+	}
+	if (write_all(fd, text, len) == 0)
+		ini = iniparser_load(name);
+	if (unl)
+		(void)unlink(name);
+	(void)close(fd);
+	return ini;
+}
+
+/*
+ * iniparser parses the text; its own list of sections and of the keys
+ * in each must be the lookup's (the same count, as every key the lookup
+ * saw is distinct), or a value asked for by the lookup's name could be
+ * another's, or none.
+ */
+static dictionary *
+ini_load(struct loader *l, const char *text, size_t len)
+{
+	dictionary	*ini;
+	char		*itext, name[32];
+	size_t		 ilen, i;
+
+	iniparser_set_error_callback(ini_silent);
+	if ((itext = ini_text(&l->lk, text, len, &ilen)) == NULL) {
+		diag_add(l->diag, 0, l->path, 0, "out of memory");
+		return NULL;
+	}
+	ini = ini_load_text(itext, ilen);
+	free(itext);
+	if (ini == NULL) {
+		diag_add(l->diag, 0, l->path, 0, "iniparser could not read "
+		    "the file");
+		return NULL;
+	}
+	if (iniparser_getnsec(ini) == (int)l->lk.nsect) {
+		for (i = 0; i < l->lk.nsect; i++) {
+			(void)snprintf(name, sizeof(name), "s%zu", i);
+			if (iniparser_getsecnkeys(ini, name) !=
+			    (int)l->lk.sect[i].ndistinct)
+				break;
+		}
+		if (i == l->lk.nsect)
+			return ini;
+	}
+	diag_add(l->diag, 0, l->path, 0, "iniparser read other sections or "
+	    "keys than hookpipe's line lookup: please report this file as a "
+	    "hookpipe bug");
+	iniparser_freedict(ini);
+	return NULL;
+}
+
+/* The value of a key of section sec, or NULL when absent. */
+static const char *
+get(const struct loader *l, int sec, const char *key)
+{
+	char	full[LINE_MAX_LEN + 32];
+	int	n;
+
+	if (line_of(l, sec, key) == 0)
+		return NULL;	/* never ask iniparser for what is not a key */
+	n = snprintf(full, sizeof(full), "s%d:%s", sec, key);
 	if (n < 0 || (size_t)n >= sizeof(full))
 		return NULL;
-	if (line_of(l->scan, sect, key) == 0)
-		return NULL;	/* never ask iniparser for what is not a key */
 	return iniparser_getstring(l->ini, full, NULL);
 }
 
+static int
+has(const struct loader *l, const struct where *w, const char *key)
+{
+	return line_of(l, w->sec, key) != 0;
+}
+
+static int
+find_section(const struct loader *l, enum skind kind)
+{
+	size_t i;
+
+	for (i = 0; i < l->lk.nsect; i++)
+		if (l->lk.sect[i].kind == kind)
+			return (int)i;
+	return -1;
+}
+
+/* An error about a key: "FILE:LINE: [section] key: message". */
 static void
-bad(struct loader *l, const char *sect, const char *key, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+bad(struct loader *l, const struct where *w, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-bad(struct loader *l, const char *sect, const char *key, const char *fmt, ...)
+bad(struct loader *l, const struct where *w, const char *key,
+    const char *fmt, ...)
 {
 	char	msg[900];
 	va_list	ap;
@@ -476,467 +927,253 @@ bad(struct loader *l, const char *sect, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_add(l->diag, 0, l->path, line_of(l->scan, sect, key),
-	    "[%s] %s: %s", sect, key, msg);
+	diag_add(l->diag, 0, l->path, line_of(l, w->sec, key), "[%s] %s: %s",
+	    w->label, key, msg);
+}
+
+/* An error about a section, at its header (the message names it). */
+static void
+sect_err(struct loader *l, const struct where *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sect_err(struct loader *l, const struct where *w, const char *fmt, ...)
+{
+	char	msg[900];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_add(l->diag, 0, l->path, line_of(l, w->sec, NULL), "%s", msg);
 }
 
 /* A path value, made absolute against the config file's folder. */
 static char *
-get_path(struct loader *l, const char *sect, const char *key,
-    const char *base)
+get_path(struct loader *l, int sec, const char *key)
 {
-	const char	*v = get(l, sect, key);
+	const char	*v = get(l, sec, key);
 	char		*p;
 
 	if (v == NULL || *v == '\0')
 		return NULL;
 	if (v[0] == '/')
 		return strdup(v);
-	if (asprintf(&p, "%s/%s", base ? base : l->dir, v) == -1)
+	if (asprintf(&p, "%s/%s", l->dir, v) == -1)
 		return NULL;
 	return p;
 }
 
+/* A boolean, number, duration, size or choice into n; -1 when it is
+ * none within the row's bounds. */
 static int
-get_bool(struct loader *l, const char *sect, const char *key, int def)
+parse_num(const struct conf_key *k, const char *v, long *n)
 {
-	const char	*v = get(l, sect, key);
-	int		 b;
+	char	*end;
+	size_t	 z, i;
+	long	 t;
+	int	 b;
 
-	if (v == NULL)
-		return def;
-	if ((b = parse_bool(v)) == -1) {
-		bad(l, sect, key, "'%s' is not a boolean: write yes or no", v);
-		return def;
+	switch (k->type) {
+	case K_BOOL:
+		if ((b = parse_bool(v)) == -1)
+			return -1;
+		*n = b;
+		return 0;
+	case K_INT:
+		errno = 0;
+		t = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || errno != 0)
+			return -1;
+		break;
+	case K_DURATION:
+		if (parse_duration(v, &t) == -1)
+			return -1;
+		break;
+	case K_SIZE:
+		if (parse_size(v, &z) == -1 || z > (size_t)k->max)
+			return -1;
+		t = (long)z;
+		break;
+	default:	/* K_ENUM */
+		for (i = 0; k->names[i] != NULL; i++)
+			if (strcmp(k->names[i], v) == 0) {
+				*n = (long)i;
+				return 0;
+			}
+		return -1;
 	}
-	return b;
-}
-
-static long
-get_duration(struct loader *l, const char *sect, const char *key, long def,
-    long min, long max)
-{
-	const char	*v = get(l, sect, key);
-	long		 t;
-
-	if (v == NULL)
-		return def;
-	if (parse_duration(v, &t) == -1 || t < min || t > max) {
-		bad(l, sect, key, "'%s' is not a duration from %lds to %lds "
-		    "(write 30, 30s, 5m or 2h)", v, min, max);
-		return def;
-	}
-	return t;
+	if (t < k->min || t > k->max)
+		return -1;
+	*n = t;
+	return 0;
 }
 
 static void
-get_required(struct loader *l, const char *sect, struct strlist *out,
-    int *has)
+bad_value(struct loader *l, const struct where *w, const struct conf_key *k,
+    const char *v)
 {
-	const char	*v = get(l, sect, "required");
-	size_t		 i;
-
-	if (has != NULL)
-		*has = v != NULL;
-	if (v == NULL)
-		return;
-	if (strlist_split(out, v) == -1) {
-		bad(l, sect, "required", "out of memory");
-		return;
+	switch (k->type) {
+	case K_BOOL:
+		bad(l, w, k->name, "'%s' is not a boolean: write yes or no", v);
+		break;
+	case K_INT:
+		bad(l, w, k->name, "'%s' is not a whole number from %ld to %ld",
+		    v, k->min, k->max);
+		break;
+	case K_DURATION:
+		bad(l, w, k->name, "'%s' is not a duration from %lds to %lds "
+		    "(write 30, 30s, 5m or 2h)", v, k->min, k->max);
+		break;
+	case K_SIZE:
+		bad(l, w, k->name, "'%s' is not a size %s", v, k->fix);
+		break;
+	default:
+		bad(l, w, k->name, "'%s': %s", v, k->fix);
 	}
-	for (i = 0; i < out->n; i++)
-		if (!payload_path_ok(out->v[i]))
-			bad(l, sect, "required", "'%s' is not a dotted JSON "
-			    "path like data.booking_id", out->v[i]);
 }
 
-static long
-get_int(struct loader *l, const char *sect, const char *key, long def,
-    long min, long max)
+/* Into the row's field, as wide as it is: size_t, int (enums too) or
+ * long. */
+static void
+store_num(void *obj, const struct conf_key *k, long n)
 {
-	const char	*v = get(l, sect, key);
-	char		*end;
-	long		 n;
+	char	*p = (char *)obj + k->off;
+	size_t	 z = (size_t)n;
+	int	 i = (int)n;
 
-	if (v == NULL)
-		return def;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
-		bad(l, sect, key, "'%s' is not a whole number from %ld to %ld",
-		    v, min, max);
-		return def;
+	if (k->type == K_SIZE)
+		memcpy(p, &z, sizeof(z));
+	else if (k->size == sizeof(int))
+		memcpy(p, &i, sizeof(i));
+	else
+		memcpy(p, &n, sizeof(n));
+}
+
+/* A wrong value is reported and the default taken, so that one mistake
+ * is not reported again through the keys that depend on it. */
+static void
+set_num(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const char *v)
+{
+	long n = 0;
+
+	if (v != NULL && parse_num(k, v, &n) == -1) {
+		bad_value(l, w, k, v);
+		v = NULL;
 	}
-	return n;
+	if (v == NULL && (k->def == NULL || parse_num(k, k->def, &n) == -1))
+		return;		/* unset: the field keeps its value */
+	store_num(obj, k, n);
+}
+
+static void
+set_string(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const char *v)
+{
+	char **p = (char **)(void *)((char *)obj + k->off);
+
+	if (k->type == K_PATH)
+		*p = get_path(l, w->sec, k->name);
+	else if (v != NULL && *v != '\0')
+		*p = strdup(v);
+	else if (k->def != NULL)
+		*p = strdup(k->def);
 }
 
 /* A header as a source of the event name or id: "header:X-GitHub-Event". */
 static void
-header_field(struct loader *l, const char *sect, const char *key,
+header_field(struct loader *l, const struct where *w, const char *key,
     const char *v, char *param, size_t len)
 {
 	if (auth_header_param(v + 7, param, len) == -1)
-		bad(l, sect, key, "'%s' does not name a header (letters, "
-		    "digits and -)", v);
+		bad(l, w, key, "'%s' does not name a header (letters, digits "
+		    "and -)", v);
 }
 
 /* event_field or id_field: a dotted JSON path or header:NAME. */
-static char *
-get_field(struct loader *l, const char *sect, const char *key,
-    const char *def, char *param, size_t len)
+static void
+set_field(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const char *v)
 {
-	const char	*v = get(l, sect, key);
-	char		*f;
+	char **p = (char **)(void *)((char *)obj + k->off);
 
-	if ((f = strdup(v != NULL ? v : def)) == NULL)
-		return NULL;
-	if (strncmp(f, "header:", 7) == 0)
-		header_field(l, sect, key, f, param, len);
-	else if (!payload_path_ok(f))
-		bad(l, sect, key, "'%s' is not a dotted JSON path like %s or "
-		    "meta.%s, nor header:NAME", f, def, def);
-	return f;
+	if ((*p = strdup(v != NULL ? v : k->def)) == NULL)
+		return;
+	if (strncmp(*p, "header:", 7) == 0)
+		header_field(l, w, k->name, *p, (char *)obj + k->aux,
+		    k->auxsize);
+	else if (!payload_path_ok(*p))
+		bad(l, w, k->name, "'%s' is not a dotted JSON path like %s or "
+		    "meta.%s, nor header:NAME", *p, k->def, k->def);
 }
 
 static void
-load_global(struct loader *l, struct conf *c)
+set_fields(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const char *v)
 {
-	struct stat	 st;
-	const char	*v;
-
-	c->spool_dir = get_path(l, "hookpipe", "spool_dir", NULL);
-	if (c->spool_dir == NULL)
-		diag_add(l->diag, 0, l->path, line_of(l->scan, "hookpipe",
-		    NULL), "[hookpipe] spool_dir is not set: name the folder "
-		    "where accepted events are stored");
-	c->log_file = get_path(l, "hookpipe", "log_file", NULL);
-	if (c->log_file == NULL && c->spool_dir != NULL &&
-	    asprintf(&c->log_file, "%s/delivery.log", c->spool_dir) == -1)
-		c->log_file = NULL;
-	/* Missing is fine (it is created); dlog_open checks again. */
-	if (c->log_file != NULL && stat(c->log_file, &st) == 0 &&
-	    !dlog_target_ok(&st))
-		bad(l, "hookpipe", "log_file", "%s is not a regular file (%s): "
-		    "name a file to append to (or /dev/null for no log)",
-		    c->log_file, file_kind(st.st_mode));
-	c->durability = DURABLE_FULL;
-	if ((v = get(l, "hookpipe", "durability")) != NULL) {
-		if (strcmp(v, "process") == 0)
-			c->durability = DURABLE_PROCESS;
-		else if (strcmp(v, "full") != 0)
-			bad(l, "hookpipe", "durability", "'%s': write full "
-			    "(fsync before answering: survives power loss) or "
-			    "process (no fsync: survives crashes only)", v);
-	}
-}
-
-/* The request side of an endpoint: where its handlers are, its limits
- * and fields. sect holds the keys ([hookpipe] or [endpoint NAME]); an
- * endpoint starts from the default's limits (dflt). */
-static void
-load_fields(struct loader *l, struct endpoint *ep, const char *sect,
-    const struct endpoint *dflt)
-{
-	const char	*v;
-
-	ep->handlers_dir = get_path(l, sect, "handlers_dir", NULL);
-	if (ep->handlers_dir == NULL && dflt != NULL &&
-	    dflt->handlers_dir != NULL && asprintf(&ep->handlers_dir, "%s/%s",
-	    dflt->handlers_dir, ep->name) == -1)
-		ep->handlers_dir = NULL;
-	if (ep->handlers_dir == NULL && dflt == NULL)
-		diag_add(l->diag, 0, l->path, line_of(l->scan, sect, NULL),
-		    "[%s] handlers_dir is not set: name the folder of handler "
-		    "programs", sect);
-
-	ep->max_body = dflt ? dflt->max_body : CONF_DEFAULT_MAX_BODY;
-	if ((v = get(l, sect, "max_body")) != NULL &&
-	    (parse_size(v, &ep->max_body) == -1 || ep->max_body == 0 ||
-	    ep->max_body > 1024UL * 1024 * 1024))
-		bad(l, sect, "max_body", "'%s' is not a size from 1 byte to 1G "
-		    "(write 65536, 512K or 1M)", v);
-	ep->max_depth = (int)get_int(l, sect, "max_depth", dflt ?
-	    dflt->max_depth : PAYLOAD_MAX_DEPTH, 1, PAYLOAD_MAX_DEPTH);
-	ep->max_headers = (int)get_int(l, sect, "max_headers", dflt ?
-	    dflt->max_headers : CONF_DEFAULT_MAX_HEADERS, 8, 1000);
-	ep->require_https = get_bool(l, sect, "require_https", dflt ?
-	    dflt->require_https : 1);
-	ep->event_field = get_field(l, sect, "event_field", "event",
-	    ep->event_param, sizeof(ep->event_param));
-	ep->id_field = get_field(l, sect, "id_field", "id", ep->id_param,
-	    sizeof(ep->id_param));
-	get_required(l, sect, &ep->required, NULL);
-
-	ep->unknown_reject = dflt ? dflt->unknown_reject : 0;
-	if ((v = get(l, sect, "unknown_events")) != NULL) {
-		if (strcmp(v, "accept") == 0)
-			ep->unknown_reject = 0;
-		else if (strcmp(v, "reject") == 0)
-			ep->unknown_reject = 1;
-		else
-			bad(l, sect, "unknown_events", "'%s': write accept "
-			    "(store and log) or reject (answer 422)", v);
-	}
-}
-
-/* The secret(s) of a scheme: from FILEKEY (a private file, one per line),
- * or INLINEKEY: "env:NAME" (the responder's environment) or the value
- * itself (only when the INI is private). */
-static void
-load_secrets(struct loader *l, struct endpoint *ep, const char *sect,
-    const char *filekey, const char *inlinekey, struct tokens *out)
-{
-	struct err	 e;
-	struct stat	 st;
-	const char	*inl, *env;
+	struct strlist	*out = (struct strlist *)(void *)((char *)obj + k->off);
 	size_t		 i;
 
-	ep->token_file = get_path(l, sect, filekey, NULL);
-	inl = get(l, sect, inlinekey);
-	if (ep->token_file != NULL && inl != NULL) {
-		bad(l, sect, inlinekey, "set either %s or %s, not both",
-		    inlinekey, filekey);
-	} else if (ep->token_file != NULL) {
-		if (stat(ep->token_file, &st) == -1)
-			bad(l, sect, filekey, "%s: %s", ep->token_file,
-			    strerror(errno));
-		else if (!S_ISREG(st.st_mode))
-			bad(l, sect, filekey, "%s is not a regular file (%s): "
-			    "name a file holding the %s(s), one per line",
-			    ep->token_file, file_kind(st.st_mode),
-			    ep->verify.scheme == VERIFY_TOKEN ? "token" :
-			    "secret");
-		else {
-			ep->token_mtime = st.st_mtim;
-			if ((st.st_mode & S_IROTH) && !ep->insecure_permissions)
-				bad(l, sect, filekey, "%s is readable "
-				    "by others: chmod o-rwx %s (or set "
-				    "insecure_permissions = yes)",
-				    ep->token_file, ep->token_file);
-			else if (tokens_load(ep->token_file, out, &e) == -1)
-				bad(l, sect, filekey, "%s", e.msg);
-		}
-	} else if (inl != NULL && strncmp(inl, "env:", 4) == 0) {
-		if (!env_name_ok(inl + 4))
-			bad(l, sect, inlinekey, "'%s' does not name an "
-			    "environment variable", inl);
-		else if ((env = getenv(inl + 4)) == NULL || *env == '\0')
-			bad(l, sect, inlinekey, "the environment variable %s is "
-			    "not set for this process (set it where the web "
-			    "server starts hookpipe: FcgidInitialEnv, "
-			    "bin-environment, Environment=)", inl + 4);
-		else if (tokens_parse(env, inl, out, &e) == -1)
-			bad(l, sect, inlinekey, "%s", e.msg);
-	} else if (inl != NULL) {
-		if (stat(l->path, &st) == 0 && (st.st_mode & S_IROTH) &&
-		    !ep->insecure_permissions)
-			bad(l, sect, inlinekey, "%s holds a secret and is "
-			    "readable by others: chmod o-rwx %s, or move it to "
-			    "a private %s, or write env:NAME", l->path, l->path,
-			    filekey);
-		else if (tokens_parse(inl, inlinekey, out, &e) == -1)
-			bad(l, sect, inlinekey, "%s", e.msg);
-	} else
-		diag_add(l->diag, 0, l->path, line_of(l->scan, sect, NULL),
-		    "[%s] %s is not set: name a file holding the %s(s), one "
-		    "per line (or %s = env:NAME)", sect, filekey,
-		    ep->verify.scheme == VERIFY_TOKEN ? "shared token" :
-		    "signing secret", inlinekey);
+	if (v == NULL)
+		return;
+	if (strlist_split(out, v) == -1) {
+		bad(l, w, k->name, "out of memory");
+		return;
+	}
 	for (i = 0; i < out->n; i++)
-		if (out->v[i].n < 16)
-			diag_add(l->diag, 1, l->path, line_of(l->scan, sect,
-			    ep->token_file ? filekey : inlinekey),
-			    "%s %zu is shorter than 16 characters: easy to "
-			    "guess", ep->verify.scheme == VERIFY_TOKEN ?
-			    "token" : "secret", i + 1);
-}
-
-/* rate_limit = N/s, N/m or N/h: per source address, a token bucket. */
-static void
-load_rate(struct loader *l, struct endpoint *ep, const char *sect,
-    const struct endpoint *dflt)
-{
-	const char	*v = get(l, sect, "rate_limit");
-	char		*end;
-	double		 n, per = 0;
-
-	ep->rate = dflt ? dflt->rate : 0;
-	ep->burst = dflt ? dflt->burst : 0;
-	if (v != NULL) {
-		errno = 0;
-		n = strtod(v, &end);
-		if (strcmp(end, "/s") == 0)
-			per = 1;
-		else if (strcmp(end, "/m") == 0)
-			per = 60;
-		else if (strcmp(end, "/h") == 0)
-			per = 3600;
-		if (end == v || errno != 0 || per == 0 || !(n >= 0) ||
-		    n > 1e6 || (*v < '0' || *v > '9')) {
-			bad(l, sect, "rate_limit", "'%s' is not a rate: write "
-			    "requests per source address as 10/s, 600/m or "
-			    "1000/h (0/s: off)", v);
-			return;
-		}
-		ep->rate = n / per;
-		ep->burst = ep->rate > 1 ? ep->rate : 1;
-	}
-	if (ep->rate > 0)
-		ep->burst = (double)get_int(l, sect, "rate_burst",
-		    (long)ep->burst, 1, 1000000);
-	else if (get(l, sect, "rate_burst") != NULL)
-		bad(l, sect, "rate_burst", "needs rate_limit");
+		if (!payload_path_ok(out->v[i]))
+			bad(l, w, k->name, "'%s' is not a dotted JSON path "
+			    "like data.booking_id", out->v[i]);
 }
 
 static void
-load_auth(struct loader *l, struct endpoint *ep, const char *sect,
-    const struct endpoint *dflt)
+set_header(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const char *v)
 {
-	struct verify	*vf = &ep->verify;
-	struct err	 e;
-	const char	*v;
-	size_t		 badi = 0;
-	int		 sch;
+	char **name = (char **)(void *)((char *)obj + k->off);
 
-	v = get(l, sect, "header");
-	ep->auth_header = strdup(v != NULL ? v : "x-auth-token");
-	if (ep->auth_header != NULL && auth_header_param(ep->auth_header,
-	    ep->auth_param, sizeof(ep->auth_param)) == -1)
-		bad(l, sect, "header", "'%s' is not a header name (letters, "
-		    "digits and -)", ep->auth_header);
-	ep->insecure_permissions = get_bool(l, sect, "insecure_permissions",
-	    dflt ? dflt->insecure_permissions : 0);
-
-	vf->scheme = VERIFY_TOKEN;
-	if ((v = get(l, sect, "verify")) != NULL) {
-		if ((sch = verify_scheme_parse(v)) == -1)
-			bad(l, sect, "verify", "'%s': write token, "
-			    "standard-webhooks, github, stripe or hmac", v);
-		else
-			vf->scheme = (enum verify_scheme)sch;
-	}
-	vf->tolerance = get_duration(l, sect, "tolerance", 300, 1, 86400);
-	vf->alg = VERIFY_SHA256;
-	vf->enc = VERIFY_HEX;
-	if ((v = get(l, sect, "algorithm")) != NULL) {
-		if (strcmp(v, "sha512") == 0)
-			vf->alg = VERIFY_SHA512;
-		else if (strcmp(v, "sha256") != 0)
-			bad(l, sect, "algorithm", "'%s': write sha256 or "
-			    "sha512", v);
-	}
-	if ((v = get(l, sect, "encoding")) != NULL) {
-		if (strcmp(v, "base64") == 0)
-			vf->enc = VERIFY_BASE64;
-		else if (strcmp(v, "hex") != 0)
-			bad(l, sect, "encoding", "'%s': write hex or base64",
-			    v);
-	}
-	if ((v = get(l, sect, "prefix")) != NULL && *v != '\0')
-		vf->prefix = strdup(v);
-	v = get(l, sect, "signature_header");
-	if (vf->scheme == VERIFY_GITHUB) {
-		v = v != NULL ? v : "X-Hub-Signature-256";
-		if (vf->prefix == NULL)
-			vf->prefix = strdup("sha256=");
-	}
-	if (v != NULL && auth_header_param(v, vf->param, sizeof(vf->param)) ==
-	    -1)
-		bad(l, sect, "signature_header", "'%s' is not a header name",
-		    v);
-	if (vf->scheme == VERIFY_HMAC && v == NULL)
-		diag_add(l->diag, 0, l->path, line_of(l->scan, sect, NULL),
-		    "[%s] verify = hmac needs signature_header: the header "
-		    "that carries the signature", sect);
-
-	/* Keys of another scheme would be ignored: say so instead. */
-	if (vf->scheme != VERIFY_HMAC) {
-		static const char *const hmac_only[] = {
-			"algorithm", "encoding", NULL
-		};
-		const char *const *k;
-
-		for (k = hmac_only; *k != NULL; k++)
-			if (get(l, sect, *k) != NULL)
-				bad(l, sect, *k, "applies to verify = hmac "
-				    "only (%s fixes its own)",
-				    verify_scheme_name(vf->scheme));
-	}
-	if (vf->scheme == VERIFY_STDWH || vf->scheme == VERIFY_STRIPE ||
-	    vf->scheme == VERIFY_TOKEN) {
-		if (get(l, sect, "signature_header") != NULL)
-			bad(l, sect, "signature_header", "applies to verify "
-			    "= hmac or github only");
-		if (get(l, sect, "prefix") != NULL)
-			bad(l, sect, "prefix", "applies to verify = hmac or "
-			    "github only");
-	}
-	if (vf->scheme == VERIFY_TOKEN && (get(l, sect, "secret_file") !=
-	    NULL || get(l, sect, "secret") != NULL))
-		bad(l, sect, get(l, sect, "secret") ? "secret" :
-		    "secret_file", "signing secrets need verify = "
-		    "standard-webhooks, github, stripe or hmac; a shared "
-		    "token goes in token_file");
-	if (vf->scheme != VERIFY_TOKEN && (get(l, sect, "token_file") !=
-	    NULL || get(l, sect, "token") != NULL))
-		bad(l, sect, get(l, sect, "token") ? "token" :
-		    "token_file", "verify = %s signs with secret_file (or "
-		    "secret), not a token", verify_scheme_name(vf->scheme));
-
-	if (vf->scheme == VERIFY_TOKEN)
-		load_secrets(l, ep, sect, "token_file", "token", &ep->tokens);
-	else {
-		load_secrets(l, ep, sect, "secret_file", "secret", &vf->secrets);
-		/* Loaded now, with the configuration, so that a missing
-		 * libcrypto is a configuration error and no request waits
-		 * for a dlopen. */
-		if (crypto_load(&e) == -1)
-			bad(l, sect, "verify", "%s", e.msg);
-		else if (verify_decode_secrets(vf, &e) == -1)
-			bad(l, sect, ep->token_file ? "secret_file" : "secret",
-			    "%s", e.msg);
-	}
-
-	if ((v = get(l, sect, "trusted_proxies")) == NULL && dflt != NULL &&
-	    cidr_list_copy(&dflt->trusted_proxies, &ep->trusted_proxies) == -1)
-		bad(l, sect, "trusted_proxies", "out of memory");
-	if (v != NULL && cidr_list_parse(v, &ep->trusted_proxies, &badi) == -1)
-		bad(l, sect, "trusted_proxies", "item %zu is not an IPv4/IPv6 "
-		    "address or CIDR range with zero host bits", badi + 1);
-	if ((v = get(l, sect, "allow_from")) == NULL && dflt != NULL &&
-	    cidr_list_copy(&dflt->allow_from, &ep->allow_from) == -1)
-		bad(l, sect, "allow_from", "out of memory");
-	if (v != NULL && cidr_list_parse(v, &ep->allow_from, &badi) == -1)
-		bad(l, sect, "allow_from", "item %zu is not an IPv4/IPv6 "
-		    "address or CIDR range with zero host bits (like "
-		    "192.0.2.0/24 or 2001:db8::/32)", badi + 1);
-	load_rate(l, ep, sect, dflt);
+	if (v == NULL && (v = k->def) == NULL)
+		return;
+	if (k->size != 0 && (*name = strdup(v)) == NULL)
+		return;
+	if (auth_header_param(v, (char *)obj + k->aux, k->auxsize) == -1)
+		bad(l, w, k->name, "'%s' is not a header name%s", v, k->fix);
 }
 
-/* A backoff list: "10s, 1m, 5m"; NULL when absent. */
+static void
+set_cidrs(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const char *v)
+{
+	size_t badi = 0;
+
+	if (v != NULL && cidr_list_parse(v, (struct cidr_list *)(void *)
+	    ((char *)obj + k->off), &badi) == -1)
+		bad(l, w, k->name, "item %zu is not an IPv4/IPv6 address or "
+		    "CIDR range with zero host bits%s", badi + 1, k->fix);
+}
+
+/* A backoff list, "10s, 1m, 5m"; NULL when it is not one. */
 static long *
-get_backoff(struct loader *l, const char *sect, size_t *n)
+parse_backoff(struct loader *l, const struct where *w,
+    const struct conf_key *k, const char *v, size_t *n)
 {
 	struct strlist	 items;
-	const char	*v = get(l, sect, "backoff");
 	long		*out;
 	size_t		 i;
 
-	*n = 0;
-	if (v == NULL)
-		return NULL;
 	if (strlist_split(&items, v) == -1)
 		return NULL;
 	if (items.n == 0 || (out = calloc(items.n, sizeof(*out))) == NULL) {
-		bad(l, sect, "backoff", "write a list of durations like "
-		    "10s, 1m, 5m, 30m, 2h");
+		bad(l, w, k->name, "write a list of durations like 10s, 1m, "
+		    "5m, 30m, 2h");
 		strlist_free(&items);
 		return NULL;
 	}
 	for (i = 0; i < items.n; i++) {
-		if (parse_duration(items.v[i], &out[i]) == -1 || out[i] < 1 ||
-		    out[i] > 30 * 86400) {
-			bad(l, sect, "backoff", "item %zu '%s' is not a duration "
+		if (parse_duration(items.v[i], &out[i]) == -1 ||
+		    out[i] < k->min || out[i] > k->max) {
+			bad(l, w, k->name, "item %zu '%s' is not a duration "
 			    "from 1s to 30d", i + 1, items.v[i]);
 			free(out);
 			strlist_free(&items);
@@ -949,130 +1186,311 @@ get_backoff(struct loader *l, const char *sect, size_t *n)
 }
 
 static void
-load_delivery(struct loader *l, struct conf *c)
+set_backoff(struct loader *l, const struct where *w,
+    const struct conf_key *k, void *obj, const char *v)
 {
-	static const long defbackoff[] = CONF_DEFAULT_BACKOFF;
-	const char *v;
+	long	**p = (long **)(void *)((char *)obj + k->off);
+	size_t	  n = 0;
 
-	c->retries = (int)get_int(l, "delivery", "retries",
-	    CONF_DEFAULT_RETRIES, 0, 1000);
-	c->concurrency = (int)get_int(l, "delivery", "concurrency",
-	    CONF_DEFAULT_CONCURRENCY, 1, 64);
-	c->keep = get_duration(l, "delivery", "keep", CONF_DEFAULT_KEEP, 3600,
-	    3650L * 86400);
-	if ((c->backoff = get_backoff(l, "delivery", &c->nbackoff)) == NULL &&
-	    (c->backoff = malloc(sizeof(defbackoff))) != NULL) {
-		memcpy(c->backoff, defbackoff, sizeof(defbackoff));
-		c->nbackoff = sizeof(defbackoff) / sizeof(defbackoff[0]);
+	if (v != NULL)
+		*p = parse_backoff(l, w, k, v, &n);
+	if (*p == NULL && k->def != NULL)
+		*p = parse_backoff(l, w, k, k->def, &n);
+	memcpy((char *)obj + k->aux, &n, sizeof(n));
+}
+
+/* What an [endpoint] takes from the default endpoint when it does not
+ * set the key: a number or a list of addresses. */
+static void
+inherit(struct loader *l, const struct where *w, const struct conf_key *k,
+    void *obj, const void *from)
+{
+	if (k->type != K_CIDRS)
+		memcpy((char *)obj + k->off, (const char *)from + k->off,
+		    k->size);
+	else if (cidr_list_copy((const struct cidr_list *)(const void *)
+	    ((const char *)from + k->off), (struct cidr_list *)(void *)
+	    ((char *)obj + k->off)) == -1)
+		bad(l, w, k->name, "out of memory");
+}
+
+/* Every row of a scope, from section w into obj (a struct conf,
+ * endpoint or event_conf); from: the default endpoint an [endpoint]
+ * inherits from, else NULL. */
+static void
+load_scope(struct loader *l, const struct where *w, enum kscope sc,
+    void *obj, const void *from)
+{
+	const struct conf_key	*k;
+	const char		*v;
+	size_t			 i;
+
+	for (i = 0; i < NITEMS(keys); i++) {
+		k = &keys[i];
+		if (k->scope != sc || (k->flags & F_OWN))
+			continue;
+		v = get(l, w->sec, k->name);
+		if (v == NULL && from != NULL && (k->flags & F_INHERIT))
+			inherit(l, w, k, obj, from);
+		else if (k->type == K_PATH || k->type == K_STRING)
+			set_string(l, w, k, obj, v);
+		else if (k->type == K_FIELD)
+			set_field(l, w, k, obj, v);
+		else if (k->type == K_FIELDS)
+			set_fields(l, w, k, obj, v);
+		else if (k->type == K_HEADER)
+			set_header(l, w, k, obj, v);
+		else if (k->type == K_CIDRS)
+			set_cidrs(l, w, k, obj, v);
+		else if (k->type == K_BACKOFF)
+			set_backoff(l, w, k, obj, v);
+		else
+			set_num(l, w, k, obj, v);
 	}
-
-	c->timeout = get_duration(l, "delivery", "timeout",
-	    CONF_DEFAULT_TIMEOUT, 1, 86400);
-	c->kill_grace = get_duration(l, "delivery", "kill_grace",
-	    CONF_DEFAULT_GRACE, 0, 3600);
-	c->runner = get_path(l, "delivery", "runner", NULL);
-	v = get(l, "delivery", "path");
-	c->handler_path = strdup(v != NULL && *v != '\0' ? v :
-	    CONF_DEFAULT_PATH);
-	if ((v = get(l, "delivery", "rlimit_as")) != NULL &&
-	    (parse_size(v, &c->rlimit_as) == -1 || c->rlimit_as < 1048576))
-		bad(l, "delivery", "rlimit_as", "'%s' is not a size of at "
-		    "least 1M (write 512M or 2G; leave it out for no limit)", v);
-	c->rlimit_cpu = get_duration(l, "delivery", "rlimit_cpu", 0, 1,
-	    86400);
-	c->rlimit_nofile = get_int(l, "delivery", "rlimit_nofile", 0, 16,
-	    1048576);
 }
 
 static void
-load_env_and_events(struct loader *l, struct conf *c)
+load_global(struct loader *l, struct conf *c, const struct where *w)
 {
-	const struct item	*it;
-	struct event_conf	*ev;
-	const char		*v, *name;
-	size_t			 i, nenv = 0, nev = 0;
+	struct stat st;
 
-	for (i = 0; i < l->scan->n; i++) {
-		it = &l->scan->v[i];
-		if (strcmp(it->sect, "env") == 0 && it->key != NULL)
-			nenv++;
-		else if (it->key == NULL && strncmp(it->sect, "event", 5) == 0 &&
-		    isspace((unsigned char)it->sect[5]))
-			nev++;
+	load_scope(l, w, SC_GLOBAL, c, NULL);
+	if (c->spool_dir == NULL)
+		sect_err(l, w, "[hookpipe] spool_dir is not set: name the "
+		    "folder where accepted events are stored");
+	if (c->log_file == NULL && c->spool_dir != NULL &&
+	    asprintf(&c->log_file, "%s/delivery.log", c->spool_dir) == -1)
+		c->log_file = NULL;
+	/* Missing is fine (it is created); dlog_open checks again. */
+	if (c->log_file != NULL && stat(c->log_file, &st) == 0 &&
+	    !dlog_target_ok(&st))
+		bad(l, w, "log_file", "%s is not a regular file (%s): name a "
+		    "file to append to (or /dev/null for no log)", c->log_file,
+		    file_kind(st.st_mode));
+}
+
+/* The request side of an endpoint: where its handlers are, its limits
+ * and fields. An [endpoint] starts from the default's limits (dflt). */
+static void
+load_fields(struct loader *l, struct endpoint *ep, const struct where *w,
+    const struct endpoint *dflt)
+{
+	load_scope(l, w, SC_FIELDS, ep, dflt);
+	if (ep->handlers_dir == NULL && dflt != NULL &&
+	    dflt->handlers_dir != NULL && asprintf(&ep->handlers_dir, "%s/%s",
+	    dflt->handlers_dir, ep->name) == -1)
+		ep->handlers_dir = NULL;
+	if (ep->handlers_dir == NULL && dflt == NULL)
+		sect_err(l, w, "[%s] handlers_dir is not set: name the folder "
+		    "of handler programs", w->label);
+}
+
+/* rate_limit = N/s, N/m or N/h: per source address, a token bucket of
+ * rate_burst requests, one second's worth unless set. */
+static void
+load_rate(struct loader *l, struct endpoint *ep, const struct where *w,
+    const struct endpoint *dflt)
+{
+	const struct conf_key	*kr = find_key(1U << SC_AUTH, "rate_limit");
+	const struct conf_key	*kb = find_key(1U << SC_AUTH, "rate_burst");
+	const char		*v = get(l, w->sec, kr->name);
+	char			*end;
+	double			 n, per = 0;
+	long			 burst;
+
+	ep->rate = dflt ? dflt->rate : 0;
+	ep->burst = dflt ? dflt->burst : 0;
+	if (v != NULL) {
+		errno = 0;
+		n = strtod(v, &end);
+		if (strcmp(end, "/s") == 0)
+			per = 1;
+		else if (strcmp(end, "/m") == 0)
+			per = 60;
+		else if (strcmp(end, "/h") == 0)
+			per = 3600;
+		if (end == v || errno != 0 || per == 0 || !(n >= kr->min) ||
+		    n > kr->max || (*v < '0' || *v > '9')) {
+			bad(l, w, kr->name, "'%s' is not a rate: write "
+			    "requests per source address as 10/s, 600/m or "
+			    "1000/h (0/s: off)", v);
+			return;
+		}
+		ep->rate = n / per;
+		ep->burst = ep->rate > 1 ? ep->rate : 1;
 	}
-	c->env = calloc(nenv + 1, sizeof(*c->env));
-	c->events = calloc(nev + 1, sizeof(*c->events));
-	if (c->env == NULL || c->events == NULL) {
-		diag_add(l->diag, 0, l->path, 0, "out of memory");
+	v = get(l, w->sec, kb->name);
+	if (ep->rate > 0) {
+		burst = (long)ep->burst;
+		if (v != NULL && parse_num(kb, v, &burst) == -1)
+			bad_value(l, w, kb, v);
+		ep->burst = (double)burst;
+	} else if (v != NULL)
+		bad(l, w, kb->name, "needs rate_limit");
+}
+
+/* Keys of another scheme would be ignored: say so instead. */
+static void
+scheme_rules(struct loader *l, const struct endpoint *ep,
+    const struct where *w)
+{
+	static const char *const hmac_only[] = { "algorithm", "encoding" };
+	static const char *const signed_only[] = { "signature_header",
+	    "prefix" };
+	enum verify_scheme	 s = ep->verify.scheme;
+	size_t			 i;
+
+	for (i = 0; i < NITEMS(hmac_only); i++)
+		if (s != VERIFY_HMAC && has(l, w, hmac_only[i]))
+			bad(l, w, hmac_only[i], "applies to verify = hmac only "
+			    "(%s fixes its own)", verify_scheme_name(s));
+	for (i = 0; i < NITEMS(signed_only); i++)
+		if (s != VERIFY_HMAC && s != VERIFY_GITHUB &&
+		    has(l, w, signed_only[i]))
+			bad(l, w, signed_only[i], "applies to verify = hmac or "
+			    "github only");
+	if (s == VERIFY_HMAC && !has(l, w, "signature_header"))
+		sect_err(l, w, "[%s] verify = hmac needs signature_header: the "
+		    "header that carries the signature", w->label);
+	if (s == VERIFY_TOKEN && (has(l, w, "secret_file") ||
+	    has(l, w, "secret")))
+		bad(l, w, has(l, w, "secret") ? "secret" : "secret_file",
+		    "signing secrets need verify = standard-webhooks, github, "
+		    "stripe or hmac; a shared token goes in token_file");
+	if (s != VERIFY_TOKEN && (has(l, w, "token_file") ||
+	    has(l, w, "token")))
+		bad(l, w, has(l, w, "token") ? "token" : "token_file", "verify "
+		    "= %s signs with secret_file (or secret), not a token",
+		    verify_scheme_name(s));
+}
+
+/* Before auth reads the tokens or secrets: the file must be a regular
+ * file (its time is kept, for conf_stale), env:NAME a variable's name.
+ * 0 when auth may read them. */
+static int
+check_source(struct loader *l, const struct where *w, struct endpoint *ep,
+    const char *filekey, struct secret_src *src)
+{
+	struct stat st;
+
+	if (ep->token_file == NULL) {
+		if (strncmp(src->value, "env:", 4) != 0 ||
+		    env_name_ok(src->value + 4))
+			return 0;
+		bad(l, w, src->key, "'%s' does not name an environment "
+		    "variable", src->value);
+		return -1;
+	}
+	if (stat(ep->token_file, &st) == -1) {
+		bad(l, w, filekey, "%s: %s", ep->token_file, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		bad(l, w, filekey, "%s is not a regular file (%s): name a file "
+		    "holding the %s(s), one per line", ep->token_file,
+		    file_kind(st.st_mode), src->key);
+		return -1;
+	}
+	ep->token_mtime = st.st_mtim;
+	src->file = ep->token_file;
+	src->file_mode = st.st_mode;
+	return 0;
+}
+
+/* The token(s) or the signing secret(s): from token_file or secret_file,
+ * or inline (token, secret), one of them; auth reads them. */
+static void
+load_secrets(struct loader *l, struct endpoint *ep, const struct where *w)
+{
+	struct secret_src	 src;
+	struct tokens		*out;
+	struct err		 e;
+	const char		*filekey;
+	int			 tok = ep->verify.scheme == VERIFY_TOKEN;
+	size_t			 i;
+
+	memset(&src, 0, sizeof(src));
+	src.key = tok ? "token" : "secret";
+	src.ini = l->path;
+	src.ini_mode = l->mode;
+	src.insecure = ep->insecure_permissions;
+	filekey = tok ? "token_file" : "secret_file";
+	out = tok ? &ep->tokens : &ep->verify.secrets;
+	ep->token_file = get_path(l, w->sec, filekey);
+	src.value = get(l, w->sec, src.key);
+	if (ep->token_file != NULL && src.value != NULL) {
+		bad(l, w, src.key, "set either %s or %s, not both", src.key,
+		    filekey);
 		return;
 	}
-	for (i = 0; i < l->scan->n; i++) {
-		it = &l->scan->v[i];
-		if (strcmp(it->sect, "env") == 0 && it->key != NULL) {
-			v = get(l, "env", it->key);
-			c->env[c->nenv].name = strdup(it->orig);
-			c->env[c->nenv].value = strdup(v ? v : "");
-			c->nenv++;
-			continue;
-		}
-		if (it->key != NULL || strncmp(it->sect, "event", 5) != 0 ||
-		    !isspace((unsigned char)it->sect[5]))
-			continue;
-		name = sect_arg(it->orig, 5);
-		ev = &c->events[c->nevents++];
-		ev->name = strdup(name);
-		/* As written: absolute, or under the endpoint's
-		 * handlers_dir (checked where it runs). */
-		if ((v = get(l, it->sect, "handler")) != NULL && *v != '\0')
-			ev->handler = strdup(v);
-		get_required(l, it->sect, &ev->required, &ev->has_required);
-		ev->timeout = get_duration(l, it->sect, "timeout", 0, 1,
-		    86400);
-		ev->sync_output = get_bool(l, it->sect, "sync_output", 0);
-		ev->serialize = get_bool(l, it->sect, "serialize", 0);
-		ev->retries = (int)get_int(l, it->sect, "retries", -1, 0, 1000);
-		ev->backoff = get_backoff(l, it->sect, &ev->nbackoff);
-		if ((v = get(l, it->sect, "mode")) != NULL) {
-			if (strcmp(v, "queue") == 0)
-				ev->mode = MODE_QUEUE;
-			else if (strcmp(v, "sync") == 0)
-				ev->mode = MODE_SYNC;
-			else
-				bad(l, it->sect, "mode", "'%s': write queue "
-				    "(answer, then run) or sync (run, then "
-				    "answer with its result)", v);
-		}
-		if (ev->mode == MODE_SYNC &&
-		    conf_timeout(c, ev) > CONF_SYNC_TIMEOUT_MAX)
-			bad(l, it->sect, "timeout", "a sync event answers only "
-			    "after its handler: %lds is longer than the %ds "
-			    "allowed (senders give up much sooner)",
-			    conf_timeout(c, ev), CONF_SYNC_TIMEOUT_MAX);
+	if (ep->token_file == NULL && src.value == NULL) {
+		sect_err(l, w, "[%s] %s is not set: name a file holding the "
+		    "%s(s), one per line (or %s = env:NAME)", w->label, filekey,
+		    tok ? "shared token" : "signing secret", src.key);
+		return;
 	}
+	if (check_source(l, w, ep, filekey, &src) == 0 &&
+	    auth_load_secrets(&src, out, &e) == -1)
+		bad(l, w, src.file != NULL ? filekey : src.key, "%s", e.msg);
+	for (i = 0; i < out->n; i++)
+		if (out->v[i].n < 16)
+			diag_add(l->diag, 1, l->path, line_of(l, w->sec,
+			    ep->token_file ? filekey : src.key), "%s %zu is "
+			    "shorter than 16 characters: easy to guess",
+			    src.key, i + 1);
 }
 
-/* GitHub names the event and the delivery in headers; Standard Webhooks
- * the message id: they are the defaults unless the INI says otherwise. */
+/* Verification and source rules: [auth], or an [endpoint]'s own. */
 static void
-scheme_defaults(struct loader *l, struct endpoint *ep, const char *sect)
+load_auth(struct loader *l, struct endpoint *ep, const struct where *w,
+    const struct endpoint *dflt)
 {
-	const char *ev = NULL, *id = NULL;
+	struct err	e;
+	int		rc;
 
-	if (ep->verify.scheme == VERIFY_GITHUB) {
+	load_scope(l, w, SC_AUTH, ep, dflt);
+	load_rate(l, ep, w, dflt);
+	if (!ep->enabled)
+		return;		/* only what the endpoints inherit */
+	scheme_rules(l, ep, w);
+	load_secrets(l, ep, w);
+	if (ep->verify.scheme != VERIFY_TOKEN &&
+	    (rc = verify_load(&ep->verify, &e)) != 0)
+		bad(l, w, rc == -1 ? "verify" : ep->token_file ? "secret_file" :
+		    "secret", "%s", e.msg);
+}
+
+/* GitHub names the event and the delivery in headers, and signs in
+ * X-Hub-Signature-256 after sha256=; Standard Webhooks names the message
+ * id: they are the defaults unless the INI says otherwise. fw holds the
+ * fields, aw the verification. */
+static void
+scheme_defaults(struct loader *l, struct endpoint *ep,
+    const struct where *fw, const struct where *aw)
+{
+	struct verify	*vf = &ep->verify;
+	const char	*ev = NULL, *id = NULL;
+
+	if (vf->scheme == VERIFY_GITHUB) {
 		ev = "header:X-GitHub-Event";
 		id = "header:X-GitHub-Delivery";
-	} else if (ep->verify.scheme == VERIFY_STDWH)
+		if (!has(l, aw, "signature_header"))
+			(void)auth_header_param("X-Hub-Signature-256",
+			    vf->param, sizeof(vf->param));
+		if (vf->prefix == NULL)
+			vf->prefix = strdup("sha256=");
+	} else if (vf->scheme == VERIFY_STDWH)
 		id = "header:webhook-id";
-	if (ev != NULL && get(l, sect, "event_field") == NULL) {
+	if (ev != NULL && !has(l, fw, "event_field")) {
 		free(ep->event_field);
 		ep->event_field = strdup(ev);
-		header_field(l, sect, "event_field", ev, ep->event_param,
+		header_field(l, fw, "event_field", ev, ep->event_param,
 		    sizeof(ep->event_param));
 	}
-	if (id != NULL && get(l, sect, "id_field") == NULL) {
+	if (id != NULL && !has(l, fw, "id_field")) {
 		free(ep->id_field);
 		ep->id_field = strdup(id);
-		header_field(l, sect, "id_field", id, ep->id_param,
+		header_field(l, fw, "id_field", id, ep->id_param,
 		    sizeof(ep->id_param));
 	}
 }
@@ -1083,43 +1501,97 @@ scheme_defaults(struct loader *l, struct endpoint *ep, const char *sect)
 static void
 load_endpoints(struct loader *l, struct conf *c)
 {
-	const struct item	*it;
-	struct endpoint		*ep;
-	const char		*name;
-	size_t			 i, n = 1;
+	struct where	 hw = { find_section(l, SK_HOOKPIPE), "hookpipe" };
+	struct where	 aw = { find_section(l, SK_AUTH), "auth" };
+	struct where	 w;
+	struct endpoint	*ep;
+	size_t		 i, n = 1;
 
-	for (i = 0; i < l->scan->n; i++)
-		if (l->scan->v[i].key == NULL &&
-		    is_endpoint_sect(l->scan->v[i].sect))
-			n++;
+	for (i = 0; i < l->lk.nsect; i++)
+		n += l->lk.sect[i].kind == SK_ENDPOINT;
 	if ((c->ep = calloc(n, sizeof(*c->ep))) == NULL) {
 		diag_add(l->diag, 0, l->path, 0, "out of memory");
 		return;
 	}
 	ep = &c->ep[0];
 	c->nep = 1;
-	load_fields(l, ep, "hookpipe", NULL);
-	ep->enabled = n == 1 || line_of(l->scan, "auth", NULL) != 0;
-	if (ep->enabled) {
-		load_auth(l, ep, "auth", NULL);
-		scheme_defaults(l, ep, "hookpipe");
-	} else {
-		/* Off, but its limits are what endpoints start from. */
-		ep->insecure_permissions = get_bool(l, "auth",
-		    "insecure_permissions", 0);
-	}
-	for (i = 0; i < l->scan->n; i++) {
-		it = &l->scan->v[i];
-		if (it->key != NULL || !is_endpoint_sect(it->sect))
+	ep->enabled = n == 1 || aw.sec >= 0;
+	load_fields(l, ep, &hw, NULL);
+	load_auth(l, ep, &aw, NULL);
+	if (ep->enabled)
+		scheme_defaults(l, ep, &hw, &aw);
+	for (i = 0; i < l->lk.nsect; i++) {
+		if (l->lk.sect[i].kind != SK_ENDPOINT)
 			continue;
-		name = sect_arg(it->orig, 8);
+		w.sec = (int)i;
+		w.label = l->lk.sect[i].label;
 		ep = &c->ep[c->nep++];
 		ep->enabled = 1;
-		if ((ep->name = strdup(name)) == NULL)
+		if ((ep->name = strdup(l->lk.sect[i].arg)) == NULL)
 			continue;
-		load_fields(l, ep, it->sect, &c->ep[0]);
-		load_auth(l, ep, it->sect, &c->ep[0]);
-		scheme_defaults(l, ep, it->sect);
+		load_fields(l, ep, &w, &c->ep[0]);
+		load_auth(l, ep, &w, &c->ep[0]);
+		scheme_defaults(l, ep, &w, &w);
+	}
+}
+
+static void
+load_env(struct loader *l, struct conf *c)
+{
+	const struct section	*s;
+	const char		*v;
+	size_t			 i, j, n = 0;
+
+	for (i = 0; i < l->lk.nsect; i++)
+		if (l->lk.sect[i].kind == SK_ENV)
+			n += l->lk.sect[i].nkeys;
+	if ((c->env = calloc(n + 1, sizeof(*c->env))) == NULL) {
+		diag_add(l->diag, 0, l->path, 0, "out of memory");
+		return;
+	}
+	for (i = 0; i < l->lk.nsect; i++) {
+		s = &l->lk.sect[i];
+		for (j = s->key0; s->kind == SK_ENV && j < s->key0 + s->nkeys;
+		    j++) {
+			v = get(l, (int)i, l->lk.key[j].name);
+			c->env[c->nenv].name = strdup(l->lk.key[j].name);
+			c->env[c->nenv].value = strdup(v ? v : "");
+			c->nenv++;
+		}
+	}
+}
+
+/* One [event NAME] per name as written: [event a] and [event A] are two
+ * events (iniparser sees two sections, see ini_text). */
+static void
+load_events(struct loader *l, struct conf *c)
+{
+	struct event_conf	*ev;
+	struct where		 w;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < l->lk.nsect; i++)
+		n += l->lk.sect[i].kind == SK_EVENT;
+	if ((c->events = calloc(n + 1, sizeof(*c->events))) == NULL) {
+		diag_add(l->diag, 0, l->path, 0, "out of memory");
+		return;
+	}
+	for (i = 0; i < l->lk.nsect; i++) {
+		if (l->lk.sect[i].kind != SK_EVENT)
+			continue;
+		w.sec = (int)i;
+		w.label = l->lk.sect[i].label;
+		ev = &c->events[c->nevents++];
+		ev->name = strdup(l->lk.sect[i].arg);
+		ev->retries = -1;	/* [delivery] retries */
+		load_scope(l, &w, SC_EVENT, ev, NULL);
+		ev->has_required = has(l, &w, "required");
+		if (ev->mode == MODE_SYNC &&
+		    conf_timeout(c, ev) > CONF_SYNC_TIMEOUT_MAX)
+			bad(l, &w, "timeout", "a sync event answers only after "
+			    "its handler: %lds is longer than the %ds allowed "
+			    "(senders give up much sooner)",
+			    conf_timeout(c, ev), CONF_SYNC_TIMEOUT_MAX);
 	}
 }
 
@@ -1140,115 +1612,83 @@ endpoint_free(struct endpoint *ep)
 	cidr_list_free(&ep->trusted_proxies);
 }
 
-/* The scanner reports syntax errors with line numbers already. */
+/* Read the file once, refusing anything but a regular text file. */
 static int
-ini_silent(const char *fmt, ...)
+read_conf(struct loader *l, struct stat *st, char **text, size_t *len)
 {
-	(void)fmt;
+	struct err e;
+
+	if (stat(l->path, st) == -1) {
+		diag_add(l->diag, 0, l->path, 0, "cannot read the "
+		    "configuration: %s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		diag_add(l->diag, 0, l->path, 0, "not a regular file (%s): "
+		    "name the INI file itself (or a symbolic link to it)",
+		    file_kind(st->st_mode));
+		return -1;
+	}
+	l->mode = st->st_mode;
+	/* Without waiting on a FIFO swapped in since the stat. */
+	if (read_file(l->path, CONF_FILE_MAX, text, len, &e) == -1) {
+		diag_add(l->diag, 0, l->path, 0, "%s", e.msg);
+		return -1;
+	}
+	if (memchr(*text, '\0', *len) != NULL) {
+		diag_add(l->diag, 0, l->path, 0, "holds a NUL byte: is it a "
+		    "text file?");
+		return -1;
+	}
 	return 0;
 }
 
-/*
- * iniparser 4.1 reads only a path, with a plain fopen (iniparser_load_file
- * on a FILE * came with 4.2): a FIFO swapped in after the checks above
- * would hang it, and a file rewritten in between would give values that
- * do not match the structure the scanner saw. So it gets the bytes
- * already read and checked, in a memfd, under its /proc/self/fd name.
- * Without memfd_create or /proc, it reads the path again: a regular file
- * a moment ago, and only who can write the INI can swap it.
- */
-static dictionary *
-ini_load_text(const char *path, const char *text, size_t len)
+/* The folder relative paths of the INI start from, made absolute. */
+static int
+conf_dir(struct loader *l)
 {
-#ifdef MFD_CLOEXEC
-	dictionary	*ini;
-	char		 name[64];
-	int		 fd, probe;
+	char	cwd[PATH_MAX], rel[PATH_MAX], *tmp;
 
-	if ((fd = memfd_create("hookpipe.ini", MFD_CLOEXEC)) != -1) {
-		(void)snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
-		if (write_all(fd, text, len) == 0 && (probe = open(name,
-		    O_RDONLY | O_CLOEXEC)) != -1) {
-			(void)close(probe);
-			ini = iniparser_load(name);
-			(void)close(fd);
-			return ini;
-		}
-		(void)close(fd);
+	if ((tmp = strdup(l->path)) == NULL) {
+		diag_add(l->diag, 0, l->path, 0, "out of memory");
+		return -1;
 	}
-#else
-	(void)text;
-	(void)len;
-#endif
-	return iniparser_load(path);
+	(void)snprintf(rel, sizeof(rel), "%s", dirname(tmp));
+	free(tmp);
+	if (rel[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		(void)snprintf(l->dir, sizeof(l->dir), "%s", rel);
+	else if (strcmp(rel, ".") == 0)
+		(void)snprintf(l->dir, sizeof(l->dir), "%s", cwd);
+	else if (snprintf(l->dir, sizeof(l->dir), "%s/%s", cwd, rel) >=
+	    (int)sizeof(l->dir)) {
+		diag_add(l->diag, 0, l->path, 0, "the path of its folder is "
+		    "too long: name the file by a shorter path");
+		return -1;
+	}
+	return 0;
 }
 
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
 	struct loader	 l;
-	struct scan	 scan = { NULL, 0 };
 	struct conf	*c = NULL;
 	struct stat	 st;
-	struct err	 e;
-	char		*text = NULL, *tmp;
+	struct where	 w;
+	char		*text = NULL;
 	size_t		 len;
 	int		 nerr0 = d->nerr;
 
 	memset(&l, 0, sizeof(l));
 	l.path = path;
-	l.scan = &scan;
 	l.diag = d;
-	if (stat(path, &st) == -1) {
-		diag_add(d, 0, path, 0, "cannot read the configuration: %s",
-		    strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		diag_add(d, 0, path, 0, "not a regular file (%s): name the "
-		    "INI file itself (or a symbolic link to it)",
-		    file_kind(st.st_mode));
-		return NULL;
-	}
-	/* Read once, without waiting on a FIFO swapped in since the stat;
-	 * iniparser gets these same bytes (ini_load_text). */
-	if (read_file(path, CONF_FILE_MAX, &text, &len, &e) == -1) {
-		diag_add(d, 0, path, 0, "%s", e.msg);
-		return NULL;
-	}
-	if (memchr(text, '\0', len) != NULL) {
-		diag_add(d, 0, path, 0, "holds a NUL byte: is it a text file?");
+	if (read_conf(&l, &st, &text, &len) == -1 ||
+	    lookup_build(&l, text) == -1 || conf_dir(&l) == -1)
 		goto out;
-	}
-	if (scan_file(path, text, &scan, d) == -1)
+	check_sections(&l);
+	check_keys(&l);
+	if ((l.ini = ini_load(&l, text, len)) == NULL)
 		goto out;
-	check_structure(path, &scan, d);
-	if ((tmp = strdup(path)) == NULL)
-		goto out;
-	(void)snprintf(l.dir, sizeof(l.dir), "%s", dirname(tmp));
-	free(tmp);
-	if (l.dir[0] != '/') {
-		char cwd[PATH_MAX];
-
-		if (getcwd(cwd, sizeof(cwd)) != NULL) {
-			if (strcmp(l.dir, ".") == 0)
-				(void)snprintf(l.dir, sizeof(l.dir), "%s", cwd);
-			else {
-				char rel[PATH_MAX];
-
-				(void)snprintf(rel, sizeof(rel), "%s", l.dir);
-				if (snprintf(l.dir, sizeof(l.dir), "%s/%s",
-				    cwd, rel) >= (int)sizeof(l.dir))
-					goto out;
-			}
-		}
-	}
-
-	iniparser_set_error_callback(ini_silent);
-	if ((l.ini = ini_load_text(path, text, len)) == NULL) {
-		diag_add(d, 0, path, 0, "iniparser could not read the file");
-		goto out;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) ==
 	    NULL) {
 		diag_add(d, 0, path, 0, "out of memory");
@@ -1258,14 +1698,19 @@ conf_load(const char *path, struct diag *d)
 	c->ino = st.st_ino;
 	c->mtime = st.st_mtim;
 	c->size = st.st_size;
-	load_global(&l, c);
+	w.sec = find_section(&l, SK_HOOKPIPE);
+	w.label = "hookpipe";
+	load_global(&l, c, &w);
 	load_endpoints(&l, c);
-	load_delivery(&l, c);
-	load_env_and_events(&l, c);
+	w.sec = find_section(&l, SK_DELIVERY);
+	w.label = "delivery";
+	load_scope(&l, &w, SC_DELIVERY, c, NULL);
+	load_env(&l, c);
+	load_events(&l, c);
 out:
 	if (l.ini != NULL)
 		iniparser_freedict(l.ini);
-	scan_free(&scan);
+	lookup_free(&l.lk);
 	free(text);
 	if (c != NULL && d->nerr > nerr0) {
 		conf_free(c);

@@ -1,5 +1,6 @@
-/* conf: the INI configuration, its validation and where each key stands
- * in the file, so every error names file, line and the fix. */
+/* conf: the INI configuration, from one table of keys: its parsing,
+ * its validation and where each key stands in the file, so every error
+ * names file, line and the fix. */
 #ifndef HOOKPIPE_CONF_H
 #define HOOKPIPE_CONF_H
 
@@ -14,16 +15,10 @@
 #include "util.h"
 #include "verify.h"
 
-#define CONF_DEFAULT_MAX_BODY	(1024 * 1024)
-#define CONF_DEFAULT_TIMEOUT	30
-#define CONF_DEFAULT_GRACE	5
-#define CONF_DEFAULT_RETRIES	8
-#define CONF_DEFAULT_BACKOFF	{ 10, 60, 300, 1800, 7200, 21600, 43200, 86400 }
-#define CONF_DEFAULT_CONCURRENCY 2
-#define CONF_DEFAULT_KEEP	(7 * 86400)
-#define CONF_SYNC_TIMEOUT_MAX	900	/* below the runner's stale tmp/ age */
+/* The other defaults are in the key table (lib/conf.c). */
+#define CONF_DEFAULT_MAX_BODY	(1024 * 1024)	/* the table's "1M" */
 #define CONF_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
-#define CONF_DEFAULT_MAX_HEADERS 100
+#define CONF_SYNC_TIMEOUT_MAX	900	/* below the runner's stale tmp/ age */
 #define CONF_ENDPOINT_MAX	48	/* name length; with an id, a file name */
 
 enum ev_mode { MODE_QUEUE, MODE_SYNC };
@@ -125,6 +120,22 @@ struct diag {
 	int		nwarn;
 };
 
+/* One row of the key table, as hookpipe.ini(5) documents it. */
+struct conf_keydoc {
+	const char	*section;	/* "hookpipe", "auth", "delivery" or
+					   "event NAME"; [endpoint NAME] takes
+					   those of [auth] and of [hookpipe]
+					   but spool_dir, log_file and
+					   durability */
+	const char	*key;
+	const char	*type;		/* a value type of hookpipe.ini(5), or
+					   "choice" */
+	const char *const *values;	/* a choice's values, else NULL */
+	const char	*def;		/* the default as an INI would write
+					   it; NULL: none, or the doc says */
+	const char	*doc;		/* one line */
+};
+
 /* Load and validate the file. Returns NULL when it has any error; every
  * problem found (errors and warnings) is in the diag. */
 struct conf	*conf_load(const char *, struct diag *);
@@ -148,5 +159,7 @@ long		 conf_timeout(const struct conf *, const struct event_conf *);
  * built-in default. */
 const char	*conf_locate(const char *);
 void		 diag_free(struct diag *);
+/* Row n of the key table into the doc; -1 past the last row. */
+int		 conf_key_doc(size_t, struct conf_keydoc *);
 
 #endif

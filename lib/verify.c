@@ -16,8 +16,8 @@
 #define MAC_MAX		CRYPTO_MAC_MAX
 #define SIGNED_MAX	256	/* id + timestamp prefix of the signed text */
 
-static const char *const names[] = {
-	"token", "standard-webhooks", "github", "stripe", "hmac"
+const char *const verify_schemes[] = {
+	"token", "standard-webhooks", "github", "stripe", "hmac", NULL
 };
 
 int
@@ -25,8 +25,8 @@ verify_scheme_parse(const char *s)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i]) == 0)
+	for (i = 0; verify_schemes[i] != NULL; i++)
+		if (strcmp(s, verify_schemes[i]) == 0)
 			return (int)i;
 	return -1;
 }
@@ -34,7 +34,7 @@ verify_scheme_parse(const char *s)
 const char *
 verify_scheme_name(enum verify_scheme s)
 {
-	return names[s];
+	return verify_schemes[s];
 }
 
 static int
@@ -117,6 +117,14 @@ verify_decode_secrets(struct verify *v, struct err *e)
 		wipe(raw, sizeof(raw));
 	}
 	return 0;
+}
+
+int
+verify_load(struct verify *v, struct err *e)
+{
+	if (v->scheme != VERIFY_TOKEN && crypto_load(e) == -1)
+		return -1;
+	return verify_decode_secrets(v, e) == -1 ? -2 : 0;
 }
 
 /* HMAC(secret, head || body) into mac; its length, or 0. */

@@ -30,11 +30,18 @@ struct verify {
 	char			*prefix;	/* before the signature, e.g. sha256= */
 };
 
+/* The scheme names, in enum order, NULL-terminated. */
+extern const char *const verify_schemes[];
 /* "token", "standard-webhooks", ... -> scheme; -1 when unknown. */
 int	verify_scheme_parse(const char *);
 const char *verify_scheme_name(enum verify_scheme);
 /* Standard Webhooks secrets are "whsec_" + base64: decode them in place. */
 int	verify_decode_secrets(struct verify *, struct err *);
+/* Ready a scheme when the configuration is loaded: libcrypto mapped (a
+ * missing one is then a configuration error, and no request waits for a
+ * dlopen), the secrets decoded. 0; -1 when libcrypto cannot be loaded,
+ * -2 when a secret does not decode; the reason in err. */
+int	verify_load(struct verify *, struct err *);
 /* 1 when the request carries a valid signature by one of the secrets
  * (and, where the scheme has one, a timestamp within tolerance of now);
  * 0 otherwise, with the reason (for the log, never the client) in err. */

@@ -167,6 +167,70 @@ test_load(void)
 	(void)rmdir(dir);
 }
 
+/* auth_load_secrets: where the configuration says the tokens are. */
+static void
+test_load_secrets(void)
+{
+	char			 dir[] = "/tmp/hookpipe-test-auth.XXXXXX";
+	char			 path[256];
+	struct secret_src	 src;
+	struct tokens		 t;
+	struct err		 e;
+	int			 fd;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	(void)snprintf(path, sizeof(path), "%s/tokens", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ok(fd != -1 && write(fd, TOK_A "\n", strlen(TOK_A) + 1) ==
+	    (ssize_t)strlen(TOK_A) + 1 && close(fd) == 0, "write token file");
+	memset(&src, 0, sizeof(src));
+	src.key = "token";
+	src.ini = "/etc/hp.ini";
+	src.file = path;
+	src.file_mode = 0100600;
+	is_int(auth_load_secrets(&src, &t, &e), 0, "a private file: loads");
+	is_int(t.n, 1, "its token");
+	tokens_free(&t);
+	src.file_mode = 0100644;
+	is_int(auth_load_secrets(&src, &t, &e), -1, "a file others may read: "
+	    "refused");
+	ok(strstr(e.msg, "is readable by others: chmod o-rwx") != NULL,
+	    "with the fix (%s)", e.msg);
+	src.insecure = 1;
+	is_int(auth_load_secrets(&src, &t, &e), 0, "unless insecure");
+	tokens_free(&t);
+	(void)unlink(path);
+	(void)rmdir(dir);
+
+	memset(&src, 0, sizeof(src));
+	src.key = "token";
+	src.ini = "/etc/hp.ini";
+	src.value = TOK_B;
+	src.ini_mode = 0100640;
+	is_int(auth_load_secrets(&src, &t, &e), 0, "inline in a private INI");
+	is_str(t.n == 1 ? t.v[0].p : NULL, TOK_B, "the token written");
+	tokens_free(&t);
+	src.ini_mode = 0100644;
+	is_int(auth_load_secrets(&src, &t, &e), -1, "inline in an INI others "
+	    "may read: refused");
+	ok(strstr(e.msg, "/etc/hp.ini holds a secret and is readable by "
+	    "others: chmod o-rwx /etc/hp.ini, or move it to a private "
+	    "token_file") != NULL, "saying where it could go (%s)", e.msg);
+	(void)setenv("HP_TEST_AUTH", TOK_A, 1);
+	src.value = "env:HP_TEST_AUTH";
+	is_int(auth_load_secrets(&src, &t, &e), 0, "env:NAME: from the "
+	    "environment, whoever may read the INI");
+	is_str(t.n == 1 ? t.v[0].p : NULL, TOK_A, "the variable's token");
+	tokens_free(&t);
+	(void)unsetenv("HP_TEST_AUTH");
+	is_int(auth_load_secrets(&src, &t, &e), -1, "env:NAME unset: refused");
+	ok(strstr(e.msg, "HP_TEST_AUTH is not set") != NULL, "and named (%s)",
+	    e.msg);
+}
+
 static void
 test_header_param(void)
 {
@@ -206,6 +270,7 @@ main(void)
 	test_parse();
 	test_parse_errors();
 	test_load();
+	test_load_secrets();
 	test_header_param();
 	return tap_done();
 }

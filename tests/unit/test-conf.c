@@ -336,9 +336,13 @@ test_errors(void)
 	refused(BASE "[Auth]\n",
 	    at_line(6, "section [Auth] appears again (first on line 4"),
 	    "duplicate section, other case");
-	refused(BASE "[event a.b]\n[event A.B]\n",
-	    at_line(7, "section [event A.B] appears again"),
-	    "event names differing only in case are duplicates");
+	refused(BASE "[event a.b]\n[event a.b]\n",
+	    at_line(7, "section [event a.b] appears again (first on line 6): "
+	    "merge them"), "an event section twice");
+	refused(BASE "[endpoint x]\ntoken_file = tokens\n[endpoint X]\n"
+	    "token_file = tokens\n", at_line(8, "section [endpoint X] appears "
+	    "again (first on line 6; names are case-insensitive)"),
+	    "endpoint names differing only in case are duplicates");
 	refused("spool_dir = x\n" BASE,
 	    at_line(1, "key 'spool_dir' outside a section"), "key outside");
 	refused("[hookpipe\n" BASE, at_line(1, "malformed section header"),
@@ -350,6 +354,11 @@ test_errors(void)
 	    "header with a trailing comment");
 	refused(BASE "just words\n", at_line(6, "expected 'key = value'"),
 	    "line without =");
+	/* iniparser drops a value continued past the end of the file: the
+	 * allow-list would vanish without a word. */
+	refused(BASE "allow_from = 192.0.2.0/24 \\\n",
+	    at_line(6, "the last line ends in '\\'"),
+	    "a value continued past the last line");
 	refused(BASE "= value\n", at_line(6, "missing key before '='"),
 	    "= without a key");
 	memset(line, 'a', sizeof(line) - 1);
@@ -665,6 +674,160 @@ test_relative_ini(void)
 	(void)rmdir(at("sub"));
 }
 
+/* Event names are case-sensitive everywhere: [event Booking.Created]
+ * and [event booking.created] are two events, each with its own keys,
+ * although iniparser lowercases section names. */
+static void
+test_event_case(void)
+{
+	struct diag		 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	const struct event_conf	*up, *low;
+	struct conf		*c;
+
+	c = load(BASE "[event Booking.Created]\nhandler = /bin/upper\n"
+	    "mode = sync\ntimeout = 5s\nrequired = data.a\n"
+	    "[event booking.created]\nhandler = /bin/lower\nretries = 3\n",
+	    &d);
+	ok(c != NULL, "two events differing only in case: loads");
+	if (c == NULL) {
+		printf("#   diag: %s", buf_cstr(&d.text));
+		diag_free(&d);
+		return;
+	}
+	is_int(c->nevents, 2, "two events");
+	up = conf_event(c, "Booking.Created");
+	low = conf_event(c, "booking.created");
+	ok(up != NULL && low != NULL && up != low, "each found by its name");
+	if (up != NULL && low != NULL) {
+		is_str(up->handler, "/bin/upper", "Booking.Created: its handler");
+		is_int(up->mode, MODE_SYNC, "Booking.Created: mode sync");
+		is_int(up->timeout, 5, "Booking.Created: timeout 5s");
+		is_int(up->has_required, 1, "Booking.Created: its required");
+		is_int(up->retries, -1, "Booking.Created: [delivery] retries");
+		is_str(low->handler, "/bin/lower", "booking.created: its handler");
+		is_int(low->mode, MODE_QUEUE, "booking.created: mode queue");
+		is_int(low->timeout, 0, "booking.created: no timeout of its own");
+		is_int(low->has_required, 0, "booking.created: no required");
+		is_int(low->retries, 3, "booking.created: retries 3");
+	}
+	ok(conf_event(c, "BOOKING.CREATED") == NULL,
+	    "BOOKING.CREATED is neither");
+	conf_free(c);
+	refused(BASE "[event Booking.Created]\nmode = later\n",
+	    at_line(7, "[event Booking.Created] mode: 'later'"),
+	    "an event's error names it as written");
+	refused(BASE "[event A]\nhandler = /a\n[event a]\nhandler = /b\n"
+	    "handler = /c\n", at_line(10, "[event a] handler is set again "
+	    "(first on line 9)"), "a key twice in one of them is an error");
+	diag_free(&d);
+}
+
+/* The text of a file of the source tree, or NULL. */
+static char *
+slurp_src(const char *rel)
+{
+	const char	*top = getenv("abs_top_srcdir");
+	char		 path[1024], *text;
+	FILE		*f;
+	long		 n;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", top != NULL ? top : "..",
+	    rel);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1 || (text = calloc(1, (size_t)n + 1)) ==
+	    NULL) {
+		(void)fclose(f);
+		return NULL;
+	}
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		text[0] = '\0';
+	(void)fclose(f);
+	return text;
+}
+
+/* The line ".It Cm KEY No = ..." of the ".Ss [SECTION]" of the page,
+ * NUL-terminated in line[], or NULL. */
+static const char *
+man_entry(const char *man, const char *section, const char *key,
+    char *line, size_t len)
+{
+	char		 want[128];
+	const char	*b, *e, *it;
+
+	(void)snprintf(want, sizeof(want), "\n.Ss [%s]\n", section);
+	if ((b = strstr(man, want)) == NULL)
+		return NULL;
+	b += strlen(want);
+	if ((e = strstr(b, "\n.Ss ")) == NULL)
+		e = b + strlen(b);
+	(void)snprintf(want, sizeof(want), "\n.It Cm %s No = ", key);
+	if ((it = strstr(b - 1, want)) == NULL || it >= e)
+		return NULL;
+	it++;
+	(void)snprintf(line, len, "%.*s", (int)strcspn(it, "\n"), it);
+	return line;
+}
+
+/* 1 when the words "w1 w2" stand in the line, as words. */
+static int
+has_words(const char *line, const char *w1, const char *w2)
+{
+	char		 want[128];
+	const char	*p;
+	size_t		 n;
+
+	n = (size_t)snprintf(want, sizeof(want), " %s %s", w1, w2);
+	for (p = line; (p = strstr(p, want)) != NULL; p += n)
+		if (p[n] == '\0' || p[n] == ' ')
+			return 1;
+	return 0;
+}
+
+/* Every row of the key table (the one conf_load walks) is documented in
+ * hookpipe.ini(5), in its section, with its type or its values. */
+static void
+test_keys_documented(void)
+{
+	struct conf_keydoc	 kd;
+	char			*man, line[512];
+	size_t			 n, i, bad = 0;
+	int			 typed;
+
+	if ((man = slurp_src("man/hookpipe.ini.5")) == NULL) {
+		ok(0, "man/hookpipe.ini.5 is readable (abs_top_srcdir)");
+		return;
+	}
+	for (n = 0; conf_key_doc(n, &kd) == 0; n++) {
+		if (man_entry(man, kd.section, kd.key, line, sizeof(line)) ==
+		    NULL) {
+			ok(0, "[%s] %s is documented in hookpipe.ini(5)",
+			    kd.section, kd.key);
+			bad++;
+			continue;
+		}
+		typed = 1;
+		/* "Cm full | process", "Ar size" */
+		if (kd.values != NULL) {
+			typed = has_words(line, "Cm", kd.values[0]);
+			for (i = 1; kd.values[i] != NULL; i++)
+				typed &= has_words(line, "|", kd.values[i]);
+		} else if (strcmp(kd.type, "rate") != 0)	/* Ar N Ns Cm /s */
+			typed = has_words(line, "Ar", kd.type);
+		if (!typed) {
+			ok(0, "[%s] %s: the page says its type %s: %s",
+			    kd.section, kd.key, kd.type, line);
+			bad++;
+		}
+		ok(kd.doc != NULL && *kd.doc != '\0' && strchr(kd.doc, '\n') ==
+		    NULL, "[%s] %s has one line of doc", kd.section, kd.key);
+	}
+	ok(n >= 47, "the key table has its %zu rows", n);
+	is_int(bad, 0, "every row documented with its type in hookpipe.ini(5)");
+	free(man);
+}
+
 static void
 set_mtime(const char *path, time_t t)
 {
@@ -905,6 +1068,8 @@ main(void)
 	test_endpoints();
 	test_env_secrets();
 	test_limits();
+	test_event_case();
+	test_keys_documented();
 
 	(void)unlink(at("t.ini"));
 	(void)unlink(at("tokens"));

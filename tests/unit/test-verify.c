@@ -79,6 +79,12 @@ test_stdwh(void)
 	v = make(VERIFY_STDWH, "whsec_***not-base64***\n");
 	is_int(verify_decode_secrets(&v, &e), -1, "a bad whsec_ secret is "
 	    "an error");
+	is_int(verify_load(&v, &e), -2, "verify_load: -2 for the secret");
+	tokens_free(&v.secrets);
+	v = make(VERIFY_STDWH, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+	is_int(verify_load(&v, &e), 0, "verify_load: a good secret");
+	is_int(v.secrets.n == 1 ? (long long)v.secrets.v[0].n : -1, 24,
+	    "decoded");
 	tokens_free(&v.secrets);
 }
 
@@ -141,13 +147,18 @@ int
 main(void)
 {
 	unsigned char	b[8];
+	struct verify	v;
 	struct err	e;
 
+	memset(&v, 0, sizeof(v));	/* verify = token */
 #ifdef CRYPTO_DLOPEN
 	/* Nothing loads libcrypto behind the caller's back. */
 	is_int(crypto_ready(), 0, "libcrypto not loaded before crypto_load");
 	is_int(verify_b64_decode("aGk=", 4, b, sizeof(b)), -1,
 	    "no base64 before crypto_load");
+	is_int(verify_load(&v, &e), 0, "verify_load of a token: nothing to "
+	    "do");
+	is_int(crypto_ready(), 0, "and libcrypto still not loaded");
 #else
 	(void)b;
 #endif
