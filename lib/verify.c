@@ -69,10 +69,17 @@ long
 verify_b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
 {
 	unsigned char	*tmp;
+	const char	*eq;
 	int		 len;
 	size_t		 pad = 0;
 
 	if (n == 0 || n % 4 != 0 || n / 4 * 3 > max + 2 || n > 4096)
+		return -1;
+	/* EVP_DecodeBlock reads an '=' inside the text as a zero: "YW=j"
+	 * would pass for "YWAj". Padding is at the end or nowhere, so one
+	 * MAC has one spelling. */
+	if ((eq = memchr(s, '=', n)) != NULL && (eq < s + n - 2 ||
+	    (eq == s + n - 2 && s[n - 1] != '=')))
 		return -1;
 	if ((tmp = malloc(n / 4 * 3 + 1)) == NULL)
 		return -1;

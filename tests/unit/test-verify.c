@@ -139,6 +139,14 @@ test_decoders(void)
 	ok(memcmp(b, "hi", 2) == 0, "to the right bytes");
 	is_int(verify_b64_decode("aGk", 3, b, sizeof(b)), -1,
 	    "unpadded base64 refused");
+	is_int(verify_b64_decode("YW=j", 4, b, sizeof(b)), -1,
+	    "an '=' inside base64 refused (it would read as 'A')");
+	is_int(verify_b64_decode("Y=Jj", 4, b, sizeof(b)), -1,
+	    "an '=' early in base64 refused");
+	is_int(verify_b64_decode("YQ=j", 4, b, sizeof(b)), -1,
+	    "'=' then a letter at the end refused");
+	is_int(verify_b64_decode("YQ==", 4, b, sizeof(b)), 1,
+	    "two '=' of padding decode");
 	is_int(verify_scheme_parse("stripe"), VERIFY_STRIPE, "scheme names");
 	is_int(verify_scheme_parse("md5"), -1, "unknown scheme refused");
 }
