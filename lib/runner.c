@@ -68,6 +68,13 @@ struct run {
 	int64_t			 hold_until;	/* mono ms: no claim before */
 	int64_t			 hold_ms;
 	int			 gave_up;
+	/* How this run goes: once or --watch, and its stop signals. */
+	int			 watch;
+	volatile sig_atomic_t	*stop;
+	int			 infd;		/* inotify on new/, or -1 */
+	int64_t			 upkeep;	/* mono ms of the last clean-up */
+	sigset_t		 stopsigs;
+	sigset_t		 oldmask;
 	char			 fault[1024];	/* what failed first (err.msg) */
 };
 
@@ -498,147 +505,170 @@ drain_inotify(int fd)
 		;
 }
 
+/* Watch new/ with inotify (--watch); -1 without: the periodic rescan
+ * still finds events. */
+static int
+watch_new(struct spool *s)
+{
+	char	p[PATH_MAX];
+	int	fd;
+
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		return -1;
+	(void)snprintf(p, sizeof(p), "%s/new", spool_path(s));
+	if (inotify_add_watch(fd, p, IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait for a handler event, a new event, a due retry or the end of a
+ * pause after a spool failure, then step the handlers that are done.
+ * -1 when the wait itself failed (every handler is killed). */
+static int
+wait_round(struct run *r, long next, int halt, struct err *e)
+{
+	struct pollfd	pfd[MAX_SLOTS * 3 + 1];
+	struct timespec	ts;
+	int64_t		wake, now = mono_ms();
+	int		n = 0, k, waitms;
+
+	wake = now + (r->watch ? RESCAN_MS : 1000);
+	if (next >= 0 && now + next * 1000 < wake)
+		wake = now + next * 1000;
+	if (!halt && r->hold_until > now && r->hold_until < wake)
+		wake = r->hold_until;
+	for (k = 0; k < r->nslots; k++) {
+		if (!r->slots[k].used)
+			continue;
+		n += handler_pollfds(&r->slots[k].d.job, pfd + n);
+		if (handler_wake(&r->slots[k].d.job) < wake)
+			wake = handler_wake(&r->slots[k].d.job);
+	}
+	if (r->infd != -1) {
+		pfd[n].fd = r->infd;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
+	waitms = wake - mono_ms() < 0 ? 0 : (int)(wake - mono_ms());
+	ts.tv_sec = waitms / 1000;
+	ts.tv_nsec = (long)(waitms % 1000) * 1000000;
+	/* The stop signals are blocked outside this wait, so one that
+	 * arrives after the caller's check still ends the wait. */
+	if (ppoll(pfd, (nfds_t)n, &ts, &r->oldmask) == -1 && errno != EINTR) {
+		err_sys(e, "poll");
+		for (k = 0; k < r->nslots; k++)
+			if (r->slots[k].used)
+				handler_kill(&r->slots[k].d.job);
+		return -1;
+	}
+	if (r->watch && mono_ms() - r->upkeep > RESCAN_MS) {
+		spool_clean_tmp(r->s, STALE_TMP_SECONDS);
+		r->st->pruned += spool_prune(r->s, r->c->keep, PRUNE_EVERY);
+		r->upkeep = mono_ms();
+	}
+	if (r->infd != -1)
+		drain_inotify(r->infd);
+	for (k = 0; k < r->nslots; k++)
+		if (r->slots[k].used && r->slots[k].d.running &&
+		    handler_step(&r->slots[k].d.job))
+			advance(r, &r->slots[k]);
+	return 0;
+}
+
+/* One pass under the lock: claim and run until nothing is due (or, with
+ * --watch, until stopped). -1 when the wait failed. */
+static int
+drain(struct run *r, struct err *e)
+{
+	unsigned	before;
+	long		next;
+	int		halt;
+
+	for (;;) {
+		halt = (r->stop != NULL && *r->stop) || r->gave_up;
+		before = r->claims;
+		next = halt ? -1 : fill(r);
+		r->st->next_due = (int)next;
+		if (r->active == 0 && (!r->watch || halt)) {
+			/* Events that settled at once may have left others
+			 * waiting for a slot: look again before leaving. */
+			if (r->claims != before && !halt) {
+				take_signals(&r->oldmask, &r->stopsigs);
+				continue;
+			}
+			return 0;
+		}
+		if (wait_round(r, next, halt, e) == -1)
+			return -1;
+	}
+}
+
 int
 runner_run(const struct conf *c, struct spool *s, struct dlog *log,
     int flags, volatile sig_atomic_t *stop, struct runner_stats *st,
     struct err *e)
 {
-	static struct run	 r;
-	struct pollfd		 pfd[MAX_SLOTS * 3 + 1];
-	int64_t			 wake, now;
-	long			 next;
-	int			 n, k, infd = -1, watch = flags & RUNNER_WATCH;
-	int			 waitms, failed = 0, halt, idle = 0;
-	unsigned		 before, start;
-	struct timespec		 ts;
-	sigset_t		 stopsigs, oldmask;
-	int64_t			 upkeep;
+	static struct run	r;
+	unsigned		start;
+	int			k, failed, idle = 0;
 
-	(void)sigemptyset(&stopsigs);
-	(void)sigaddset(&stopsigs, SIGTERM);
-	(void)sigaddset(&stopsigs, SIGINT);
-	(void)sigaddset(&stopsigs, SIGHUP);
-	(void)sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
-	upkeep = mono_ms();
 	memset(st, 0, sizeof(*st));
 	memset(&r, 0, sizeof(r));
 	r.c = c;
 	r.s = s;
 	r.log = log;
 	r.st = st;
+	r.stop = stop;
+	r.watch = (flags & RUNNER_WATCH) != 0;
+	r.infd = -1;
+	r.upkeep = mono_ms();
 	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
 	r.due_bound = runner_due_bound(c);
 	st->next_due = -1;
-relock:
-	if ((k = spool_lock(s, e)) != 1) {
-		st->busy = k == 0;
-		if (infd != -1)
-			(void)close(infd);
-		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
-		return k;
-	}
-	start = r.claims;
-	recover(&r);
-	st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
-	if (watch && infd == -1) {
-		/* Without inotify the periodic rescan still finds events. */
-		infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (infd != -1) {
-			char p[PATH_MAX];
-
-			(void)snprintf(p, sizeof(p), "%s/new", spool_path(s));
-			if (inotify_add_watch(infd, p, IN_MOVED_TO |
-			    IN_CLOSE_WRITE) == -1) {
-				(void)close(infd);
-				infd = -1;
-			}
-		}
-	}
+	(void)sigemptyset(&r.stopsigs);
+	(void)sigaddset(&r.stopsigs, SIGTERM);
+	(void)sigaddset(&r.stopsigs, SIGINT);
+	(void)sigaddset(&r.stopsigs, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &r.stopsigs, &r.oldmask);
 	for (;;) {
-		halt = (stop != NULL && *stop) || r.gave_up;
-		before = r.claims;
-		next = halt ? -1 : fill(&r);
-		st->next_due = (int)next;
-		if (r.active == 0 && (!watch || halt)) {
-			/* Events that settled at once may have left others
-			 * waiting for a slot: look again before leaving. */
-			if (r.claims != before && !halt) {
-				take_signals(&oldmask, &stopsigs);
-				continue;
-			}
+		if ((k = spool_lock(s, e)) != 1) {
+			st->busy = k == 0;
+			failed = k == -1;
 			break;
 		}
-		/* Wait for a handler event, a new event, a due retry, the
-		 * end of a pause after a spool failure. */
-		n = 0;
-		now = mono_ms();
-		wake = now + (watch ? RESCAN_MS : 1000);
-		if (next >= 0 && now + next * 1000 < wake)
-			wake = now + next * 1000;
-		if (!halt && r.hold_until > now && r.hold_until < wake)
-			wake = r.hold_until;
-		for (k = 0; k < r.nslots; k++) {
-			if (!r.slots[k].used)
-				continue;
-			n += handler_pollfds(&r.slots[k].d.job, pfd + n);
-			if (handler_wake(&r.slots[k].d.job) < wake)
-				wake = handler_wake(&r.slots[k].d.job);
-		}
-		if (infd != -1) {
-			pfd[n].fd = infd;
-			pfd[n].events = POLLIN;
-			pfd[n++].revents = 0;
-		}
-		waitms = wake - mono_ms() < 0 ? 0 : (int)(wake - mono_ms());
-		ts.tv_sec = waitms / 1000;
-		ts.tv_nsec = (long)(waitms % 1000) * 1000000;
-		/* The stop signals are blocked outside this wait, so one that
-		 * arrives after the check above still ends the wait. */
-		if (ppoll(pfd, (nfds_t)n, &ts, &oldmask) == -1 &&
-		    errno != EINTR) {
-			err_sys(e, "poll");
+		start = r.claims;
+		recover(&r);
+		st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
+		if (r.watch && r.infd == -1)
+			r.infd = watch_new(s);
+		failed = drain(&r, e) == -1;
+		queue_drop(&r.qnew);
+		queue_drop(&r.qretry);
+		if (spool_unlock(s, failed ? NULL : e) == -1)
 			failed = 1;
-			for (k = 0; k < r.nslots; k++)
-				if (r.slots[k].used)
-					handler_kill(&r.slots[k].d.job);
+		/* An event committed while we held the lock found a runner
+		 * busy and did not start one: look once more. Not while the
+		 * spool fails (the next pass would fail as this one did, at
+		 * once), nor after two passes in a row that claimed nothing:
+		 * what new/ holds then cannot be claimed now, and the next
+		 * runner will try. */
+		idle = r.claims == start ? idle + 1 : 0;
+		if (failed || r.fault_since != 0 || idle >= 2)
 			break;
-		}
-		if (watch && mono_ms() - upkeep > RESCAN_MS) {
-			spool_clean_tmp(s, STALE_TMP_SECONDS);
-			st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
-			upkeep = mono_ms();
-		}
-		if (infd != -1)
-			drain_inotify(infd);
-		for (k = 0; k < r.nslots; k++)
-			if (r.slots[k].used && r.slots[k].d.running &&
-			    handler_step(&r.slots[k].d.job))
-				advance(&r, &r.slots[k]);
+		take_signals(&r.oldmask, &r.stopsigs);
+		if ((stop != NULL && *stop) || !pending(s))
+			break;
 	}
-	queue_drop(&r.qnew);
-	queue_drop(&r.qretry);
-	if (spool_unlock(s, failed ? &(struct err){ { 0 }, 0 } : e) == -1 &&
-	    !failed)
-		failed = 1;
-	/* An event committed while we held the lock found a runner busy and
-	 * did not start one: look once more. Not while the spool fails (the
-	 * next pass would fail as this one did, at once), nor after two
-	 * passes in a row that claimed nothing: what new/ holds then cannot
-	 * be claimed now, and the next runner will try. */
-	idle = r.claims == start ? idle + 1 : 0;
-	if (!failed && r.fault_since == 0 && idle < 2) {
-		take_signals(&oldmask, &stopsigs);
-		if (!(stop != NULL && *stop) && pending(s))
-			goto relock;
-	}
-	if (infd != -1)
-		(void)close(infd);
-	(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	if (r.infd != -1)
+		(void)close(r.infd);
+	(void)sigprocmask(SIG_SETMASK, &r.oldmask, NULL);
 	if (!failed && r.fault_since != 0) {
 		st->failing = 1;
 		failed = err_set(e, "the spool %s keeps failing: %s; check its "
 		    "disk and file system (dmesg), then start hookpipe-run "
-		    "again", spool_path(s), r.fault);
+		    "again", spool_path(s), r.fault) == -1;
 	}
 	return failed ? -1 : 0;
 }
