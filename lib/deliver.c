@@ -158,7 +158,10 @@ deliver_log_state(struct spool *s, struct dlog *log, const char *name,
 	start = line.len;
 	dlog_event_fields(&line, name, env != NULL ? env->event : NULL,
 	    env != NULL ? env->id : NULL, state, reason, attempt);
-	if (!line.oom && strcmp(state, "cur") != 0) {
+	/* A move that failed leaves nothing to record; a dropped sync
+	 * event leaves no history to record it in. */
+	if (!line.oom && strcmp(state, "cur") != 0 &&
+	    strcmp(state, "dropped") != 0) {
 		buf_putc(&line, '\0');
 		(void)spool_hist_add(s, name, "state", line.p + start, &e);
 		line.len--;
@@ -432,8 +435,9 @@ deliver_finish(struct delivery *d, long *delay, struct err *e)
 	}
 	if (to == SP_RETRY) {
 		*delay = backoff(d);
-		(void)spool_retry_set(d->s, d->name, now_us() +
-		    (int64_t)*delay * 1000000, e);
+		if (spool_retry_set(d->s, d->name, now_us() +
+		    (int64_t)*delay * 1000000, e) == -1)
+			deliver_log_error(d->log, "spool", d->name, e->msg);
 		(void)snprintf(why + strlen(why), sizeof(why) - strlen(why),
 		    "; next attempt in %lds", *delay);
 	}

@@ -25,6 +25,7 @@
 struct spool {
 	char			*path;
 	int			 top;		/* the spool folder */
+	dev_t			 dev;		/* its file system */
 	int			 fd[SP_NDIRS];	/* its state folders */
 	int			 lockfd;	/* run.lock */
 	unsigned		 counter;
@@ -173,6 +174,7 @@ spool_open(const char *path, int flags, struct err *e)
 	}
 	if ((s->top = open_top(path, create, &dev, e)) == -1)
 		goto fail;
+	s->dev = dev;
 	for (i = 0; i < SP_NDIRS; i++)
 		if ((s->fd[i] = open_sub(s->top, path, dirnames[i], create,
 		    &dev, e)) == -1)
@@ -362,11 +364,10 @@ sync_size(struct spool *s, struct err *e)
 static int
 sync_open(struct spool *s, struct err *e)
 {
-	dev_t	 dev = 0;
 	void	*m;
 
-	if ((s->syncfd = open_own(s->top, s->path, "sync.state", &dev, e)) ==
-	    -1)
+	if ((s->syncfd = open_own(s->top, s->path, "sync.state", &s->dev,
+	    e)) == -1)
 		return -1;
 	if (sync_size(s, e) == -1)
 		return -1;
@@ -1005,6 +1006,8 @@ spool_retry_due(struct spool *s, const char *name, long bound, int64_t now)
 	if (fstatat(s->fd[SP_RETRY], name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
 	due = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+	if (due <= 0)
+		return 1;	/* touched to the epoch: long due (0 is "gone") */
 	/* Further ahead than any backoff: set while the clock ran ahead
 	 * (or by hand). Due now, rather than when the clock gets there. */
 	if (due - now > (int64_t)bound * 1000000)
@@ -1049,8 +1052,8 @@ prune_due(struct spool *s, long every)
 	time_t		now = time(NULL);
 	int		fd, due;
 
-	if ((fd = open_own(s->top, s->path, "prune.stamp", &(dev_t){ 0 },
-	    &e)) == -1)
+	if ((fd = open_own(s->top, s->path, "prune.stamp", &s->dev, &e)) ==
+	    -1)
 		return 0;
 	due = fstat(fd, &st) == -1 || st.st_size == 0 ||
 	    now - st.st_mtime >= every || st.st_mtime - now > every;

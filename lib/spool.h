@@ -81,7 +81,9 @@ void	envelope_free(struct envelope *);
 
 /* A name unique across processes and hosts: time, pid, counter, random. */
 int	spool_newname(struct spool *, char[SPOOL_NAME_MAX]);
-/* The receive time (µs) encoded at the start of an entry name; 0 if none. */
+/* The time (µs) encoded at the start of an entry name, when it was named
+ * (stored), within a millisecond of its envelope's received_us; 0 if
+ * none. */
 int64_t	spool_name_time(const char *);
 /* Write envelope + '\n' + body to tmp/NAME and nothing more: a sync
  * event, whose sender's retry is its durability. */

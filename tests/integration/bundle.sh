@@ -33,7 +33,8 @@ want="README-BUNDLE.txt bin/hookpipe.fcgi bin/hookpipe-run bin/hookpipe
 etc/hookpipe.ini var/spool/ var/log/ handlers/booking.updated
 handlers/payment.processed handlers/php/booking.updated.php
 conf/hookpipe.ini conf/hookpipe-run.cron conf/lighttpd.conf
-man/hookpipe.1.txt man/hookpipe.ini.5.txt man/hookpipe-handler.7.txt
+man/hookpipe.1.txt man/hookpipe.ini.5.txt man/hookpipe-spool.5.txt
+man/hookpipe-handler.7.txt
 man/hookpipe-run.8.txt man/hookpipe.fcgi.8.txt"
 [ -f "$SRC/conf/htaccess" ] && want="$want conf/htaccess"
 for f in $want; do

@@ -59,8 +59,8 @@ for p in hookpipe.fcgi hookpipe-run hookpipe; do
 	[ -x "$P/bin/$p" ]
 	ok $? "installed $P/bin/$p"
 done
-for m in man1/hookpipe.1 man5/hookpipe.ini.5 man7/hookpipe-handler.7 \
-    man8/hookpipe-run.8 man8/hookpipe.fcgi.8; do
+for m in man1/hookpipe.1 man5/hookpipe.ini.5 man5/hookpipe-spool.5 \
+    man7/hookpipe-handler.7 man8/hookpipe-run.8 man8/hookpipe.fcgi.8; do
 	cmp -s "$H/src/man/${m#*/}" "$P/share/man/$m"
 	ok $? "man page installed: share/man/$m"
 done
@@ -100,7 +100,7 @@ hbuild=$H/src/build-home
 owner make -s -C "$hbuild" install DESTDIR="$H/dest" > "$T/destdir.out" 2>&1
 ok $? "make install DESTDIR=... in the build tree"
 n=$(find "$H/dest$P/share/man" -type f | wc -l)
-is "$n" 5 "DESTDIR install has the 5 man pages"
+is "$n" 6 "DESTDIR install has the 6 man pages"
 
 # --- the installed responder behind lighttpd, as the site owner ----------
 make_tls || { echo "Bail out! openssl could not make a certificate"; exit 1; }
