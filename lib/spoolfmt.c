@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "payload.h"
 #include "spool.h"
 
 #define ENVELOPE_VERSION	1
@@ -89,6 +90,14 @@ envelope_parse(const char *line, struct envelope *env, struct err *e)
 		envelope_free(env);
 		return err_set(e, "the envelope has no event, or a field of "
 		    "another type");
+	}
+	/* What the responder let through, and nothing else: an entry
+	 * written by another hand must not name ../ as its event. */
+	if (!event_name_ok(env->event) ||
+	    (env->id != NULL && !event_id_ok(env->id))) {
+		envelope_free(env);
+		return err_set(e, "the envelope's event name or id is not one "
+		    "hookpipe accepts");
 	}
 	env->sync = mode != NULL && strcmp(mode, "sync") == 0;
 	if (json_object_object_get_ex(o, "received_us", &v) &&
