@@ -1,5 +1,7 @@
 /* test-spool: the Maildir-style store, entry names, byte-exact commits,
- * state moves and the dedupe index, including a second process. */
+ * state moves and the dedupe index, including a second process; the
+ * envelope format, histories, the runner lock, due times, tmp/ clean-up,
+ * pruning, purging and finding an entry while it moves. */
 #include "config.h"
 
 #include <sys/file.h>
@@ -9,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,41 +432,826 @@ test_ids_fork(struct spool *s, int commit)
 	    WEXITSTATUS(status) == 0, "child exited 0");
 }
 
+/* ---- The envelope, the history, the lock, and the upkeep. ---- */
+
+static void
+test_envelope(void)
+{
+	struct envelope	 in = { .endpoint = "github", .event = "push",
+	    .id = NULL, .request_id = "rq-1", .remote = "192.0.2.7",
+	    .content_type = "application/json; charset=\"utf-8\"",
+	    .user_agent = "GitHub-Hookshot/1 \\ \xc3\xa9",
+	    .received_us = 1796000000000042LL, .bytes = 4242, .sync = 1 };
+	struct envelope	 q = { .event = "e", .request_id = "r",
+	    .received_us = 5 };
+	struct envelope	 out;
+	struct buf	 b = { 0 };
+	struct err	 e;
+	json_object	*o, *v;
+	size_t		 i;
+	static const struct {
+		const char	*line;
+		const char	*why;
+	} bad[] = {
+		{ "not json", "not JSON" },
+		{ "{\"v\":1,\"event\":\"e\"} x", "trailing garbage" },
+		{ "{\"v\":1,\"event\":\"e\"}{}", "a second object after it" },
+		{ "[{\"v\":1,\"event\":\"e\"}]", "an array, not an object" },
+		{ "\"v\"", "a string, not an object" },
+		{ "", "empty" },
+		{ "{\"v\":2,\"event\":\"e\"}", "v = 2" },
+		{ "{\"v\":\"1\",\"event\":\"e\"}", "v a string" },
+		{ "{\"event\":\"e\"}", "no v" },
+		{ "{\"v\":1}", "no event" },
+		{ "{\"v\":1,\"event\":null}", "event null" },
+		{ "{\"v\":1,\"event\":5}", "event a number" },
+		{ "{\"v\":1,\"event\":\"e\",\"id\":7}", "id a number" },
+		{ "{\"v\":1,\"event\":\"e\",\"endpoint\":[]}", "endpoint an array" },
+		{ "{\"v\":1,\"event\":\"e\",\"mode\":1}", "mode a number" },
+		{ "{\"v\":1,\"event\":\"e\",\"headers\":{\"user-agent\":1}}",
+		    "a header not a string" },
+		{ "{\"v\":1,\"event\":\"\xff\xfe\"}", "invalid UTF-8" },
+		{ "{\"v\":1,\"event\":\"e\",\"x\":\"\xc3\"}",
+		    "a truncated UTF-8 sequence" },
+		{ "{\"v\":1,\"event\":\"e\",\"x\":[[[[1]]]]}", "too deep (5)" },
+		{ "{\"v\":1,\"event\":'e'}", "not strict JSON" },
+	};
+
+	envelope_encode(&b, &in);
+	ok(!b.oom && memchr(b.p, '\n', b.len) == NULL,
+	    "envelope_encode: one line, no newline");
+	is_str(in.received_at, "2026-11-30T00:53:20.000042Z",
+	    "envelope_encode sets received_at");
+	o = b.oom ? NULL : json_tokener_parse(buf_cstr(&b));
+	ok(o != NULL && json_object_object_get_ex(o, "id", &v) && v == NULL,
+	    "a missing id is written as null");
+	ok(o != NULL && json_object_object_get_ex(o, "mode", &v) &&
+	    strcmp(json_object_get_string(v), "sync") == 0,
+	    "sync written as mode \"sync\"");
+	json_object_put(o);
+	is_int(envelope_parse(buf_cstr(&b), &out, &e), 0,
+	    "envelope_parse reads it back");
+	is_str(out.endpoint, "github", "round trip: endpoint");
+	is_str(out.event, "push", "round trip: event");
+	ok(out.id == NULL, "round trip: null id stays NULL");
+	is_str(out.request_id, "rq-1", "round trip: request_id");
+	is_str(out.remote, "192.0.2.7", "round trip: remote");
+	is_str(out.content_type, in.content_type,
+	    "round trip: content-type with quotes");
+	is_str(out.user_agent, in.user_agent,
+	    "round trip: user-agent with backslash and UTF-8");
+	is_int(out.received_us, in.received_us, "round trip: received_us");
+	is_str(out.received_at, in.received_at, "round trip: received_at");
+	is_int(out.bytes, 4242, "round trip: bytes");
+	is_int(out.sync, 1, "round trip: sync mode");
+	ok(out.obj != NULL, "the parsed object is kept");
+	envelope_free(&out);
+	ok(out.obj == NULL && out.event == NULL, "envelope_free clears it");
+
+	envelope_encode(&b, &q);
+	is_int(envelope_parse(buf_cstr(&b), &out, &e), 0,
+	    "a bare envelope (default endpoint, no headers) parses");
+	ok(out.endpoint == NULL, "bare: default endpoint is NULL");
+	ok(out.content_type == NULL && out.user_agent == NULL,
+	    "bare: null headers are NULL");
+	is_int(out.sync, 0, "bare: queue mode");
+	is_int(out.received_us, 5, "bare: received_us");
+	envelope_free(&out);
+
+	is_int(envelope_parse("{\"v\":1,\"event\":\"e\",\"x\":{\"y\":{}},"
+	    "\"received_us\":2000000,\"mode\":\"other\"}", &out, &e), 0,
+	    "nesting 3 deep and unknown members are accepted");
+	is_int(out.sync, 0, "a mode other than \"sync\" is queue");
+	is_str(out.received_at, "1970-01-01T00:00:02.000000Z",
+	    "received_at made from received_us when absent");
+	envelope_free(&out);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		out.obj = (json_object *)&out;	/* must be cleared */
+		is_int(envelope_parse(bad[i].line, &out, &e), -1,
+		    "envelope_parse refuses %s", bad[i].why);
+		ok(out.obj == NULL && out.event == NULL && e.msg[0] != '\0',
+		    "... returns nothing, says why (%s)", e.msg);
+	}
+	buf_free(&b);
+}
+
+/* The lines of hist/NAME. */
+static size_t
+hist_lines(const char *name, char lines[][512], size_t max)
+{
+	char	*p, *q, *nl;
+	size_t	 len = 0, n = 0;
+
+	if ((p = slurp("hist", name, &len)) == NULL)
+		return 0;
+	p[len] = '\0';
+	for (q = p; n < max && (nl = strchr(q, '\n')) != NULL; q = nl + 1) {
+		*nl = '\0';
+		(void)snprintf(lines[n++], 512, "%s", q);
+	}
+	free(p);
+	return n;
+}
+
+static void
+put_hist(struct spool *s, const char *name, const char *text)
+{
+	struct err	e;
+	int		fd = spool_hist_open(s, name, &e);
+
+	if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)
+	    || close(fd) == -1)
+		ok(0, "write hist/%s: %s", name, e.msg);
+}
+
+static void
+test_hist(struct spool *s)
+{
+	static char	 lines[16][512];
+	char		 run[SPOOL_RUN_MAX + 1], big[80];
+	struct history	 h;
+	struct err	 e;
+	json_object	*o, *v;
+	size_t		 n;
+	const char	*name = "hist-a";
+
+	n = spool_hist_run(run, "2026-11-30T00:53:20.000042Z", 4321,
+	    1234567890123ULL);
+	run[n] = '\0';
+	is_str(run, "{\"time\":\"2026-11-30T00:53:20.000042Z\",\"type\":\"run\","
+	    "\"pgid\":4321,\"start\":1234567890123}\n",
+	    "spool_hist_run: one JSON line");
+	memset(big, '9', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = spool_hist_run(run, big, (unsigned long)-1, (unsigned long long)-1);
+	ok(n <= SPOOL_RUN_MAX && run[n - 1] == '\n',
+	    "spool_hist_run: largest values and a long time fit in "
+	    "SPOOL_RUN_MAX (%zu)", n);
+	run[n] = '\0';
+	o = json_tokener_parse(run);
+	ok(o != NULL && json_object_object_get_ex(o, "start", &v) &&
+	    json_object_get_uint64(v) == (uint64_t)-1,
+	    "spool_hist_run: the largest start is written in full");
+	json_object_put(o);
+
+	is_int(spool_hist_load(s, "no-such", &h, &e), 0,
+	    "spool_hist_load without a history: 0");
+	ok(h.attempts == 0 && h.ok.n == 0 && h.nruns == 0 &&
+	    h.records != NULL && json_object_array_length(h.records) == 0,
+	    "... and an empty history");
+	spool_hist_free(&h);
+
+	/* Attempt 1: a ran and succeeded, b failed; attempt 2 started
+	 * two handlers (two run records) and was cut short. */
+	(void)spool_hist_add(s, name, "attempt", ",\"attempt\":1", &e);
+	n = spool_hist_run(run, "t", 101, 11);
+	run[n] = '\0';
+	put_hist(s, name, run);
+	(void)spool_hist_add(s, name, "handler",
+	    ",\"handler\":\"/h/a\",\"result\":\"exit 0\"", &e);
+	(void)spool_hist_add(s, name, "handler",
+	    ",\"handler\":\"/h/b\",\"result\":\"exit 3\"", &e);
+	(void)spool_hist_add(s, name, "handler",
+	    ",\"handler\":\"/h/c\",\"result\":\"exit 00\"", &e);
+	(void)spool_hist_add(s, name, "handler",
+	    ",\"handler\":\"/h/d\",\"result\":\"exit 0 \"", &e);
+	(void)spool_hist_add(s, name, "handler", ",\"result\":\"exit 0\"", &e);
+	(void)spool_hist_add(s, name, "state", ",\"state\":\"retry\"", &e);
+	put_hist(s, name, "[\"not\",\"an\",\"object\"]\nnot json at all\n"
+	    "{\"type\":7}\n\n");
+	is_int(spool_hist_add(s, name, "attempt", ",\"attempt\":2", &e), 0,
+	    "spool_hist_add");
+	n = spool_hist_run(run, "t", 202, 22);
+	run[n] = '\0';
+	put_hist(s, name, run);
+	put_hist(s, name, "{\"time\":\"t\",\"type\":\"run\",\"pgid\":1,"
+	    "\"start\":5}\n{\"time\":\"t\",\"type\":\"run\",\"pgid\":\"303\","
+	    "\"start\":5}\n");
+	n = spool_hist_run(run, "t", 303, 33);
+	run[n] = '\0';
+	put_hist(s, name, run);
+	n = hist_lines(name, lines, 16);
+	ok(n >= 1 && strncmp(lines[0], "{\"time\":\"", 9) == 0 &&
+	    strstr(lines[0], "\",\"type\":\"attempt\",\"attempt\":1}") != NULL,
+	    "spool_hist_add: {\"time\":..,\"type\":..,fields} (%s)",
+	    n >= 1 ? lines[0] : "");
+	/* A crash in the middle of the last write. (A record appended
+	 * after it would be glued to it and lost: see the report.) */
+	put_hist(s, name, "{\"time\":\"t\",\"type\":\"attempt\"");
+
+	is_int(spool_hist_load(s, name, &h, &e), 0, "spool_hist_load");
+	is_int(h.attempts, 2, "two attempts counted; the torn third ignored");
+	is_int(h.replays, 0, "no replay");
+	is_int(h.ok.n, 1, "ok: one handler");
+	is_str(h.ok.n > 0 ? h.ok.v[0] : NULL, "/h/a",
+	    "ok: only the one with result exactly \"exit 0\"");
+	is_int(h.nruns, 2, "runs: those of the last attempt, pgid > 1, "
+	    "numbers only");
+	ok(h.nruns == 2 && h.runs[0].pgid == 202 && h.runs[0].start == 22 &&
+	    h.runs[1].pgid == 303 && h.runs[1].start == 33,
+	    "runs: (202, 22) and (303, 33) from spool_hist_run lines");
+	is_int(json_object_array_length(h.records), 14,
+	    "records: every object line, none of the skipped ones");
+	spool_hist_free(&h);
+	ok(h.records == NULL && h.runs == NULL && h.ok.n == 0,
+	    "spool_hist_free clears it");
+
+	/* A replay starts afresh; what follows counts again. */
+	name = "hist-b";
+	(void)spool_hist_add(s, name, "attempt", ",\"attempt\":1", &e);
+	n = spool_hist_run(run, "t", 101, 11);
+	run[n] = '\0';
+	put_hist(s, name, run);
+	(void)spool_hist_add(s, name, "handler",
+	    ",\"handler\":\"/h/a\",\"result\":\"exit 0\"", &e);
+	(void)spool_hist_add(s, name, "attempt", ",\"attempt\":2", &e);
+	(void)spool_hist_add(s, name, "replay", NULL, &e);
+	is_int(spool_hist_load(s, name, &h, &e), 0, "load after a replay");
+	ok(h.attempts == 0 && h.ok.n == 0 && h.nruns == 0 && h.replays == 1,
+	    "a replay resets attempts, ok and runs (%d, %zu, %zu, %d)",
+	    h.attempts, h.ok.n, h.nruns, h.replays);
+	spool_hist_free(&h);
+	(void)spool_hist_add(s, name, "attempt", ",\"attempt\":1", &e);
+	(void)spool_hist_add(s, name, "handler",
+	    ",\"handler\":\"/h/b\",\"result\":\"exit 0\"", &e);
+	(void)spool_hist_add(s, name, "replay", NULL, &e);
+	(void)spool_hist_add(s, name, "attempt", ",\"attempt\":1", &e);
+	is_int(spool_hist_load(s, name, &h, &e), 0, "load after two replays");
+	ok(h.attempts == 1 && h.ok.n == 0 && h.replays == 2,
+	    "second replay: 1 attempt since, ok empty, 2 replays");
+	spool_hist_free(&h);
+}
+
+/* A child process opens the spool on its own (a lock of its own open
+ * file) and runs fn; its exit status is fn's. */
+static int
+in_child(int (*fn)(struct spool *, long), long arg)
+{
+	struct spool	*c;
+	struct err	 e;
+	pid_t		 pid;
+	int		 status;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if ((c = spool_open(spath, 0, &e)) == NULL)
+			_exit(99);
+		_exit(fn(c, arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int
+child_lock(struct spool *c, long unused)
+{
+	struct err e;
+
+	(void)unused;
+	return spool_lock(c, &e);
+}
+
+static int
+child_lock_free(struct spool *c, long unused)
+{
+	(void)unused;
+	return spool_lock_free(c);
+}
+
+static int
+child_runner_is(struct spool *c, long pid)
+{
+	return spool_runner(c) == (pid_t)pid;
+}
+
+/* Take the lock and leave without letting go: a killed runner. */
+static int
+child_lock_exit(struct spool *c, long unused)
+{
+	struct err e;
+
+	(void)unused;
+	return spool_lock(c, &e) == 1 ? 0 : 1;
+}
+
+static void
+test_lock(struct spool *s)
+{
+	struct err	e;
+	char		path[512];
+	pid_t		pid;
+	int		fd, status;
+
+	is_int(spool_runner(s), 0, "spool_runner: 0 before any runner");
+	is_int(in_child(child_lock_free, 0), 1,
+	    "spool_lock_free: 1 when nobody holds it");
+	is_int(spool_lock(s, &e), 1, "spool_lock: 1, taken");
+	is_int(spool_runner(s), getpid(), "spool_runner: the holder's pid");
+	is_int(in_child(child_lock, 0), 0,
+	    "spool_lock from another process: 0, busy");
+	is_int(in_child(child_lock_free, 0), 0,
+	    "spool_lock_free from another process: 0 while held");
+	is_int(in_child(child_runner_is, (long)getpid()), 1,
+	    "another process's spool_runner names the holder");
+	is_int(spool_unlock(s, &e), 0, "spool_unlock");
+	is_int(spool_runner(s), 0, "spool_runner: 0 after spool_unlock");
+	is_int(in_child(child_lock, 0), 1,
+	    "another process takes it after the unlock");
+	is_int(in_child(child_lock_free, 0), 1,
+	    "spool_lock_free: 1 again (it let go of its own test)");
+	is_int(spool_lock(s, &e), 1, "and so do we");
+	(void)spool_unlock(s, &e);
+
+	/* A runner killed while holding it leaves its pid behind. */
+	if ((pid = fork()) == 0) {
+		struct spool *c = spool_open(spath, 0, &e);
+
+		_exit(c != NULL ? child_lock_exit(c, 0) : 99);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "a child takes the lock and exits");
+	(void)snprintf(path, sizeof(path), "%s/run.lock", spath);
+	{
+		char	b[32] = { 0 };
+		size_t	len = 0;
+		char	*p = slurp(".", "run.lock", &len);
+
+		if (p != NULL)
+			(void)snprintf(b, sizeof(b), "%.*s", (int)len, p);
+		free(p);
+		is_int(atol(b), pid, "run.lock still names the dead child");
+	}
+	is_int(spool_runner(s), 0, "spool_runner: 0 for a dead pid");
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ok(fd != -1 && write(fd, "junk\n", 5) == 5 && close(fd) == 0,
+	    "write junk into run.lock");
+	is_int(spool_runner(s), 0, "spool_runner: 0 for junk");
+	is_int(spool_lock(s, &e), 1, "the lock is free after the dead child");
+	(void)spool_unlock(s, &e);
+}
+
+/* Make an entry NAME in a state folder (through tmp/), with or without
+ * a history. */
+static int
+mkentry(struct spool *s, enum spool_dir d, const char *name, int hist)
+{
+	struct err e;
+
+	if (spool_write(s, ENV, "x", 1, name, &e) == -1 ||
+	    (d != SP_TMP && spool_move(s, SP_TMP, d, name, &e) == -1) ||
+	    (hist && spool_hist_add(s, name, "attempt", NULL, &e) == -1)) {
+		ok(0, "make %s/%s: %s", spool_dirname(d), name, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Set the mtime of spath/dir/name (seconds, µs). */
+static int
+set_mtime(const char *dir, const char *name, int64_t us)
+{
+	char		path[512];
+	struct timespec	ts[2];
+
+	(void)snprintf(path, sizeof(path), "%s/%s/%s", spath, dir, name);
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(us / 1000000);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(us % 1000000) * 1000;
+	return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static int64_t
+mtime_us(const char *dir, const char *name)
+{
+	char		path[512];
+	struct stat	st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s/%s", spath, dir, name);
+	if (lstat(path, &st) == -1)
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+}
+
+#define YEAR	(365LL * 86400 * 1000000)
+#define SEC	1000000LL
+
+static void
+test_retry_due(struct spool *s)
+{
+	const int64_t	due = 1796000000123456LL;
+	struct err	e;
+	int64_t		now = now_us();
+
+	if (mkentry(s, SP_RETRY, "rd", 0) == -1)
+		return;
+	is_int(spool_retry_set(s, "rd", due, &e), 0, "spool_retry_set");
+	is_int(mtime_us("retry", "rd"), due, "the due time is the mtime, "
+	    "to the µs");
+	is_int(spool_retry_due(s, "rd", 86400, due - 3600 * SEC), due,
+	    "spool_retry_due: exact µs, an hour ahead");
+	is_int(spool_retry_due(s, "rd", 86400, due + 5), due,
+	    "spool_retry_due: exact when past");
+	is_int(spool_retry_due(s, "rd", 86400, due - 86400 * SEC), due,
+	    "spool_retry_due: exactly `bound` ahead is kept");
+	is_int(spool_retry_due(s, "rd", 86400, due - 86400 * SEC - 1),
+	    due - 86400 * SEC - 1, "spool_retry_due: 1 µs past the bound: now");
+	(void)spool_retry_set(s, "rd", now + YEAR, &e);
+	is_int(spool_retry_due(s, "rd", 86400, now), now,
+	    "spool_retry_due: a year ahead with bound 86400 is now");
+	is_int(spool_retry_due(s, "rd", 400 * 86400, now), now + YEAR,
+	    "... but kept under a bound of 400 days");
+	is_int(spool_retry_due(s, "gone", 86400, now), 0,
+	    "spool_retry_due: 0 for a missing entry");
+	memset(&e, 0, sizeof(e));
+	is_int(spool_retry_set(s, "gone", due, &e), -1,
+	    "spool_retry_set on a missing entry: -1");
+	ok(strstr(e.msg, "retry/gone") != NULL && e.errnum == ENOENT,
+	    "... naming it (%s)", e.msg);
+	(void)spool_remove(s, SP_RETRY, "rd", &e);
+}
+
+static void
+test_clean_tmp(struct spool *s)
+{
+	int64_t now = now_us(), m;
+
+	(void)mkentry(s, SP_TMP, "old", 0);
+	(void)mkentry(s, SP_TMP, "fresh", 0);
+	(void)mkentry(s, SP_TMP, "ahead", 0);
+	(void)mkentry(s, SP_TMP, "edge", 0);
+	ok(set_mtime("tmp", "old", now - 3700 * SEC) == 0 &&
+	    set_mtime("tmp", "fresh", now - 3500 * SEC) == 0 &&
+	    set_mtime("tmp", "ahead", now + YEAR) == 0 &&
+	    set_mtime("tmp", "edge", now + 3500 * SEC) == 0,
+	    "tmp/: files aged 3700 s, 3500 s, -1 year, -3500 s");
+	spool_clean_tmp(s, 3600);
+	ok(!exists("tmp", "old"), "spool_clean_tmp: the stale one goes");
+	ok(exists("tmp", "fresh"), "spool_clean_tmp: a fresh one stays");
+	ok(exists("tmp", "ahead"), "spool_clean_tmp: one a year ahead stays");
+	m = mtime_us("tmp", "ahead");
+	ok(m >= now - 5 * SEC && m <= now_us() + 5 * SEC,
+	    "... with its mtime reset to now (%lld s off)",
+	    (long long)((m - now) / SEC));
+	is_int(mtime_us("tmp", "edge"), now + 3500 * SEC,
+	    "spool_clean_tmp: one less than `stale` ahead is left alone");
+	spool_clean_tmp(s, 3600);
+	ok(exists("tmp", "ahead"), "the reset one is not stale after it");
+	{
+		struct err e;
+
+		(void)spool_remove(s, SP_TMP, "fresh", &e);
+		(void)spool_remove(s, SP_TMP, "ahead", &e);
+		(void)spool_remove(s, SP_TMP, "edge", &e);
+	}
+}
+
+/* An entry name received at `us`. */
+static const char *
+name_at(int64_t us, const char *tag)
+{
+	static char	n[4][SPOOL_NAME_MAX];
+	static int	i;
+
+	i = (i + 1) % 4;
+	(void)snprintf(n[i], sizeof(n[i]), "%010lld.%06lld.1.000001.%s",
+	    (long long)(us / SEC), (long long)(us % SEC), tag);
+	return n[i];
+}
+
+static void
+test_prune(struct spool *s)
+{
+	const long	keep = 7 * 86400;
+	char		old[SPOOL_NAME_MAX], young[SPOOL_NAME_MAX];
+	char		old2[SPOOL_NAME_MAX], deadold[SPOOL_NAME_MAX];
+	char		stamp[512];
+	struct err	e;
+	int64_t		now = now_us();
+	int		fd;
+
+	(void)snprintf(stamp, sizeof(stamp), "%s/prune.stamp", spath);
+	(void)unlink(stamp);
+	(void)snprintf(old, sizeof(old), "%s", name_at(now - (keep + 60) * SEC,
+	    "old"));
+	(void)snprintf(young, sizeof(young), "%s", name_at(now - (keep - 60) *
+	    SEC, "young"));
+	(void)snprintf(old2, sizeof(old2), "%s", name_at(now - (keep + 60) *
+	    SEC, "old2"));
+	(void)snprintf(deadold, sizeof(deadold), "%s", name_at(now - (keep +
+	    60) * SEC, "dead"));
+	(void)mkentry(s, SP_DONE, old, 1);
+	(void)mkentry(s, SP_DONE, young, 1);
+	(void)mkentry(s, SP_DEAD, deadold, 1);
+	/* ids/ records: by their mtime, whatever they name. */
+	{
+		char p[512];
+
+		(void)snprintf(p, sizeof(p), "%s/ids/id-old", spath);
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		(void)close(fd);
+		(void)snprintf(p, sizeof(p), "%s/ids/id-young", spath);
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		(void)close(fd);
+	}
+	(void)set_mtime("ids", "id-old", now - (keep + 60) * SEC);
+	(void)set_mtime("ids", "id-young", now - (keep - 60) * SEC);
+
+	is_int(spool_prune(s, keep, 3600), 1, "spool_prune: one entry went");
+	ok(!exists("done", old) && !exists("hist", old),
+	    "an old done/ entry goes with its hist/");
+	ok(exists("done", young) && exists("hist", young),
+	    "a younger one stays with its hist/");
+	ok(exists("dead", deadold) && exists("hist", deadold),
+	    "dead/ is not pruned");
+	ok(!exists("ids", "id-old"), "an old ids/ record goes");
+	ok(exists("ids", "id-young"), "a younger ids/ record stays");
+	ok(exists(".", "prune.stamp"), "prune.stamp made");
+
+	(void)mkentry(s, SP_DONE, old2, 1);
+	is_int(spool_prune(s, keep, 3600), 0,
+	    "spool_prune right after: held back by the stamp");
+	ok(exists("done", old2), "... the old entry is still there");
+	ok(set_mtime(".", "prune.stamp", now - 3500 * SEC) == 0 &&
+	    spool_prune(s, keep, 3600) == 0 && exists("done", old2),
+	    "a stamp 3500 s old still holds it back (every 3600)");
+	ok(set_mtime(".", "prune.stamp", now - 3601 * SEC) == 0 &&
+	    spool_prune(s, keep, 3600) == 1 && !exists("done", old2),
+	    "a stamp 3601 s old lets it run");
+	(void)mkentry(s, SP_DONE, old2, 1);
+	ok(set_mtime(".", "prune.stamp", now + YEAR) == 0,
+	    "stamp set a year ahead");
+	is_int(spool_prune(s, keep, 3600), 1,
+	    "a stamp a year ahead does not hold pruning back");
+	ok(!exists("done", old2) && !exists("hist", old2), "... it went");
+	ok(mtime_us(".", "prune.stamp") <= now_us() + 5 * SEC,
+	    "and the stamp is now again");
+	(void)mkentry(s, SP_DONE, old2, 1);
+	ok(spool_prune(s, keep, 3600) == 0 && exists("done", old2),
+	    "and holds the next one back");
+	(void)spool_remove(s, SP_DONE, old2, &e);
+	(void)spool_remove(s, SP_DONE, young, &e);
+	(void)spool_remove(s, SP_DEAD, deadold, &e);
+	(void)spool_remove(s, SP_IDS, "id-young", &e);
+}
+
+static void
+test_purge(struct spool *s)
+{
+	char		a[SPOOL_NAME_MAX], b[SPOOL_NAME_MAX], c[SPOOL_NAME_MAX];
+	struct err	e;
+	unsigned	n = 99;
+	int64_t		t = 1796000000000000LL;
+
+	(void)snprintf(a, sizeof(a), "%s", name_at(t, "a"));
+	(void)snprintf(b, sizeof(b), "%s", name_at(t + 10 * SEC, "b"));
+	(void)snprintf(c, sizeof(c), "%s", name_at(t + 20 * SEC, "c"));
+	(void)mkentry(s, SP_DEAD, a, 1);
+	(void)mkentry(s, SP_DEAD, b, 1);
+	(void)mkentry(s, SP_DEAD, c, 1);
+	(void)mkentry(s, SP_RETRY, name_at(t, "r"), 0);
+	is_int(spool_purge(s, SP_DEAD, t + 10 * SEC, &n, &e), 0,
+	    "spool_purge before t+10");
+	is_int(n, 1, "one entry received before it went");
+	ok(!exists("dead", a) && !exists("hist", a), "a went with its hist/");
+	ok(exists("dead", b) && exists("dead", c) && exists("hist", b),
+	    "b (received at the cut) and c stay");
+	is_int(spool_purge(s, SP_DEAD, 0, &n, &e), 0, "spool_purge all");
+	is_int(n, 2, "the two others went");
+	ok(!exists("hist", b) && !exists("hist", c), "with their hist/");
+	is_int(count(s, SP_DEAD), 0, "dead/ is empty");
+	ok(exists("retry", name_at(t, "r")), "retry/ untouched");
+	(void)spool_remove(s, SP_RETRY, name_at(t, "r"), &e);
+}
+
+static void
+test_id_key(void)
+{
+	char	key[SPOOL_KEY_MAX], id[SPOOL_KEY_MAX + 8];
+
+	is_int(spool_id_key("github", "abc-1", key), 0, "spool_id_key");
+	is_str(key, "github+abc-1", "an endpoint's key: NAME+ID");
+	is_int(spool_id_key(NULL, "abc-1", key), 0, "default endpoint");
+	is_str(key, "abc-1", "the default endpoint's key: ID");
+	memset(id, 'i', sizeof(id));
+	id[SPOOL_KEY_MAX - 1] = '\0';
+	is_int(spool_id_key(NULL, id, key), 0, "an id of %d bytes fits",
+	    SPOOL_KEY_MAX - 1);
+	id[SPOOL_KEY_MAX - 1] = 'i';
+	id[SPOOL_KEY_MAX] = '\0';
+	is_int(spool_id_key(NULL, id, key), -1, "an id of %d is too long",
+	    SPOOL_KEY_MAX);
+	id[SPOOL_KEY_MAX - 8] = '\0';
+	is_int(spool_id_key("endpoint", id, key), -1,
+	    "endpoint+id too long together");
+}
+
+static void
+test_id_lookup(struct spool *s)
+{
+	char		 name[SPOOL_NAME_MAX], ghost[SPOOL_NAME_MAX];
+	char		 got[SPOOL_NAME_MAX], path[512];
+	struct err	 e;
+	int64_t		 t0;
+	int		 fd, rc;
+
+	(void)spool_newname(s, name);
+	(void)spool_newname(s, ghost);
+	(void)spool_commit(s, ENV, "x", 1, name, &e);
+	if (spool_id_reserve(s, "ep+lk-1", &fd, &e) == 1) {
+		(void)spool_id_note(fd, name, &e);
+		spool_id_done(fd, 1);
+	}
+	if (spool_id_reserve(s, "ep+lk-2", &fd, &e) == 1) {
+		(void)spool_id_note(fd, ghost, &e);
+		spool_id_done(fd, 1);
+	}
+	memset(got, 0, sizeof(got));
+	is_int(spool_id_lookup(s, "ep+lk-1", got, &e), 1,
+	    "spool_id_lookup: 1 for a stored entry");
+	is_str(got, name, "... with its name");
+	(void)spool_move(s, SP_NEW, SP_DEAD, name, &e);
+	is_int(spool_id_lookup(s, "ep+lk-1", got, &e), 1,
+	    "... wherever it moved (dead/)");
+	is_int(spool_id_lookup(s, "ep+lk-2", got, &e), 0,
+	    "0 for a record naming nothing stored");
+	is_int(spool_id_lookup(s, "ep+nope", got, &e), 0,
+	    "0 for a missing key");
+	is_int(spool_id_lookup(s, "../new", got, &e), 0, "0 for a key with /");
+	is_int(spool_id_lookup(s, ".hidden", got, &e), 0,
+	    "0 for a key starting with .");
+	(void)spool_move(s, SP_DEAD, SP_TMP, name, &e);
+	is_int(spool_id_lookup(s, "ep+lk-1", got, &e), 0,
+	    "0 for an entry back in tmp/ (not stored)");
+	(void)spool_remove(s, SP_TMP, name, &e);
+
+	(void)snprintf(path, sizeof(path), "%s/ids/fifo", spath);
+	if (mkfifo(path, 0600) == -1) {
+		ok(0, "mkfifo %s: %s", path, strerror(errno));
+		return;
+	}
+	/* A hang would stop the whole test: bounded by an alarm. */
+	(void)alarm(10);
+	t0 = mono_ms();
+	memset(&e, 0, sizeof(e));
+	rc = spool_id_lookup(s, "fifo", got, &e);
+	(void)alarm(0);
+	ok(rc != 1, "a FIFO in ids/ names no entry (%d)", rc);
+	is_int(rc, -1, "... -1, an error, as the header says");
+	ok(strstr(e.msg, "not a regular file") != NULL, "... saying why (%s)",
+	    e.msg);
+	ok(mono_ms() - t0 < 2000, "... at once, without waiting for a writer");
+	(void)unlink(path);
+	(void)spool_remove(s, SP_IDS, "ep+lk-1", &e);
+	(void)spool_remove(s, SP_IDS, "ep+lk-2", &e);
+}
+
+static void
+test_find(struct spool *s)
+{
+	enum { N = 300 };
+	char		path[512], name[32], c;
+	struct err	e;
+	enum spool_dir	d;
+	int		i, pfd[2], qfd[2], misses = 0, raced = 0, status;
+	long		looks;
+	int64_t		t0;
+	pid_t		pid;
+
+	(void)mkentry(s, SP_RETRY, "f-tmp", 0);
+	is_int(spool_find(s, "f-tmp"), SP_RETRY, "spool_find: retry/");
+	(void)mkentry(s, SP_TMP, "f-tmp", 0);
+	is_int(spool_find(s, "f-tmp"), SP_RETRY,
+	    "spool_find: tmp/ is looked at last");
+	(void)spool_remove(s, SP_RETRY, "f-tmp", &e);
+	is_int(spool_find(s, "f-tmp"), SP_TMP, "spool_find: tmp/ is found");
+	(void)spool_remove(s, SP_TMP, "f-tmp", &e);
+	(void)mkentry(s, SP_DONE, "f-done", 0);
+	is_int(spool_find(s, "f-done"), SP_DONE, "spool_find: done/");
+	(void)spool_remove(s, SP_DONE, "f-done", &e);
+	is_int(spool_find(s, "f-done"), SP_NDIRS, "spool_find: gone");
+	is_int(spool_find(s, ""), SP_NDIRS, "spool_find: empty name");
+	is_int(spool_find(s, "../spool/new"), SP_NDIRS, "spool_find: a path");
+	is_int(spool_find(s, "."), SP_NDIRS, "spool_find: .");
+
+	(void)snprintf(path, sizeof(path), "%s/new/f-fifo", spath);
+	ok(mkfifo(path, 0600) == 0, "a FIFO in new/");
+	is_int(spool_find(s, "f-fifo"), SP_NDIRS, "a FIFO is not an entry");
+	(void)mkentry(s, SP_DEAD, "f-fifo", 0);
+	is_int(spool_find(s, "f-fifo"), SP_DEAD,
+	    "a FIFO in new/ does not hide the entry in dead/");
+	(void)unlink(path);
+	(void)spool_remove(s, SP_DEAD, "f-fifo", &e);
+	(void)snprintf(path, sizeof(path), "%s/cur/f-dir", spath);
+	(void)mkdir(path, 0700);
+	is_int(spool_find(s, "f-dir"), SP_NDIRS, "a folder is not an entry");
+	(void)rmdir(path);
+
+	/*
+	 * Looking while an entry moves back (retry/ -> cur/, as a runner
+	 * claims it): one look at each folder can miss it, between the look
+	 * at cur/ and the one at retry/. A child makes exactly one such move
+	 * per entry while we look again and again: the second pass must
+	 * find it every time.
+	 */
+	for (i = 0; i < N; i++) {
+		(void)snprintf(name, sizeof(name), "race-%03d", i);
+		if (mkentry(s, SP_RETRY, name, 0) == -1)
+			return;
+	}
+	if (pipe(pfd) == -1 || pipe(qfd) == -1 || (pid = fork()) == -1) {
+		ok(0, "pipe/fork");
+		return;
+	}
+	if (pid == 0) {
+		(void)close(pfd[1]);
+		(void)close(qfd[0]);
+		for (i = 0; i < N && read(pfd[0], &c, 1) == 1; i++) {
+			(void)snprintf(name, sizeof(name), "race-%03d", i);
+			/* Move while the parent is looking. */
+			(void)usleep(50);
+			(void)spool_move(s, SP_RETRY, SP_CUR, name, &e);
+			(void)write(qfd[1], "m", 1);
+		}
+		_exit(0);
+	}
+	(void)close(pfd[0]);
+	(void)close(qfd[1]);
+	for (i = 0; i < N; i++) {
+		(void)snprintf(name, sizeof(name), "race-%03d", i);
+		if (write(pfd[1], "g", 1) != 1)
+			break;
+		looks = 0;
+		t0 = mono_ms();
+		do {
+			d = spool_find(s, name);
+			looks++;
+			if (d == SP_NDIRS)
+				misses++;
+		} while (d == SP_RETRY && (looks % 1024 != 0 ||
+		    mono_ms() - t0 < 2000));
+		raced += looks > 1;
+		(void)read(qfd[0], &c, 1);
+	}
+	(void)close(pfd[1]);
+	(void)close(qfd[0]);
+	(void)waitpid(pid, &status, 0);
+	printf("# %d of %d moves happened while we looked\n",
+	    raced, N);
+	is_int(misses, 0, "spool_find never misses an entry moving from "
+	    "retry/ back to cur/");
+	for (i = 0; i < N; i++) {
+		(void)snprintf(name, sizeof(name), "race-%03d", i);
+		(void)spool_remove(s, SP_CUR, name, &e);
+	}
+}
+
+static void
+test_remove_hist(struct spool *s)
+{
+	struct err e;
+
+	(void)mkentry(s, SP_DEAD, "rm-1", 1);
+	ok(exists("hist", "rm-1"), "an entry with a history");
+	is_int(spool_remove(s, SP_DEAD, "rm-1", &e), 0, "spool_remove");
+	ok(!exists("dead", "rm-1") && !exists("hist", "rm-1"),
+	    "spool_remove takes hist/NAME with it");
+	(void)mkentry(s, SP_DONE, "rm-2", 1);
+	is_int(spool_remove(s, SP_DONE, "rm-2", &e), 0,
+	    "spool_remove of a done/ entry");
+	ok(!exists("hist", "rm-2"), "... its hist/ too");
+	(void)mkentry(s, SP_DONE, "rm-3", 1);
+	{
+		char	p[512];
+		int	fd;
+
+		(void)snprintf(p, sizeof(p), "%s/ids/rm-3", spath);
+		if ((fd = open(p, O_WRONLY | O_CREAT, 0600)) != -1)
+			(void)close(fd);
+	}
+	ok(spool_remove(s, SP_IDS, "rm-3", &e) == 0 && !exists("ids", "rm-3")
+	    && exists("hist", "rm-3"),
+	    "removing an ids/ record leaves a history of that name alone");
+	(void)spool_remove(s, SP_DONE, "rm-3", &e);
+	ok(!exists("hist", "rm-3"), "removing the entry takes it");
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* Our own temporary tree, whatever the tests left in it (FIFOs too). */
 static void
 rm_rf_spool(void)
 {
-	static const char *const dirs[] = { "tmp", "new", "cur", "retry",
-	    "done", "dead", "ids", "hist", NULL };
-	struct spool	*s;
-	struct strlist	 l;
-	struct err	 e;
-	char		 path[512];
-	size_t		 i, j;
-
-	if ((s = spool_open(spath, 0, &e)) == NULL)
-		return;
-	for (i = 0; dirs[i] != NULL; i++) {
-		if (spool_list(s, (enum spool_dir)i, &l, &e) == 0) {
-			for (j = 0; j < l.n; j++)
-				(void)spool_remove(s, (enum spool_dir)i,
-				    l.v[j], &e);
-			strlist_free(&l);
-		}
-		(void)snprintf(path, sizeof(path), "%s/%s/.hidden", spath,
-		    dirs[i]);
-		(void)unlink(path);
-		(void)snprintf(path, sizeof(path), "%s/%s", spath, dirs[i]);
-		(void)rmdir(path);
-	}
-	spool_close(s);
-	(void)snprintf(path, sizeof(path), "%s/run.lock", spath);
-	(void)unlink(path);
-	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
-	(void)unlink(path);
-	(void)snprintf(path, sizeof(path), "%s/prune.stamp", spath);
-	(void)unlink(path);
-	(void)rmdir(spath);
-	if (rmdir(root) == -1)
+	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) == -1)
 		printf("# could not remove %s\n", root);
 }
 
@@ -565,6 +1353,17 @@ main(void)
 	test_ids(s);
 	test_ids_fork(s, 1);
 	test_ids_fork(s, 0);
+	test_envelope();
+	test_hist(s);
+	test_lock(s);
+	test_retry_due(s);
+	test_clean_tmp(s);
+	test_prune(s);
+	test_purge(s);
+	test_id_key();
+	test_id_lookup(s);
+	test_find(s);
+	test_remove_hist(s);
 	spool_close(s);
 	buf_free(&envline);
 	test_group_commit();
