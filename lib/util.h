@@ -74,5 +74,11 @@ int	ct_memeq(const void *, const void *, size_t);
 void	tty_escape(struct buf *, const char *, size_t, int);
 /* Monotonic microseconds: system-wide, never stepped, reset at boot. */
 int64_t	mono_us(void);
+/* For tests and simulations only: every clock read above (now_us,
+ * mono_ms, mono_us) asks this function for the nanoseconds of
+ * CLOCK_REALTIME or CLOCK_MONOTONIC instead of the kernel; NULL puts
+ * the kernel's clock back. Clocks read elsewhere (time(2), file times
+ * the kernel sets) do not follow it. */
+void	util_set_clock(int64_t (*)(clockid_t));
 
 #endif
