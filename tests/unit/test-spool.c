@@ -637,9 +637,10 @@ test_hist(struct spool *s)
 	    strstr(lines[0], "\",\"type\":\"attempt\",\"attempt\":1}") != NULL,
 	    "spool_hist_add: {\"time\":..,\"type\":..,fields} (%s)",
 	    n >= 1 ? lines[0] : "");
-	/* A crash in the middle of the last write. (A record appended
-	 * after it would be glued to it and lost: see the report.) */
-	put_hist(s, name, "{\"time\":\"t\",\"type\":\"attempt\"");
+	/* A crash in the middle of the last write: the whole record but
+	 * its newline. (A record appended after it would be glued to it
+	 * and lost: see the report.) */
+	put_hist(s, name, "{\"time\":\"t\",\"type\":\"attempt\"}");
 
 	is_int(spool_hist_load(s, name, &h, &e), 0, "spool_hist_load");
 	is_int(h.attempts, 2, "two attempts counted; the torn third ignored");
