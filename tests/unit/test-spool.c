@@ -475,6 +475,9 @@ test_envelope(void)
 		    "a truncated UTF-8 sequence" },
 		{ "{\"v\":1,\"event\":\"e\",\"x\":[[[[1]]]]}", "too deep (5)" },
 		{ "{\"v\":1,\"event\":'e'}", "not strict JSON" },
+		{ "{\"v\":1,\"event\":\"../x\"}", "an event naming ../" },
+		{ "{\"v\":1,\"event\":\".e\"}", "an event starting with ." },
+		{ "{\"v\":1,\"event\":\"e\",\"id\":\"a/b\"}", "an id with /" },
 	};
 
 	envelope_encode(&b, &in);
@@ -866,6 +869,9 @@ test_retry_due(struct spool *s)
 	    "... but kept under a bound of 400 days");
 	is_int(spool_retry_due(s, "gone", 86400, now), 0,
 	    "spool_retry_due: 0 for a missing entry");
+	ok(set_mtime("retry", "rd", 0) == 0 &&
+	    spool_retry_due(s, "rd", 86400, now) == 1,
+	    "spool_retry_due: touched to the epoch, long due (1, not 0)");
 	memset(&e, 0, sizeof(e));
 	is_int(spool_retry_set(s, "gone", due, &e), -1,
 	    "spool_retry_set on a missing entry: -1");
