@@ -667,8 +667,12 @@ spool_hist_add(struct spool *s, const char *name, const char *type,
     const char *fields, struct err *e)
 {
 	struct buf	b = { 0 };
+	struct stat	st;
+	char		last;
+	size_t		skip;
 	int		fd, rc = -1;
 
+	buf_putc(&b, '\n');	/* dropped below unless a torn line needs it */
 	hist_begin(&b, type);
 	if (fields != NULL)
 		buf_puts(&b, fields);
@@ -678,9 +682,21 @@ spool_hist_add(struct spool *s, const char *name, const char *type,
 		return err_set(e, "out of memory");
 	}
 	/* One write of the whole line (O_APPEND): a reader never sees half
-	 * a record but the last, after a crash, which it skips. */
-	if ((fd = spool_hist_open(s, name, e)) != -1) {
-		if (write_all(fd, b.p, b.len) == -1)
+	 * a record but the last, after a crash, which it skips. Opened to
+	 * read too: its last byte is looked at. */
+	fd = open_file(s->fd[SP_HIST], name, O_RDWR | O_APPEND | O_CREAT |
+	    O_NOFOLLOW, e);
+	if (fd == -1)
+		err_sys(e, "unable to open %s/hist/%s", s->path, name);
+	else {
+		/* A crash (or a full disk) may have left the last record
+		 * without its newline: end that line first, or this record
+		 * would be glued to it and lost with it. */
+		skip = 1;
+		if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+		    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+			skip = 0;
+		if (write_all(fd, b.p + skip, b.len - skip) == -1)
 			err_sys(e, "unable to write %s/hist/%s", s->path, name);
 		else
 			rc = 0;

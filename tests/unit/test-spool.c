@@ -641,8 +641,7 @@ test_hist(struct spool *s)
 	    "spool_hist_add: {\"time\":..,\"type\":..,fields} (%s)",
 	    n >= 1 ? lines[0] : "");
 	/* A crash in the middle of the last write: the whole record but
-	 * its newline. (A record appended after it would be glued to it
-	 * and lost: see the report.) */
+	 * its newline. */
 	put_hist(s, name, "{\"time\":\"t\",\"type\":\"attempt\"}");
 
 	is_int(spool_hist_load(s, name, &h, &e), 0, "spool_hist_load");
@@ -661,6 +660,15 @@ test_hist(struct spool *s)
 	spool_hist_free(&h);
 	ok(h.records == NULL && h.runs == NULL && h.ok.n == 0,
 	    "spool_hist_free clears it");
+
+	/* A record added after the torn line starts a line of its own:
+	 * the torn line stays ignored, the new record counts. */
+	is_int(spool_hist_add(s, name, "replay", NULL, &e), 0,
+	    "spool_hist_add after a torn last line");
+	is_int(spool_hist_load(s, name, &h, &e), 0, "spool_hist_load again");
+	is_int(h.replays, 1, "the replay after the torn line is read");
+	is_int(h.attempts, 0, "and starts the count afresh");
+	spool_hist_free(&h);
 
 	/* A replay starts afresh; what follows counts again. */
 	name = "hist-b";
