@@ -139,7 +139,8 @@ int	spool_purge(struct spool *, enum spool_dir, int64_t, unsigned *,
 int	spool_lock(struct spool *, struct err *);
 int	spool_unlock(struct spool *, struct err *);
 /* 1 when no runner holds the lock (taken and let go at once: a runner
- * starting in that instant finds it busy, so the caller starts one). */
+ * starting in that instant finds it busy, so the caller starts one).
+ * Not for the holder: the trial would let its own lock go. */
 int	spool_lock_free(struct spool *);
 /* The pid of the runner at work, 0 when none (nothing is taken). */
 pid_t	spool_runner(struct spool *);
