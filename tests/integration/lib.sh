@@ -62,6 +62,21 @@ ok() {	# ok CONDITION-STATUS DESCRIPTION
 	fi
 }
 
+# ok_todo CONDITION-STATUS DESCRIPTION REASON: ok, except that while
+# REASON is set a failure is a TODO (the TAP driver's XFAIL: a known
+# defect an issue is to fix) instead of a failure. A pass is always a
+# plain ok, never an "ok # TODO" (XPASS, which the driver counts as a
+# failure): an assertion that fails only on some runs stays green until
+# the fix, which then empties REASON.
+ok_todo() {
+	if [ "$1" -eq 0 ] || [ -z "$3" ]; then
+		ok "$1" "$2"
+	else
+		TAP_N=$((TAP_N + 1))
+		echo "not ok $TAP_N - $2 # TODO $3"
+	fi
+}
+
 pass() { ok 0 "$1"; }
 fail() { ok 1 "$1"; [ $# -gt 1 ] && diag "$2"; return 0; }
 diag() { printf '%s\n' "$@" | sed 's/^/#   /'; }
