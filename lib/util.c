@@ -567,6 +567,31 @@ say_lines(const char *text)
 	}
 }
 
+void
+say_getopt(int ch, char *const *argv)
+{
+	const char	*arg = optind > 0 ? argv[optind - 1] : NULL;
+	char		 shortopt[3] = { '-', (char)optopt, '\0' };
+	int		 n;
+
+	if (arg == NULL || strncmp(arg, "--", 2) != 0) {
+		/* -x, or -x in a cluster such as -qx */
+		if (ch == ':')
+			say(SAY_FATAL, "option %s needs a value", shortopt);
+		else
+			say(SAY_FATAL, "unknown option %s", optopt ? shortopt :
+			    arg != NULL ? arg : "?");
+		return;
+	}
+	n = (int)strcspn(arg, "=");
+	if (ch == ':')
+		say(SAY_FATAL, "option %.*s needs a value", n, arg);
+	else if (optopt != 0 && arg[n] == '=')
+		say(SAY_FATAL, "option %.*s takes no value", n, arg);
+	else
+		say(SAY_FATAL, "unknown or ambiguous option %.*s", n, arg);
+}
+
 int
 err_temporary(const struct err *e)
 {

@@ -100,6 +100,9 @@ void	say(enum say_level, const char *, ...)
  * "FILE:LINE: what" or "FILE:LINE: warning: what") as an error or a
  * warning line. */
 void	say_lines(const char *);
+/* getopt's complaint, in the form (the mains set opterr = 0 and start
+ * optstring with ':'): ch is what getopt returned, '?' or ':'. */
+void	say_getopt(int, char *const *);
 /* 1 when the error is one that may pass by itself (I/O error, disk
  * full, out of memory or descriptors): exit EXIT_TEMP, not EXIT_FAIL. */
 int	err_temporary(const struct err *);
