@@ -5,11 +5,6 @@
 #include "conf.h"
 #include "spool.h"
 
-/* Exit codes of every command. */
-#define EXIT_OK		0
-#define EXIT_FAIL	1
-#define EXIT_USAGE	2
-
 int	cmd_status(const char *, int, char **);
 int	cmd_ls(const char *, int, char **);
 int	cmd_show(const char *, int, char **);

@@ -15,8 +15,6 @@
 #include "runner.h"
 #include "spool.h"
 
-#define EXIT_TEMPFAIL	111	/* qmail's temporary failure: try again */
-
 static volatile sig_atomic_t stopping;
 
 static void
@@ -38,8 +36,20 @@ usage(FILE *f)
 	    "                     SIGTERM stops after the running handlers "
 	    "finish\n"
 	    "Runs every due event in the spool, then exits (unless --watch).\n"
-	    "Exit: 0 ok (or another runner is at work), 1 failure, 2 usage,\n"
-	    "      111 the spool kept failing (I/O errors): try again later.\n");
+	    "Exit: 0 ok (handlers that failed included); 1 failure: fix the "
+	    "configuration\n"
+	    "      or the spool; 2 usage; 75 another runner holds the lock "
+	    "and runs the\n"
+	    "      events; 111 the spool kept failing (I/O errors): try again "
+	    "later.\n");
+}
+
+/* The exit code of a failure: temporary (111) when the spool kept
+ * failing or the cause may pass by itself (EIO, ENOSPC...), else 1. */
+static int
+exit_for(const struct runner_stats *st, const struct err *e)
+{
+	return st->failing || err_temporary(e) ? EXIT_TEMP : EXIT_FAIL;
 }
 
 int
@@ -61,9 +71,12 @@ main(int argc, char *argv[])
 	struct dlog		 log;
 	struct err		 e;
 	const char		*cfg = NULL;
-	int			 ch, quiet = 0, flags = 0, rc;
+	int			 ch, quiet = 0, flags = 0, rc, busy;
 
-	while ((ch = getopt_long(argc, argv, "c:qwhV", longopts, NULL)) != -1) {
+	say_init(argc > 0 ? argv[0] : "hookpipe-run");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:qwhV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			cfg = optarg;
@@ -76,18 +89,20 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("hookpipe-run %s\n", PACKAGE_VERSION);
-			return 0;
+			return EXIT_OK;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return EXIT_OK;
 		default:
+			say_getopt(ch, argv);
 			usage(stderr);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
+		say(SAY_FATAL, "unexpected argument %s", argv[optind]);
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
@@ -98,33 +113,37 @@ main(int argc, char *argv[])
 
 	cfg = conf_locate(cfg);
 	if ((c = conf_load(cfg, &d)) == NULL) {
-		fprintf(stderr, "%s", buf_cstr(&d.text));
-		fprintf(stderr, "hookpipe-run: fatal: %s has errors: fix them "
-		    "(hookpipe check -c %s)\n", cfg, cfg);
+		say_lines(buf_cstr(&d.text));
+		say(SAY_FATAL, "unable to load %s: %d error%s: fix %s "
+		    "(hookpipe check -c %s)", cfg, d.nerr, d.nerr == 1 ? "" :
+		    "s", d.nerr == 1 ? "it" : "them", cfg);
 		diag_free(&d);
-		return 1;
+		return EXIT_FAIL;
 	}
 	diag_free(&d);
 	if ((s = spool_open(c->spool_dir, SPOOL_CREATE, &e)) == NULL) {
-		fprintf(stderr, "hookpipe-run: fatal: %s\n", e.msg);
+		say(SAY_FATAL, "%s", e.msg);
 		conf_free(c);
-		return 1;
+		return err_temporary(&e) ? EXIT_TEMP : EXIT_FAIL;
 	}
 	if (dlog_open(&log, c->log_file, &e) == -1)
-		fprintf(stderr, "hookpipe-run: warning: %s; logging to "
-		    "stderr\n", e.msg);
+		say(SAY_WARNING, "%s; logging to stderr", e.msg);
 	rc = runner_run(c, s, &log, flags, &stopping, &st, &e);
+	/* Busy: another runner holds the lock and runs the events; this
+	 * one ran none (a pass that did run some is a success). */
+	busy = rc == 0 && st.busy && ((flags & RUNNER_WATCH) ||
+	    st.done + st.retry + st.dead == 0);
 	if (rc == -1)
-		fprintf(stderr, "hookpipe-run: fatal: %s\n", e.msg);
-	else if (st.busy && (flags & RUNNER_WATCH))
-		fprintf(stderr, "hookpipe-run: another runner is at work on "
-		    "%s; not watching\n", c->spool_dir);
-	else if (!quiet && st.busy && st.done + st.retry + st.dead == 0)
-		printf("hookpipe-run: another runner is at work on %s\n",
+		say(SAY_FATAL, "%s", e.msg);
+	else if (busy && (flags & RUNNER_WATCH))
+		say(SAY_FATAL, "not watching %s: another runner is at work on "
+		    "it", c->spool_dir);
+	else if (busy && !quiet)
+		printf("%s: another runner is at work on %s\n", say_prog(),
 		    c->spool_dir);
 	else if (!quiet) {
-		printf("hookpipe-run: %u done, %u retry, %u dead, %u "
-		    "re-queued", st.done, st.retry, st.dead, st.recovered);
+		printf("%s: %u done, %u retry, %u dead, %u re-queued",
+		    say_prog(), st.done, st.retry, st.dead, st.recovered);
 		if (st.next_due >= 0)
 			printf("; next retry in %ds", st.next_due);
 		printf("\n");
@@ -133,6 +152,6 @@ main(int argc, char *argv[])
 	spool_close(s);
 	conf_free(c);
 	if (rc == -1)
-		return st.failing ? EXIT_TEMPFAIL : 1;
-	return st.busy && (flags & RUNNER_WATCH) ? 1 : 0;
+		return exit_for(&st, &e);
+	return busy ? EXIT_BUSY : EXIT_OK;
 }

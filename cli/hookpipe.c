@@ -62,7 +62,8 @@ usage(FILE *f)
 	    SYSCONFDIR "/hookpipe.ini)\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  hookpipe %s\n", commands[i].usage);
-	fprintf(f, "Exit: 0 ok, 1 failure, 2 usage. See hookpipe(1).\n");
+	fprintf(f, "Exit: 0 ok, 1 failure, 2 usage, 111 temporary failure "
+	    "(replay --run: the spool\n      kept failing). See hookpipe(1).\n");
 }
 
 struct report {
@@ -78,13 +79,13 @@ problem(struct report *r, int warn, const char *fmt, ...)
 static void
 problem(struct report *r, int warn, const char *fmt, ...)
 {
-	va_list ap;
+	va_list	ap;
+	char	msg[PATH_MAX * 2 + 512];
 
-	fprintf(stderr, "%s: %s", r->file, warn ? "warning: " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	say(warn ? SAY_WARNING : SAY_ERROR, "%s: %s", r->file, msg);
 	if (warn)
 		r->nwarn++;
 	else
@@ -288,27 +289,26 @@ cmd_check(const char *cfg, int argc, char **argv)
 	};
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		if (ch != 's') {
-			fprintf(stderr, "usage: hookpipe check [--suexec "
-			    "PROGRAM]\n");
-			return EXIT_USAGE;
+			say_getopt(ch, argv);
+			goto usage;
 		}
 		suexec = optarg;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM]\n");
-		return EXIT_USAGE;
+		say(SAY_FATAL, "unexpected argument %s", argv[optind]);
+		goto usage;
 	}
 	c = conf_load(cfg, &d);
-	fprintf(stderr, "%s", buf_cstr(&d.text));
+	say_lines(buf_cstr(&d.text));
 	r.nerr = d.nerr;
 	r.nwarn = d.nwarn;
 	diag_free(&d);
 	if (c == NULL) {
-		fprintf(stderr, "hookpipe: %d error%s in %s\n", r.nerr,
-		    r.nerr == 1 ? "" : "s", cfg);
-		return 1;
+		say(SAY_FATAL, "%d error%s in %s", r.nerr, r.nerr == 1 ? "" :
+		    "s", cfg);
+		return EXIT_FAIL;
 	}
 
 	check_writable_dir(&r, "spool_dir", c->spool_dir, 0);
@@ -368,12 +368,15 @@ cmd_check(const char *cfg, int argc, char **argv)
 		check_suexec(&r, c, suexec);
 	conf_free(c);
 	if (r.nerr > 0) {
-		fprintf(stderr, "hookpipe: %d error%s in %s\n", r.nerr,
-		    r.nerr == 1 ? "" : "s", cfg);
-		return 1;
+		say(SAY_FATAL, "%d error%s in %s", r.nerr, r.nerr == 1 ? "" :
+		    "s", cfg);
+		return EXIT_FAIL;
 	}
 	printf("configuration OK%s\n", r.nwarn ? " (with warnings)" : "");
-	return 0;
+	return EXIT_OK;
+usage:
+	fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM]\n");
+	return EXIT_USAGE;
 }
 
 int
@@ -383,20 +386,24 @@ main(int argc, char *argv[])
 	size_t		 i;
 	int		 ch, j;
 
-	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
+	say_init(argc > 0 ? argv[0] : "hookpipe");
+	/* Each command reports its own bad options in the same form. */
+	opterr = 0;
+	while ((ch = getopt(argc, argv, "+:c:hV")) != -1) {
 		switch (ch) {
 		case 'c':
 			cfg = optarg;
 			break;
 		case 'V':
 			printf("hookpipe %s\n", PACKAGE_VERSION);
-			return 0;
+			return EXIT_OK;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return EXIT_OK;
 		default:
+			say_getopt(ch, argv);
 			usage(stderr);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -420,7 +427,7 @@ main(int argc, char *argv[])
 		return commands[i].fn(conf_locate(cfg), argc - optind,
 		    argv + optind);
 	}
-	fprintf(stderr, "hookpipe: unknown command '%s'\n", argv[optind]);
+	say(SAY_FATAL, "unknown command '%s'", argv[optind]);
 	usage(stderr);
 	return EXIT_USAGE;
 }

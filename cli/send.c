@@ -56,8 +56,8 @@ set_event(struct buf *b, const char *field, const char *event)
 	const char	*s;
 
 	if (payload_parse(b->p, b->len, PAYLOAD_MAX_DEPTH, &root, &e) == -1) {
-		fprintf(stderr, "hookpipe: send --event needs a JSON object "
-		    "body: %s\n", e.msg);
+		say(SAY_FATAL, "send --event needs a JSON object body: %s",
+		    e.msg);
 		return -1;
 	}
 	json_object_object_add(root, field, json_object_new_string(event));
@@ -100,7 +100,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 	int			 rc = EXIT_FAIL;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "e:f:t:H:kE:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, ":e:f:t:H:kE:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'E':
@@ -123,42 +123,52 @@ cmd_send(const char *cfg, int argc, char **argv)
 			insecure = 1;
 			break;
 		default:
+			say_getopt(ch, argv);
 			goto usage;
 		}
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc) {
+		if (optind == argc)
+			say(SAY_FATAL, "no URL given");
+		else
+			say(SAY_FATAL, "unexpected argument %s",
+			    argv[optind + 1]);
 		goto usage;
+	}
 	url = argv[optind];
 	if (event != NULL && !event_name_ok(event)) {
-		fprintf(stderr, "hookpipe: --event %s is not a valid event "
-		    "name\n", event);
+		say(SAY_FATAL, "--event %s is not a valid event name: letters, "
+		    "digits, '.', '_' and '-', not first a '.'", event);
 		return EXIT_USAGE;
 	}
 	/* The token: --token-file, else the configuration's own. */
 	if (tokfile != NULL) {
 		if (tokens_load(tokfile, &toks, &e) == -1) {
-			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			say(SAY_FATAL, "%s", e.msg);
 			return EXIT_FAIL;
 		}
 	} else if (cfg != NULL && access(cfg, R_OK) == 0) {
 		if ((c = conf_load(cfg, &d)) == NULL) {
-			fprintf(stderr, "%shookpipe: %s has errors; give "
-			    "--token-file\n", buf_cstr(&d.text), cfg);
+			say_lines(buf_cstr(&d.text));
+			say(SAY_FATAL, "unable to load %s: %d error%s: fix "
+			    "%s, or give --token-file", cfg, d.nerr,
+			    d.nerr == 1 ? "" : "s", d.nerr == 1 ? "it" : "them");
 			diag_free(&d);
 			return EXIT_FAIL;
 		}
 		if ((cep = conf_endpoint(c, epname)) == NULL) {
-			fprintf(stderr, "hookpipe: %s has no %s%s%s; give "
-			    "--endpoint NAME\n", cfg, epname ? "[endpoint " :
+			say(SAY_FATAL, "%s has no %s%s%s: give --endpoint "
+			    "NAME", cfg, epname ? "[endpoint " :
 			    "default endpoint", epname ? epname : "", epname ?
 			    "]" : "");
 			goto out;
 		}
 		ep = &c->ep[cep - c->ep];	/* ours: its tokens move */
 		if (ep->verify.scheme != VERIFY_TOKEN) {
-			fprintf(stderr, "hookpipe: the endpoint verifies %s "
-			    "signatures; send signs nothing: use the sender's "
-			    "own tools\n", verify_scheme_name(ep->verify.scheme));
+			say(SAY_FATAL, "unable to send to this endpoint: it "
+			    "verifies %s signatures and send signs nothing: use "
+			    "the sender's own tools",
+			    verify_scheme_name(ep->verify.scheme));
 			goto out;
 		}
 		toks = ep->tokens;
@@ -170,12 +180,11 @@ cmd_send(const char *cfg, int argc, char **argv)
 	}
 	diag_free(&d);
 	if (toks.n == 0) {
-		fprintf(stderr, "hookpipe: no token: give --token-file FILE or "
-		    "-c CONFIG\n");
+		say(SAY_FATAL, "no token: give --token-file FILE or -c CONFIG");
 		goto out;
 	}
 	if (slurp(file, &body) == -1) {
-		fprintf(stderr, "hookpipe: unable to read %s: %s\n",
+		say(SAY_FATAL, "unable to read %s: %s",
 		    strcmp(file, "-") == 0 ? "stdin" : file, strerror(errno));
 		goto out;
 	}
@@ -184,14 +193,14 @@ cmd_send(const char *cfg, int argc, char **argv)
 		buf_printf(&evh, "%s: %s", field + 7, event);
 		hdrs = curl_slist_append(hdrs, buf_cstr(&evh));
 	} else if (event != NULL && (strchr(field, '.') != NULL ?
-	    (fprintf(stderr, "hookpipe: --event sets a top-level field; "
-	    "event_field is %s\n", field), -1) :
+	    (say(SAY_FATAL, "unable to set --event: it sets a top-level "
+	    "field, and event_field is %s", field), -1) :
 	    set_event(&body, field, event)) == -1)
 		goto out;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
 	    (curl = curl_easy_init()) == NULL) {
-		fprintf(stderr, "hookpipe: libcurl failed to start\n");
+		say(SAY_FATAL, "unable to start libcurl");
 		goto out;
 	}
 	buf_printf(&h, "%s: %s", header, toks.v[0].p);
@@ -215,7 +224,7 @@ cmd_send(const char *cfg, int argc, char **argv)
 	}
 	cc = curl_easy_perform(curl);
 	if (cc != CURLE_OK)
-		fprintf(stderr, "hookpipe: %s: %s\n", url,
+		say(SAY_FATAL, "unable to post to %s: %s", url,
 		    curl_easy_strerror(cc));
 	else {
 		(void)curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -254,9 +263,9 @@ cmd_send(const char *cfg, int argc, char **argv)
 	(void)cfg;
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "hookpipe: send is not in this build (configured "
+	say(SAY_FATAL, "send is not in this build (configured "
 	    "--without-curl): post the event with curl instead, see "
-	    "hookpipe(1)\n");
+	    "hookpipe(1)");
 	return EXIT_FAIL;
 }
 #endif	/* HAVE_CURL */

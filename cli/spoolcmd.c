@@ -39,23 +39,25 @@ cli_open(const char *cfg, struct spool **s)
 	struct stat	 st;
 
 	if ((c = conf_load(cfg, &d)) == NULL) {
-		fprintf(stderr, "%s", buf_cstr(&d.text));
-		fprintf(stderr, "hookpipe: %s has errors: fix them (hookpipe "
-		    "check -c %s)\n", cfg, cfg);
+		say_lines(buf_cstr(&d.text));
+		say(SAY_FATAL, "unable to load %s: %d error%s: fix %s "
+		    "(hookpipe check -c %s)", cfg, d.nerr, d.nerr == 1 ? "" :
+		    "s", d.nerr == 1 ? "it" : "them", cfg);
 		diag_free(&d);
 		return NULL;
 	}
 	diag_free(&d);
 	if (stat(c->spool_dir, &st) == -1) {
-		fprintf(stderr, "hookpipe: spool %s: %s (has any event been "
-		    "received yet?)\n", c->spool_dir, strerror(errno));
+		say(SAY_FATAL, "unable to open the spool %s: %s (has any "
+		    "event been received yet?)", c->spool_dir,
+		    strerror(errno));
 		conf_free(c);
 		return NULL;
 	}
 	/* Never create folders here: run as another user (root) they would
 	 * lock the web server out of its own spool. */
 	if ((*s = spool_open(c->spool_dir, 0, &e)) == NULL) {
-		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		say(SAY_FATAL, "%s", e.msg);
 		conf_free(c);
 		return NULL;
 	}
@@ -150,10 +152,12 @@ ep_label(const struct endpoint *ep, char *out, size_t len)
 
 /* An entry name; or a sender's event id, looked up in ids/ for the
  * endpoint given (epname; "" is the default one) or for every endpoint
- * of the configuration; or an ids/ key NAME+ID. Says why on failure. */
+ * of the configuration; or an ids/ key NAME+ID. Says why on failure, at
+ * that level (fatal when the command stops there). */
 static int
 resolve(struct spool *s, const struct conf *c, const char *arg,
-    const char *epname, char name[SPOOL_NAME_MAX], enum spool_dir *d)
+    const char *epname, enum say_level lvl, char name[SPOOL_NAME_MAX],
+    enum spool_dir *d)
 {
 	const struct endpoint	*ep = NULL;
 	struct buf		 b = { 0 }, hits = { 0 };
@@ -177,17 +181,16 @@ resolve(struct spool *s, const struct conf *c, const char *arg,
 			    strcmp(c->ep[i].name, epname) == 0)
 				ep = &c->ep[i];
 		if (ep == NULL) {
-			fprintf(stderr, "hookpipe: %s has no [endpoint %s]: "
-			    "name one of its endpoints, or '' for the default "
-			    "one\n", c->path, cli_safe(&b, epname, ""));
+			say(lvl, "%s has no [endpoint %s]: name one of its "
+			    "endpoints, or '' for the default one", c->path,
+			    cli_safe(&b, epname, ""));
 			goto out;
 		}
 	}
 	plus = strchr(arg, '+');
 	if (plus != NULL && ep != NULL) {
-		fprintf(stderr, "hookpipe: %s names its endpoint already: "
-		    "give the id alone with --endpoint\n", cli_safe(&b, arg,
-		    ""));
+		say(lvl, "%s names its endpoint already: give the id alone "
+		    "with --endpoint", cli_safe(&b, arg, ""));
 		goto out;
 	}
 	/* NAME+ID, the ids/ key itself ('+' is never part of an id). */
@@ -214,17 +217,16 @@ resolve(struct spool *s, const struct conf *c, const char *arg,
 		rc = 0;
 	else if (nhit > 1)
 		/* Ids are per sender: which sender is the operator's call. */
-		fprintf(stderr, "hookpipe: event id '%s' is in %zu endpoints: "
-		    "%s; pick one with --endpoint NAME ('' for the default "
-		    "endpoint)\n", cli_safe(&b, arg, ""), nhit,
-		    buf_cstr(&hits));
+		say(lvl, "event id '%s' is in %zu endpoints: %s; pick one "
+		    "with --endpoint NAME ('' for the default endpoint)",
+		    cli_safe(&b, arg, ""), nhit, buf_cstr(&hits));
 	else if (ep != NULL)
-		fprintf(stderr, "hookpipe: no event '%s' of %s in %s: list "
-		    "them with hookpipe ls\n", cli_safe(&b, arg, ""),
-		    ep_label(ep, lbl, sizeof(lbl)), c->spool_dir);
+		say(lvl, "no event '%s' of %s in %s: list them with hookpipe "
+		    "ls", cli_safe(&b, arg, ""), ep_label(ep, lbl, sizeof(lbl)),
+		    c->spool_dir);
 	else
-		fprintf(stderr, "hookpipe: no event '%s' in %s: list them "
-		    "with hookpipe ls\n", cli_safe(&b, arg, ""), c->spool_dir);
+		say(lvl, "no event '%s' in %s: list them with hookpipe ls",
+		    cli_safe(&b, arg, ""), c->spool_dir);
 out:
 	buf_free(&b);
 	buf_free(&hits);
@@ -307,6 +309,9 @@ cmd_status(const char *cfg, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
 		json = 1;
 	else if (argc != 1) {
+		i = strcmp(argv[1], "--json") == 0 ? 2 : 1;
+		say(SAY_FATAL, "%s %s", argv[i][0] == '-' ? "unknown option" :
+		    "unexpected argument", argv[i]);
 		fprintf(stderr, "usage: hookpipe status [--json]\n");
 		return EXIT_USAGE;
 	}
@@ -315,7 +320,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 	for (i = 0; i < NSTATES; i++) {
 		counts[i] = 0;
 		if (spool_list(s, states[i], &l, &e) == -1) {
-			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			say(SAY_ERROR, "%s", e.msg);
 			continue;
 		}
 		counts[i] = l.n;
@@ -415,21 +420,21 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	int		 ch;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "e:s:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":e:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			event = optarg;
 			break;
 		case 's':
 			if ((since = cli_parse_since(optarg)) == -1) {
-				fprintf(stderr, "hookpipe: --since %s: write a "
-				    "duration (2h, 3d) or a date "
-				    "(2026-11-28, 2026-11-28T10:00:00Z)\n",
-				    optarg);
+				say(SAY_FATAL, "--since %s: write a duration "
+				    "(2h, 3d) or a date (2026-11-28, "
+				    "2026-11-28T10:00:00Z)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
+			say_getopt(ch, argv);
 			fprintf(stderr, "usage: hookpipe ls [new|cur|retry|done|"
 			    "dead ...] [--event E] [--since T]\n");
 			return EXIT_USAGE;
@@ -438,8 +443,8 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	for (; optind < argc; optind++) {
 		if ((want[nwant] = state_of(argv[optind])) == SP_NDIRS ||
 		    nwant == NSTATES) {
-			fprintf(stderr, "hookpipe: '%s' is not a state: new, "
-			    "cur, retry, done or dead\n", argv[optind]);
+			say(SAY_FATAL, "'%s' is not a state: new, cur, "
+			    "retry, done or dead", argv[optind]);
 			return EXIT_USAGE;
 		}
 		nwant++;
@@ -453,7 +458,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 	    "TRIES");
 	for (i = 0; i < nwant; i++) {
 		if (spool_list(s, want[i], &l, &e) == -1) {
-			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			say(SAY_ERROR, "%s", e.msg);
 			continue;
 		}
 		for (j = 0; j < l.n; j++) {
@@ -604,7 +609,7 @@ cmd_show(const char *cfg, int argc, char **argv)
 	int		 raw = 0, fd = -1, ch, rc = EXIT_OK;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "rE:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":rE:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			raw = 1;
@@ -613,20 +618,25 @@ cmd_show(const char *cfg, int argc, char **argv)
 			epname = optarg;
 			break;
 		default:
+			say_getopt(ch, argv);
 			goto usage;
 		}
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc) {
+		say(SAY_FATAL, "%s", optind == argc ? "no entry or event id "
+		    "given" : "one entry or event id at a time");
 		goto usage;
+	}
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
-	if (resolve(s, c, argv[optind], epname, name, &d) == -1) {
+	if (resolve(s, c, argv[optind], epname, SAY_FATAL, name, &d) == -1) {
 		rc = EXIT_FAIL;
 		goto out;
 	}
 	if (envelope_of(s, d, name, &env, &fd) == -1) {
-		fprintf(stderr, "hookpipe: %s/%s/%s has no readable envelope\n",
-		    c->spool_dir, spool_dirname(d), cli_safe(&b, name, ""));
+		say(SAY_FATAL, "unable to read %s/%s/%s: it has no readable "
+		    "envelope", c->spool_dir, spool_dirname(d),
+		    cli_safe(&b, name, ""));
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -688,7 +698,7 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	int		 rc = 0;
 
 	if (from == SP_CUR || from == SP_NEW || from == SP_TMP) {
-		fprintf(stderr, "hookpipe: %s is in %s/: it is %s already\n",
+		say(SAY_ERROR, "unable to replay %s: it is in %s/, %s already",
 		    cli_safe(&b1, name, ""), spool_dirname(from),
 		    from == SP_CUR ? "running" : "waiting to run");
 		buf_free(&b1);
@@ -700,16 +710,16 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	/* Through cur/, where no runner picks it up, so the replay record
 	 * is in place before the entry is seen again in new/. */
 	if (spool_move(s, from, SP_CUR, name, &e) == -1) {
-		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		say(SAY_ERROR, "%s", e.msg);
 		return -1;
 	}
 	if (spool_hist_add(s, name, "replay", fields, &e) == -1) {
-		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		say(SAY_ERROR, "%s", e.msg);
 		(void)spool_move(s, SP_CUR, from, name, &e);
 		return -1;
 	}
 	if (spool_move(s, SP_CUR, SP_NEW, name, &e) == -1 && errno != ENOENT) {
-		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		say(SAY_ERROR, "%s", e.msg);
 		return -1;
 	}
 	if (envelope_of(s, SP_NEW, name, &env, NULL) == -1)
@@ -750,9 +760,10 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	int64_t			 since = 0;
 	size_t			 i, j;
 	int			 ch, dead = 0, run = 0, n = 0, bad = 0, k;
+	int			 temp = 0;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "de:s:rE:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, ":de:s:rE:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'd':
@@ -766,9 +777,8 @@ cmd_replay(const char *cfg, int argc, char **argv)
 			break;
 		case 's':
 			if ((since = cli_parse_since(optarg)) == -1) {
-				fprintf(stderr, "hookpipe: --since %s: write a "
-				    "duration (2h) or a date (2026-11-28)\n",
-				    optarg);
+				say(SAY_FATAL, "--since %s: write a duration "
+				    "(2h) or a date (2026-11-28)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -776,18 +786,24 @@ cmd_replay(const char *cfg, int argc, char **argv)
 			run = 1;
 			break;
 		default:
+			say_getopt(ch, argv);
 			goto usage;
 		}
 	}
 	if ((optind < argc) == (dead || event != NULL) ||
-	    (since && event == NULL && !dead) || (epname && optind == argc))
+	    (since && event == NULL && !dead) || (epname && optind == argc)) {
+		say(SAY_FATAL, "replay takes entries or event ids, or --dead, "
+		    "or --event E; --since goes with the last two, --endpoint "
+		    "with ids");
 		goto usage;
+	}
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
 	if (dlog_open(&log, c->log_file, &e) == -1)
-		fprintf(stderr, "hookpipe: warning: %s\n", e.msg);
+		say(SAY_WARNING, "%s", e.msg);
 	for (; optind < argc; optind++) {
-		if (resolve(s, c, argv[optind], epname, name, &d) == -1) {
+		if (resolve(s, c, argv[optind], epname, SAY_ERROR, name,
+		    &d) == -1) {
 			bad++;
 			continue;
 		}
@@ -821,7 +837,9 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	printf("%d event%s replayed\n", n, n == 1 ? "" : "s");
 	if (run && n > 0) {
 		if (runner_run(c, s, &log, 0, NULL, &st, &e) == -1) {
-			fprintf(stderr, "hookpipe: %s\n", e.msg);
+			say(SAY_ERROR, "%s", e.msg);
+			/* hookpipe-run's code for a spool that kept failing */
+			temp = st.failing;
 			bad++;
 		} else if (st.busy)
 			printf("a runner is at work: it runs them\n");
@@ -832,7 +850,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	dlog_close(&log);
 	spool_close(s);
 	conf_free(c);
-	return bad ? EXIT_FAIL : EXIT_OK;
+	return temp ? EXIT_TEMP : bad ? EXIT_FAIL : EXIT_OK;
 usage:
 	fprintf(stderr, "usage: hookpipe replay [--run] [--endpoint NAME] "
 	    "ENTRY|EVENT-ID ...\n"
@@ -859,31 +877,40 @@ cmd_purge(const char *cfg, int argc, char **argv)
 	int		 ch, bad = 0;
 
 	optind = 0;	/* glibc: start afresh (permute again) */
-	while ((ch = getopt_long(argc, argv, "o:s:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":o:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
-			if (parse_duration(optarg, &age) == -1)
+			if (parse_duration(optarg, &age) == -1) {
+				say(SAY_FATAL, "--older-than %s: write a "
+				    "duration (30d, 12h)", optarg);
 				goto usage;
+			}
 			cut = now_us() - (int64_t)age * 1000000;
 			break;
 		case 's':
 			d = state_of(optarg);
 			if (d != SP_DONE && d != SP_DEAD && d != SP_RETRY) {
-				fprintf(stderr, "hookpipe: --state %s: purge "
-				    "takes done, dead or retry\n", optarg);
+				say(SAY_FATAL, "--state %s: purge takes done, "
+				    "dead or retry", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
+			say_getopt(ch, argv);
 			goto usage;
 		}
 	}
-	if (cut == -1 || optind != argc)
+	if (cut == -1 || optind != argc) {
+		if (cut == -1)
+			say(SAY_FATAL, "--older-than AGE is required");
+		else
+			say(SAY_FATAL, "unexpected argument %s", argv[optind]);
 		goto usage;
+	}
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
 	if (spool_purge(s, d, cut, &n, &e) == -1) {
-		fprintf(stderr, "hookpipe: %s\n", e.msg);
+		say(SAY_ERROR, "%s", e.msg);
 		bad++;
 	}
 	printf("%u event%s purged from %s/\n", n, n == 1 ? "" : "s",

@@ -157,10 +157,24 @@ drain_max(const struct receiver *rcv, char *const *params)
 }
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: hookpipe.fcgi [-c FILE]\n"
-	    "Run by a web server as FastCGI or CGI; see hookpipe.fcgi(8).\n");
+	fprintf(f, "usage: hookpipe.fcgi [-c FILE]\n"
+	    "Run by a web server as FastCGI or CGI; see hookpipe.fcgi(8).\n"
+	    "Exit: 0 the request was answered (any HTTP status) or the "
+	    "FastCGI loop ended;\n"
+	    "      2 usage; 111 FastCGI could not start: try again later.\n");
+}
+
+/* A broken configuration does not stop the responder (the web server
+ * would only start it again): it answers 503 and says why here, once
+ * per process, in the server's error log. */
+static void
+say_conf_error(const struct receiver *rcv, const char *cfg)
+{
+	say_lines(rcv->conf_error);
+	say(SAY_ERROR, "unable to load %s: every request will be answered "
+	    "503 until it is fixed (hookpipe check -c %s)", cfg, cfg);
 }
 
 int
@@ -170,27 +184,32 @@ main(int argc, char *argv[])
 	struct request	 req;
 	struct answer	 a;
 	struct buf	 out = { 0 };
+	struct err	 e;
 	FCGX_Request	 fr;
 	const char	*cfg;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "c:hV")) != -1) {
+	say_init(argc > 0 ? argv[0] : "hookpipe.fcgi");
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":c:hV")) != -1) {
 		switch (ch) {
 		case 'c':
 			if (setenv("HOOKPIPE_CONFIG", optarg, 1) == -1) {
-				perror("hookpipe.fcgi: fatal: setenv");
-				return 111;
+				say(SAY_FATAL, "unable to set HOOKPIPE_CONFIG "
+				    "for -c %s: %s", optarg, strerror(errno));
+				return EXIT_TEMP;
 			}
 			break;
 		case 'V':
 			printf("hookpipe.fcgi %s\n", PACKAGE_VERSION);
-			return 0;
+			return EXIT_OK;
 		case 'h':
-			usage();
-			return 0;
+			usage(stdout);
+			return EXIT_OK;
 		default:
-			usage();
-			return 2;
+			say_getopt(ch, argv);
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	/* A sender that hangs up must not kill the responder. */
@@ -201,9 +220,7 @@ main(int argc, char *argv[])
 	/* Report a broken configuration at start-up, in the server log. */
 	cfg = getenv("HOOKPIPE_CONFIG");
 	if (cfg != NULL && *cfg != '\0' && receiver_load(&rcv, cfg) == -1)
-		fprintf(stderr, "hookpipe.fcgi: error: %s: every request will "
-		    "be answered 503 until it is fixed (run hookpipe check)\n",
-		    rcv.conf_error);
+		say_conf_error(&rcv, cfg);
 
 	if (FCGX_IsCGI()) {
 		req.params = environ;
@@ -216,14 +233,15 @@ main(int argc, char *argv[])
 		cgi_drain(drain_max(&rcv, environ));
 		(void)close(1);
 		/* The server waits for stderr to close too. */
-		if (a.kick)
-			receiver_kick(&rcv, 0);
+		if (a.kick && receiver_kick(&rcv, 0, &e) == -1)
+			say(SAY_WARNING, "%s; events wait for cron or "
+			    "hookpipe-run --watch", e.msg);
 		goto done;
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
-		fprintf(stderr, "hookpipe.fcgi: fatal: unable to start "
-		    "FastCGI\n");
-		return 111;
+		say(SAY_FATAL, "unable to start FastCGI on the socket on "
+		    "stdin: libfcgi failed to initialise");
+		return EXIT_TEMP;
 	}
 	while (FCGX_Accept_r(&fr) >= 0) {
 		req.params = fr.envp;
@@ -234,12 +252,13 @@ main(int argc, char *argv[])
 		if (!out.oom)
 			(void)FCGX_PutStr(out.p, (int)out.len, fr.out);
 		FCGX_Finish_r(&fr);
-		if (a.kick)
-			receiver_kick(&rcv, 1);
+		if (a.kick && receiver_kick(&rcv, 1, &e) == -1)
+			say(SAY_WARNING, "%s; events wait for cron or "
+			    "hookpipe-run --watch", e.msg);
 	}
 done:
 	answer_free(&a);
 	buf_free(&out);
 	receiver_free(&rcv);
-	return 0;
+	return EXIT_OK;
 }

@@ -507,29 +507,33 @@ child(void *arg)
 	return spawn_fail(report, SPAWN_EXEC);
 }
 
-/* The child's failure, as the handler's stderr would have said it. */
+/* The child's failure, as the handler's stderr would have said it: in
+ * the diagnostics' form, under the name of the program that spawned it
+ * (hookpipe-run, hookpipe.fcgi, hookpipe replay --run), which this
+ * parent, not the child, knows. */
 static void
 spawn_message(int errfd, const char *path, const struct spawn_report *r)
 {
-	char	msg[PATH_MAX + 160];
+	const char	*prog = say_prog();
+	char		 msg[PATH_MAX + 320];
 
 	switch (r->stage) {
 	case SPAWN_LIMITS:
-		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: unable to "
-		    "set the [delivery] rlimit_* limits: %s\n",
+		(void)snprintf(msg, sizeof(msg), "%s: fatal: unable to set "
+		    "the [delivery] rlimit_* limits: %s\n", prog,
 		    strerror(r->err));
 		break;
 	case SPAWN_CWD:
-		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: unable to "
-		    "enter the handler's folder: %s\n", strerror(r->err));
+		(void)snprintf(msg, sizeof(msg), "%s: fatal: unable to enter "
+		    "the handler's folder: %s\n", prog, strerror(r->err));
 		break;
 	case SPAWN_EXEC:
-		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: unable to "
-		    "run %s: %s\n", path, strerror(r->err));
+		(void)snprintf(msg, sizeof(msg), "%s: fatal: unable to run "
+		    "%s: %s\n", prog, path, strerror(r->err));
 		break;
 	case SPAWN_UNSAFE:
-		(void)snprintf(msg, sizeof(msg), "hookpipe: fatal: refused to "
-		    "run %s: %s\n", path,
+		(void)snprintf(msg, sizeof(msg), "%s: fatal: refused to run "
+		    "%s: %s\n", prog, path,
 		    r->err == UNSAFE_MODE ? "group or others may write it" :
 		    r->err == UNSAFE_OWNER ? "it belongs to another user" :
 		    r->err == UNSAFE_MOVED ? "its path now leads to another "

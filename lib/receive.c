@@ -861,8 +861,8 @@ receiver_handle(struct receiver *r, const struct request *req,
 	finish(&c);
 }
 
-void
-receiver_kick(struct receiver *r, int keep_stderr)
+int
+receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 {
 	posix_spawn_file_actions_t	fa;
 	posix_spawnattr_t		at;
@@ -876,19 +876,22 @@ receiver_kick(struct receiver *r, int keep_stderr)
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	if (r->conf == NULL || r->spool == NULL || r->runner == NULL)
-		return;
+		return 0;
 	/* A runner holds the lock for as long as it works and looks at new/
 	 * once more after letting go, so a held lock means no start. */
 	if (!spool_lock_free(r->spool))
-		return;
+		return 0;
 
 	/* posix_spawn (vfork-like, no page-table copy) in a session of its
 	 * own, with default signals and only stdin/stdout/stderr open. */
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return;
-	if (posix_spawnattr_init(&at) != 0) {
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+		errno = rc;
+		return err_sys(e, "unable to start %s", r->runner);
+	}
+	if ((rc = posix_spawnattr_init(&at)) != 0) {
 		(void)posix_spawn_file_actions_destroy(&fa);
-		return;
+		errno = rc;
+		return err_sys(e, "unable to start %s", r->runner);
 	}
 	(void)sigfillset(&all);
 	(void)sigemptyset(&none);
@@ -909,13 +912,17 @@ receiver_kick(struct receiver *r, int keep_stderr)
 	argv[2] = (char *)(uintptr_t)"-c";
 	argv[3] = r->conf_path;
 	argv[4] = NULL;
-	if (rc == 0 && (rc = posix_spawn(&pid, r->runner, &fa, &at, argv,
-	    environ)) != 0)
-		fprintf(stderr, "hookpipe.fcgi: warning: unable to start %s: %s;"
-		    " events wait for cron or hookpipe-run --watch\n", r->runner,
-		    strerror(rc));
+	if (rc != 0)
+		err_set(e, "unable to start %s: its spawn attributes cannot be "
+		    "set", r->runner);
+	else if ((rc = posix_spawn(&pid, r->runner, &fa, &at, argv,
+	    environ)) != 0) {
+		errno = rc;
+		err_sys(e, "unable to start %s", r->runner);
+	}
 	(void)posix_spawnattr_destroy(&at);
 	(void)posix_spawn_file_actions_destroy(&fa);
+	return rc != 0 ? -1 : 0;
 }
 
 void

@@ -57,8 +57,9 @@ int	receiver_load(struct receiver *, const char *);
 void	receiver_handle(struct receiver *, const struct request *,
 	    struct answer *);
 /* After the answer went out: start hookpipe-run unless one is running;
- * its stderr is the responder's when keep_stderr is set, else /dev/null. */
-void	receiver_kick(struct receiver *, int);
+ * its stderr is the responder's when keep_stderr is set, else /dev/null.
+ * -1 (and why) when it could not be started. */
+int	receiver_kick(struct receiver *, int, struct err *);
 void	answer_free(struct answer *);
 
 #endif

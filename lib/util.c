@@ -497,3 +497,126 @@ mono_us(void)
 {
 	return clock_ns(CLOCK_MONOTONIC) / 1000;
 }
+
+/* The program's name as invoked; static storage (argv[0]) lives as long
+ * as the process. */
+static const char *prog_name = "hookpipe";
+
+void
+say_init(const char *argv0)
+{
+	const char *slash;
+
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	if ((slash = strrchr(argv0, '/')) != NULL && slash[1] != '\0')
+		argv0 = slash + 1;
+	prog_name = argv0;
+}
+
+const char *
+say_prog(void)
+{
+	return prog_name;
+}
+
+static void
+say_v(enum say_level level, const char *fmt, va_list ap)
+{
+	static const char *const names[] = { "fatal", "error", "warning" };
+	char	line[8192];
+	int	saved = errno, n, m;
+
+	n = snprintf(line, sizeof(line), "%s: %s: ", prog_name,
+	    names[level]);
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
+		n = 0;
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	/* A message longer than the line is cut, with a mark. */
+	if ((size_t)n >= sizeof(line) - 1) {
+		n = (int)sizeof(line) - 5;
+		memcpy(line + n, "...", 3);
+		n += 3;
+	}
+	line[n++] = '\n';
+	/* One write: lines of processes sharing a log do not interleave. */
+	(void)write_all(2, line, (size_t)n);
+	errno = saved;
+}
+
+void
+say(enum say_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+say_lines(const char *text)
+{
+	const char	*p, *nl, *w;
+	int		 len;
+
+	for (p = text; p != NULL && *p != '\0'; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		len = (int)(nl - p);
+		if (len == 0)
+			continue;
+		/* "LOCATION: warning: what": the level moves to the front. */
+		w = memmem(p, (size_t)len, ": warning: ", 11);
+		if (w != NULL)
+			say(SAY_WARNING, "%.*s: %.*s", (int)(w - p), p,
+			    (int)(nl - w - 11), w + 11);
+		else
+			say(SAY_ERROR, "%.*s", len, p);
+	}
+}
+
+void
+say_getopt(int ch, char *const *argv)
+{
+	const char	*arg = optind > 0 ? argv[optind - 1] : NULL;
+	char		 shortopt[3] = { '-', (char)optopt, '\0' };
+	int		 n;
+
+	if (arg == NULL || strncmp(arg, "--", 2) != 0) {
+		/* -x, or -x in a cluster such as -qx */
+		if (ch == ':')
+			say(SAY_FATAL, "option %s needs a value", shortopt);
+		else
+			say(SAY_FATAL, "unknown option %s", optopt ? shortopt :
+			    arg != NULL ? arg : "?");
+		return;
+	}
+	n = (int)strcspn(arg, "=");
+	if (ch == ':')
+		say(SAY_FATAL, "option %.*s needs a value", n, arg);
+	else if (optopt != 0 && arg[n] == '=')
+		say(SAY_FATAL, "option %.*s takes no value", n, arg);
+	else
+		say(SAY_FATAL, "unknown or ambiguous option %.*s", n, arg);
+}
+
+int
+err_temporary(const struct err *e)
+{
+	switch (e->errnum) {
+	case EIO:
+	case ENOSPC:
+	case EDQUOT:
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case EAGAIN:
+	case EINTR:
+		return 1;
+	default:
+		return 0;
+	}
+}

@@ -81,4 +81,46 @@ int64_t	mono_us(void);
  * the kernel sets) do not follow it. */
 void	util_set_clock(int64_t (*)(clockid_t));
 
+
+/*
+ * Diagnostics: one line on stderr, "PROG: fatal: what: why" (the program
+ * stops), "PROG: error: ..." (this item failed, the program goes on) or
+ * "PROG: warning: ...". Only the programs' mains and cli/ print them; the
+ * library fills a struct err and reads say_prog() at most.
+ */
+enum say_level {
+	SAY_FATAL,
+	SAY_ERROR,
+	SAY_WARNING
+};
+
+/* Name the diagnostics after the program as invoked (argv[0], without
+ * its folder); until then they say "hookpipe". */
+void	say_init(const char *);
+/* That name: also the one a handler that could not be started sees. */
+const char *say_prog(void);
+/* One diagnostic line, written with a single write(2). */
+void	say(enum say_level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Each line of a report of problems in a file (conf_load's diag text:
+ * "FILE:LINE: what" or "FILE:LINE: warning: what") as an error or a
+ * warning line. */
+void	say_lines(const char *);
+/* getopt's complaint, in the form (the mains set opterr = 0 and start
+ * optstring with ':'): ch is what getopt returned, '?' or ':'. */
+void	say_getopt(int, char *const *);
+/* 1 when the error is one that may pass by itself (I/O error, disk
+ * full, out of memory or descriptors): exit EXIT_TEMP, not EXIT_FAIL. */
+int	err_temporary(const struct err *);
+
+/* Exit codes, one table for hookpipe, hookpipe-run and hookpipe.fcgi
+ * (EXIT STATUS in their man pages). */
+#define EXIT_OK		0	/* done */
+#define EXIT_FAIL	1	/* failed: again, it fails again until the
+				   cause (config, spool, argument) is fixed */
+#define EXIT_USAGE	2	/* bad command line: nothing was done */
+#define EXIT_BUSY	75	/* hookpipe-run: another runner holds the
+				   spool's lock; it runs the events */
+#define EXIT_TEMP	111	/* temporary failure: try again later */
+
 #endif

@@ -78,7 +78,7 @@ adv_squatted_spool() {
 	rc=$?
 	[ "$rc" != 0 ] && [ "$rc" != 124 ]
 	ok $? "squatted spool: hookpipe-run refuses it (exit $rc)"
-	like "$out" 'belongs to uid' "squatted spool: hookpipe-run says why"
+	like "$out" '^hookpipe-run: fatal: .*belongs to uid' "squatted spool: hookpipe-run says why"
 	[ ! -e "$T/sq.ran" ]
 	ok $? "squatted spool: the forged event's handler never ran"
 	is "$(cat "$T/victim")" SECRET \
@@ -87,7 +87,7 @@ adv_squatted_spool() {
 	rc=$?
 	[ "$rc" != 0 ]
 	ok $? "squatted spool: hookpipe check fails (exit $rc)"
-	like "$out" 'spool_dir: .*belongs to uid' \
+	like "$out" '^hookpipe: error: .*spool_dir: .*belongs to uid' \
 	    "squatted spool: hookpipe check names the foreign owner"
 
 	# Control: a spool hookpipe makes itself in the same shared folder.
@@ -105,7 +105,7 @@ adv_squatted_spool() {
 	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"sq-3"}')" 503 \
 	    "group-writable new/: 503"
 	out=$(timeout 20 "$HP" -c "$T/sq.ini" check 2>&1)
-	like "$out" 'new is writable by its group' \
+	like "$out" '^hookpipe: error: .*new is writable by its group' \
 	    "group-writable new/: hookpipe check says so"
 	chmod g-w "$T/pub/own/new"
 	rm -f "$T/pub/own/run.lock"
@@ -113,7 +113,7 @@ adv_squatted_spool() {
 	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"sq-4"}')" 503 \
 	    "run.lock as a symbolic link: 503"
 	out=$(timeout 20 "$RUN" -c "$T/sq.ini" 2>&1)
-	like "$out" 'run.lock is a symbolic link' \
+	like "$out" '^hookpipe-run: fatal: .*run.lock is a symbolic link' \
 	    "run.lock as a symbolic link: hookpipe-run refuses it"
 	is "$(cat "$T/victim")" SECRET \
 	    "run.lock as a symbolic link: the file it names is untouched"
@@ -279,7 +279,7 @@ fcntl.ioctl(fd, 0x8004587d, struct.pack("I", 2))' "$d/mnt" ||
 	else
 		is "$rc" 111 "once: exit 111 (temporary failure)"
 	fi
-	like "$(cat "$d/err")" "keeps failing: unable to move .*Input/output error" \
+	like "$(cat "$d/err")" "^hookpipe-run: fatal: .*keeps failing: unable to move .*Input/output error" \
 	    "$mode: and says why on stderr"
 	is "$(grep -c '"type":"spool",.*"state":"failing"' "$d/delivery.log")" 1 \
 	    "$mode: the delivery log says once that the spool fails"
@@ -621,11 +621,11 @@ adv_endpoint_ids() {
 	out=$("$HP" -c "$d/e.ini" show gh-1 2>&1)
 	rc=$?
 	is "$rc" 1 "show gh-1 alone, which two endpoints have: exit 1"
-	like "$out" "event id 'gh-1' is in 2 endpoints: the default endpoint, \[endpoint gh\]; pick one with --endpoint" \
+	like "$out" "^hookpipe: fatal: event id 'gh-1' is in 2 endpoints: the default endpoint, \[endpoint gh\]; pick one with --endpoint" \
 	    "and it says so, naming both"
 	out=$("$HP" -c "$d/e.ini" show gh-1 --endpoint nosuch 2>&1)
 	rc=$?
-	like "$rc: $out" "^1: .*has no \[endpoint nosuch\]" "show --endpoint of an unknown endpoint: exit 1, says so"
+	like "$rc: $out" "^1: hookpipe: fatal: .*has no \[endpoint nosuch\]" "show --endpoint of an unknown endpoint: exit 1, says so"
 	out=$("$HP" -c "$d/e.ini" replay gh-1 --endpoint gh 2>&1)
 	rc=$?
 	like "$rc: $out" '^0: replayed [^ ]+ \(ping, from done\)' "replay gh-1 --endpoint gh replays it"
@@ -656,12 +656,12 @@ adv_cross_fs() {
 	is "$(cgi_post "$T/sq.ini" '{"event":"sq.event","id":"x-2"}')" 503 \
 	    "cross-fs: done/ on another file system: 503"
 	out=$(timeout 20 "$RUN" -c "$T/sq.ini" 2>&1)
-	like "$out" 'done is on another file system' \
+	like "$out" '^hookpipe-run: fatal: .*done is on another file system' \
 	    "cross-fs: hookpipe-run refuses the spool, naming done/"
 	is "$(find "$T/xfs/cur" -type f | wc -l)" 0 \
 	    "cross-fs: no event was claimed into cur/"
 	out=$(timeout 20 "$HP" -c "$T/sq.ini" check 2>&1)
-	like "$out" 'done is on another file system' \
+	like "$out" '^hookpipe: error: .*done is on another file system' \
 	    "cross-fs: hookpipe check names it"
 	rm -f "$T/xfs/done"
 	rm -rf "$shm"

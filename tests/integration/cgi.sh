@@ -149,7 +149,7 @@ is "$(grep -c '^m-[345] ' "$T/capture/runs.log")" 3 "two concurrent runners ran 
 printf '[oops\n' > "$T/bad.ini"
 run_out=$("$BUILD/hookpipe-run" -c "$T/bad.ini" 2>&1)
 is "$?" 1 "hookpipe-run with a broken config exits 1"
-like "$run_out" 'bad.ini:1: malformed section header' "and names file and line"
+like "$run_out" '^hookpipe-run: error: .*bad.ini:1: malformed section header' "and names file and line"
 "$BUILD/hookpipe-run" -x >/dev/null 2>&1
 is "$?" 2 "hookpipe-run usage error exits 2"
 

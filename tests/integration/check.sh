@@ -32,7 +32,7 @@ is "$RC" 0 "a sync event with its handler by name passes"
 
 check "$(base; printf 'max_bodyy = 1M\n')"
 is "$RC" 1 "a misspelt key fails"
-like "$OUT" "c.ini:6: unknown key 'max_bodyy' in \[auth\]" "names file, line and key"
+like "$OUT" "^hookpipe: error: .*c.ini:6: unknown key 'max_bodyy' in \[auth\]" "names file, line and key"
 
 check "$(base; printf '[hooks]\n')"
 like "$OUT" 'c.ini:6: unknown section \[hooks\]' "unknown section named"
@@ -56,7 +56,7 @@ chmod 644 "$T/handlers/noexec"
 check "$(base; printf '[event booking.updated]\nhandler = noexec\n')"
 like "$OUT" 'not executable: chmod 755' "a non-executable handler is named with the fix"
 check "$(base; printf '[event no.handler]\n')"
-like "$OUT" 'warning: \[event no.handler\] has no handler' "an event without a handler is a warning"
+like "$OUT" '^hookpipe: warning: .*c.ini: \[event no.handler\] has no handler' "an event without a handler is a warning"
 check "$(base; printf '[event ../x]\n')"
 like "$OUT" 'an event name is' "bad event name in a section refused"
 check "$(base; printf '[event x]\nmode = sync\ntimeout = 2h\n')"
@@ -116,7 +116,7 @@ fi
 
 "$BUILD/hookpipe" -c "$T/nonexistent.ini" check >/dev/null 2>"$T/err"
 is "$?" 1 "a missing config file fails"
-like "$(cat "$T/err")" 'nonexistent.ini: cannot read the configuration: No such file' "and says so"
+like "$(cat "$T/err")" '^hookpipe: error: .*nonexistent.ini: cannot read the configuration: No such file' "and says so"
 "$BUILD/hookpipe" >/dev/null 2>&1
 is "$?" 2 "no command: usage, exit 2"
 "$BUILD/hookpipe" frobnicate >/dev/null 2>&1

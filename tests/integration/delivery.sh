@@ -136,7 +136,7 @@ ok $? "the replayed handler got the original bytes"
 like "$(grep '"id":"x1"' "$SP/delivery.log")" 'replay from dead' "replay is logged as such"
 "$HP" -c "$T/d.ini" replay nope-no-such >/dev/null 2>"$T/err"
 is "$?" 1 "replay of an unknown id fails"
-like "$(cat "$T/err")" "no event 'nope-no-such'" "and says which"
+like "$(cat "$T/err")" "^hookpipe: error: no event 'nope-no-such'" "and says which"
 
 # --- EVENT.d: a retry reruns only the handlers that did not succeed -----
 post "$T/d.ini" '{"event":"parts","id":"pt1"}' >/dev/null

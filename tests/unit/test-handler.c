@@ -357,12 +357,16 @@ test_status(void)
 	    "SIGTERM ignored by us is default in the handler");
 	handler_result_free(&r);
 
+	/* The reason is said under the name of the program that spawned
+	 * the handler. */
+	say_init("/usr/bin/hookpipe-run");
 	is_int(handler_run(in_dir(hdir, "does-not-exist"), in, 0, envp,
 	    lim(10, 1), &r, &e), 0, "missing program: handler_run returns 0");
 	is_int(r.exited, 1, "missing program: exited");
 	is_int(r.code, 127, "missing program: code 127");
-	ok(strstr(r.tail, "unable to run") != NULL,
-	    "missing program: reason on stderr");
+	ok(strncmp(r.tail, "hookpipe-run: fatal: unable to run ", 35) == 0 &&
+	    strstr(r.tail, "does-not-exist: No such file or directory\n") !=
+	    NULL, "missing program: reason on stderr, in the spawner's name");
 	handler_result_free(&r);
 	(void)put(in_dir(hdir, "noexec"), "#!/bin/sh\n", 10, 0644);
 	is_int(handler_run(in_dir(hdir, "noexec"), in, 0, envp, lim(10, 1),

@@ -1,5 +1,5 @@
 /* test-util: size/duration/boolean parsers, comma lists, random names,
- * timestamps and read_file. */
+ * timestamps, read_file and the diagnostics' one form. */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -321,6 +321,67 @@ test_tty_escape(void)
 	buf_free(&b);
 }
 
+/* What say() and say_lines() write on stderr, read back from a file. */
+static char said[4096];
+
+static void
+capture(int begin)
+{
+	static int	saved = -1, fd = -1;
+	ssize_t		n;
+
+	if (begin) {
+		fd = open("/tmp", O_RDWR | O_TMPFILE, 0600);
+		saved = dup(2);
+		ok(fd != -1 && saved != -1 && dup2(fd, 2) == 2,
+		    "stderr to a temporary file");
+		return;
+	}
+	(void)dup2(saved, 2);
+	(void)close(saved);
+	n = pread(fd, said, sizeof(said) - 1, 0);
+	said[n > 0 ? n : 0] = '\0';
+	(void)close(fd);
+}
+
+static void
+test_say(void)
+{
+	struct err e;
+
+	is_str(say_prog(), "hookpipe", "the name before say_init");
+	say_init("/usr/local/bin/hookpipe-run");
+	is_str(say_prog(), "hookpipe-run", "say_init keeps the last part");
+	say_init("");
+	is_str(say_prog(), "hookpipe-run", "say_init(\"\") changes nothing");
+	capture(1);
+	errno = EBADF;
+	say(SAY_FATAL, "unable to open %s: %s", "spool/new/X",
+	    "Permission denied");
+	is_int(errno, EBADF, "say keeps errno");
+	say(SAY_ERROR, "one item failed");
+	say(SAY_WARNING, "look at this");
+	say_lines("/etc/h.ini:3: unknown key 'x'\n"
+	    "/etc/h.ini:9: warning: token 1 is shorter than 16 bytes\n"
+	    "/etc/h.ini: spool_dir /s: Permission denied\n");
+	capture(0);
+	is_str(said, "hookpipe-run: fatal: unable to open spool/new/X: "
+	    "Permission denied\n"
+	    "hookpipe-run: error: one item failed\n"
+	    "hookpipe-run: warning: look at this\n"
+	    "hookpipe-run: error: /etc/h.ini:3: unknown key 'x'\n"
+	    "hookpipe-run: warning: /etc/h.ini:9: token 1 is shorter than 16 "
+	    "bytes\n"
+	    "hookpipe-run: error: /etc/h.ini: spool_dir /s: Permission "
+	    "denied\n", "one form: PROG: fatal|error|warning: what: why");
+	e.errnum = EIO;
+	ok(err_temporary(&e), "EIO is temporary");
+	e.errnum = EACCES;
+	ok(!err_temporary(&e), "EACCES is not");
+	e.errnum = 0;
+	ok(!err_temporary(&e), "no errno is not");
+}
+
 int
 main(void)
 {
@@ -332,5 +393,6 @@ main(void)
 	test_fmt_time();
 	test_read_file();
 	test_tty_escape();
+	test_say();
 	return tap_done();
 }
