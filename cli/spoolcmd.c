@@ -246,52 +246,6 @@ fmt_age(int64_t secs, char *out, size_t len)
 		(void)snprintf(out, len, "%lldd", (long long)(secs / 86400));
 }
 
-/* Failed handler runs in the last hour, from the end of the delivery log. */
-static int
-recent_failures(const char *log)
-{
-	json_object	*o;
-	const char	*type, *res, *t;
-	char		*text, *p, *nl, cut[40];
-	FILE		*f;
-	long		 size, from;
-	size_t		 n;
-	int		 count = 0;
-
-	fmt_time_us(now_us() - 3600LL * 1000000, cut, sizeof(cut));
-	if (log == NULL || (f = fopen(log, "re")) == NULL)
-		return 0;
-	if (fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0) {
-		(void)fclose(f);
-		return 0;
-	}
-	from = size > 4 * 1024 * 1024 ? size - 4 * 1024 * 1024 : 0;
-	if (fseek(f, from, SEEK_SET) == -1 ||
-	    (text = malloc((size_t)(size - from) + 1)) == NULL) {
-		(void)fclose(f);
-		return 0;
-	}
-	n = fread(text, 1, (size_t)(size - from), f);
-	text[n] = '\0';
-	(void)fclose(f);
-	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-		*nl = '\0';
-		if (strstr(p, "\"type\":\"handler\"") == NULL)
-			continue;
-		if ((o = json_tokener_parse(p)) == NULL)
-			continue;
-		type = json_str(o, "type");
-		res = json_str(o, "result");
-		t = json_str(o, "time");
-		if (type != NULL && res != NULL && t != NULL &&
-		    strcmp(res, "exit 0") != 0 && strcmp(t, cut) >= 0)
-			count++;
-		json_object_put(o);
-	}
-	free(text);
-	return count;
-}
-
 int
 cmd_status(const char *cfg, int argc, char **argv)
 {
@@ -340,7 +294,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 	}
 	pid = (long)spool_runner(s);
 	running = pid > 0;
-	failures = recent_failures(c->log_file);
+	failures = dlog_failures(c->log_file, now - 3600LL * 1000000);
 	if (json) {
 		printf("{\"spool\":");
 		{

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "dlog.h"
 
 int
@@ -150,4 +152,54 @@ dlog_event_fields(struct buf *b, const char *spool, const char *event,
 	if (reason != NULL) {
 		buf_json_kv(b, "reason", reason);
 	}
+}
+
+int
+dlog_failures(const char *path, int64_t since)
+{
+	struct stat	 st;
+	json_object	*o, *v;
+	const char	*res, *t;
+	char		*text = NULL, *p, *nl, cut[40];
+	off_t		 from;
+	ssize_t		 n;
+	size_t		 len = 0, want;
+	int		 fd, count = 0;
+
+	fmt_time_us(since, cut, sizeof(cut));
+	if (path == NULL || (fd = open_file(AT_FDCWD, path, O_RDONLY,
+	    NULL)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1) {
+		(void)close(fd);
+		return 0;
+	}
+	/* The last 4 MiB: enough for an hour of a busy receiver. */
+	from = st.st_size > 4 * 1024 * 1024 ? st.st_size - 4 * 1024 * 1024 : 0;
+	want = (size_t)(st.st_size - from);
+	if ((text = malloc(want + 1)) == NULL) {
+		(void)close(fd);
+		return 0;
+	}
+	while (len < want && (n = pread(fd, text + len, want - len,
+	    from + (off_t)len)) > 0)
+		len += (size_t)n;
+	(void)close(fd);
+	text[len] = '\0';
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		if (strstr(p, "\"type\":\"handler\"") == NULL ||
+		    (o = json_tokener_parse(p)) == NULL)
+			continue;
+		res = json_object_object_get_ex(o, "result", &v) ?
+		    json_object_get_string(v) : NULL;
+		t = json_object_object_get_ex(o, "time", &v) ?
+		    json_object_get_string(v) : NULL;
+		if (res != NULL && t != NULL && strcmp(res, "exit 0") != 0 &&
+		    strcmp(t, cut) >= 0)
+			count++;
+		json_object_put(o);
+	}
+	free(text);
+	return count;
 }

@@ -32,4 +32,8 @@ void	dlog_handler_fields(struct buf *, const struct handler_meta *,
 void	dlog_event_fields(struct buf *, const char *, const char *,
 	    const char *, const char *, const char *, int);
 
+/* How many handler runs failed (a result other than "exit 0") since a
+ * time (µs), read from the end of the log at path (its last 4 MiB). */
+int	dlog_failures(const char *, int64_t);
+
 #endif

@@ -473,6 +473,53 @@ test_fields(void)
 	buf_free(&b);
 }
 
+/* dlog_failures: failed handler runs since a time, from the log. */
+static void
+test_failures(void)
+{
+	char	t1[40], t2[40], line[256];
+	FILE	*f;
+	int64_t	now = 1796000000000000LL;
+
+	fmt_time_us(now - 7200LL * 1000000, t1, sizeof(t1));
+	fmt_time_us(now - 60LL * 1000000, t2, sizeof(t2));
+	if ((f = fopen(at("f.log"), "w")) == NULL) {
+		ok(0, "write f.log");
+		return;
+	}
+	/* Two hours ago a failure, a minute ago two failures and a success,
+	 * a request line, a torn line. */
+	(void)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"type\":"
+	    "\"handler\",\"result\":\"exit 3\"}\n", t1);
+	(void)fputs(line, f);
+	(void)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"type\":"
+	    "\"handler\",\"result\":\"exit 3\"}\n", t2);
+	(void)fputs(line, f);
+	(void)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"type\":"
+	    "\"handler\",\"result\":\"timeout\"}\n", t2);
+	(void)fputs(line, f);
+	(void)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"type\":"
+	    "\"handler\",\"result\":\"exit 0\"}\n", t2);
+	(void)fputs(line, f);
+	(void)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"type\":"
+	    "\"request\",\"status\":500}\n{\"time\":\"%s\",\"type\":"
+	    "\"handler\",\"res", t2, t2);
+	(void)fputs(line, f);
+	(void)fclose(f);
+	is_int(dlog_failures(at("f.log"), now - 3600LL * 1000000), 2,
+	    "dlog_failures: the two failed runs of the last hour");
+	is_int(dlog_failures(at("f.log"), now - 3 * 3600LL * 1000000), 3,
+	    "dlog_failures: three in the last three hours");
+	is_int(dlog_failures(at("absent.log"), 0), 0,
+	    "dlog_failures: no log, no failures");
+	(void)unlink(at("f.log"));
+	if (mkfifo(at("fifo.log"), 0600) == 0) {
+		is_int(dlog_failures(at("fifo.log"), 0), 0,
+		    "dlog_failures: a FIFO is not read (no hang)");
+		(void)unlink(at("fifo.log"));
+	}
+}
+
 int
 main(void)
 {
@@ -485,6 +532,7 @@ main(void)
 	test_two_writers();
 	test_stderr();
 	test_fields();
+	test_failures();
 
 	(void)unlink(at("d.log"));
 	(void)unlink(at("two.log"));
