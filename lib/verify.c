@@ -157,7 +157,8 @@ static const struct verify_row rows[VERIFY_NSCHEMES] = {
 		.sig_header = "X-Hub-Signature-256",
 		.recipe = VERIFY_R_BODY, .alg = VERIFY_SHA256,
 		.enc = VERIFY_HEX, .sig_tag = "sha256=",
-		.event = { "object" }, .event_suffix = "entry.0.changes.0.field",
+		.event = { "object" },
+		.event_suffix = "entry.0.changes.0.field",
 		.id = { "hash:entry" },
 	},
 	[VERIFY_MAILGUN] = {
@@ -321,8 +322,8 @@ verify_decode_secrets(struct verify *v, struct err *e)
 		b64 = strncmp(t->p, "whsec_", 6) == 0 ? t->p + 6 : t->p;
 		n = verify_b64_decode(b64, strlen(b64), raw, sizeof(raw));
 		if (n <= 0)
-			return err_set(e, "secret %zu is not whsec_ followed by "
-			    "base64", k);
+			return err_set(e, "secret %zu is not whsec_ followed "
+			    "by base64", k);
 		wipe(t->p, t->n);
 		memcpy(t->p, raw, (size_t)n);
 		t->n = (size_t)n;
@@ -529,8 +530,9 @@ parse_header(const struct scheme *s, const char *h, struct offered *sym,
 {
 	const struct verify_row	*r = s->r;
 	const char		*p, *end;
-	size_t			 n, tag = s->sig_tag ? strlen(s->sig_tag) : 0;
+	size_t			 n, tag;
 
+	tag = s->sig_tag != NULL ? strlen(s->sig_tag) : 0;
 	if (r->sep == '\0') {
 		if (tag > 0 && strncmp(h, s->sig_tag, tag) != 0)
 			return err_set(e, "signature without its prefix");
@@ -638,7 +640,8 @@ verify_twilio(const struct verify *v, const struct scheme *s,
     const struct offered *o, struct err *e)
 {
 	const struct form_pair	*hp, *prev = NULL;
-	unsigned char		 want[CRYPTO_SHA256_LEN], got[CRYPTO_SHA256_LEN];
+	unsigned char		 want[CRYPTO_SHA256_LEN];
+	unsigned char		 got[CRYPTO_SHA256_LEN];
 	struct form		 q, f;
 	struct buf		 u[2], text;
 	const char		*query = param_get(params, "QUERY_STRING");

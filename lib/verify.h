@@ -13,18 +13,20 @@
 
 enum verify_scheme {
 	VERIFY_TOKEN,		/* a shared secret in a header */
-	VERIFY_STDWH,		/* Standard Webhooks (webhook-id/-timestamp/-signature) */
+	VERIFY_STDWH,		/* Standard Webhooks: webhook-id, -timestamp,
+				   -signature */
 	VERIFY_GITHUB,		/* X-Hub-Signature-256: sha256=<hex> */
 	VERIFY_STRIPE,		/* Stripe-Signature: t=...,v1=<hex>... */
-	VERIFY_HMAC,		/* a header, sha256|sha512, hex|base64, prefix */
+	VERIFY_HMAC,		/* a header, sha256|sha512, hex|base64,
+				   prefix */
 	VERIFY_SHOPIFY,		/* X-Shopify-Hmac-Sha256: <base64> */
-	VERIFY_SLACK,		/* X-Slack-Signature: v0=<hex> of v0:ts:body */
-	VERIFY_TWILIO,		/* X-Twilio-Signature: URL + form, HMAC-SHA1 */
+	VERIFY_SLACK,		/* X-Slack-Signature: v0=<hex> */
+	VERIFY_TWILIO,		/* X-Twilio-Signature: URL + form, SHA-1 */
 	VERIFY_GITLAB,		/* X-Gitlab-Token: the secret itself */
 	VERIFY_PADDLE,		/* Paddle-Signature: ts=...;h1=<hex> */
-	VERIFY_ZOOM,		/* x-zm-signature: v0=<hex> of v0:ts:body */
-	VERIFY_META,		/* X-Hub-Signature-256 with the app secret */
-	VERIFY_MAILGUN,		/* the body's signature.{timestamp,token,signature} */
+	VERIFY_ZOOM,		/* x-zm-signature: v0=<hex> */
+	VERIFY_META,		/* X-Hub-Signature-256, the app secret */
+	VERIFY_MAILGUN,		/* the body's signature object */
 	VERIFY_SVIX,		/* Standard Webhooks under svix-* names */
 	VERIFY_NSCHEMES
 };
