@@ -233,6 +233,19 @@ verify_hex_decode(const char *s, size_t n, unsigned char *out, size_t max)
 	return (long)(n / 2);
 }
 
+/* The value of a base64 digit; -1 for another character. */
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 long
 verify_b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
 {
@@ -248,6 +261,11 @@ verify_b64_decode(const char *s, size_t n, unsigned char *out, size_t max)
 	 * MAC has one spelling. */
 	if ((eq = memchr(s, '=', n)) != NULL && (eq < s + n - 2 ||
 	    (eq == s + n - 2 && s[n - 1] != '=')))
+		return -1;
+	/* Nor may the bits that padding leaves unused be set: "YR==" would
+	 * pass for "YQ==". */
+	if (s[n - 1] == '=' && (b64val(s[n - (s[n - 2] == '=' ? 3 : 2)]) &
+	    (s[n - 2] == '=' ? 0xf : 0x3)) != 0)
 		return -1;
 	if ((tmp = malloc(n / 4 * 3 + 1)) == NULL)
 		return -1;

@@ -154,6 +154,12 @@ test_decoders(void)
 	    "'=' then a letter at the end refused");
 	is_int(verify_b64_decode("YQ==", 4, b, sizeof(b)), 1,
 	    "two '=' of padding decode");
+	is_int(verify_b64_decode("YR==", 4, b, sizeof(b)), -1,
+	    "unused bits set before '==' refused (one MAC, one spelling)");
+	is_int(verify_b64_decode("YWJ=", 4, b, sizeof(b)), -1,
+	    "unused bits set before '=' refused");
+	is_int(verify_b64_decode("YWI=", 4, b, sizeof(b)), 2,
+	    "the canonical spelling decodes");
 	is_int(verify_scheme_parse("stripe"), VERIFY_STRIPE, "scheme names");
 	is_int(verify_scheme_parse("md5"), -1, "unknown scheme refused");
 }
