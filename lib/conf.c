@@ -167,7 +167,8 @@ static const struct conf_key keys[] = {
 	/* [auth] */
 	{ KEY(SC_AUTH, "verify", K_ENUM), .def = "token", EP(verify.scheme),
 	  .names = verify_schemes,
-	  .fix = "write token, standard-webhooks, github, stripe or hmac",
+	  .fix = "write token, standard-webhooks, github, stripe, hmac, shopify, "
+	  "slack, twilio, gitlab, paddle, zoom, meta, mailgun or svix",
 	  .doc = "how a request proves its sender: a token or a signature "
 	  "scheme" },
 	{ KEY(SC_AUTH, "header", K_HEADER), .def = "x-auth-token",
@@ -185,7 +186,8 @@ static const struct conf_key keys[] = {
 	  "(rotation)" },
 	{ KEY(SC_AUTH, "tolerance", K_DURATION), RANGE(1, 86400), .def = "5m",
 	  EP(verify.tolerance),
-	  .doc = "how far a signed timestamp may lie from the clock" },
+	  .doc = "how far a signed timestamp may lie from the clock, with a "
+	  "scheme that signs one" },
 	{ KEY(SC_AUTH, "signature_header", K_HEADER),
 	  AUX(struct endpoint, verify.param), .fix = "",
 	  .doc = "the header carrying the signature; required with hmac, "
@@ -199,6 +201,9 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_AUTH, "prefix", K_STRING), EP(verify.prefix),
 	  .doc = "text before the encoded signature (hmac; github's is "
 	  "sha256=)" },
+	{ KEY(SC_AUTH, "public_url", K_STRING), EP(verify.public_url),
+	  .doc = "the URL the sender posts to, as the sender writes it; "
+	  "required with twilio" },
 	{ KEY(SC_AUTH, "allow_from", K_CIDRS), EP(allow_from),
 	  .flags = F_INHERIT, .fix = " (like 192.0.2.0/24 or 2001:db8::/32)",
 	  .doc = "addresses and CIDR ranges allowed; others get 403" },
@@ -1329,39 +1334,66 @@ load_rate(struct loader *l, struct endpoint *ep, const struct where *w,
 		bad(l, w, kb->name, "needs rate_limit");
 }
 
-/* Keys of another scheme would be ignored: say so instead. */
+/* The schemes whose row takes a key, "a, b or c", into buf. */
+static const char *
+scheme_users(unsigned bit, char *buf, size_t size)
+{
+	size_t	i, n = 0, k = 0;
+	int	w;
+
+	for (i = 0; i < VERIFY_NSCHEMES; i++)
+		n += (verify_row((enum verify_scheme)i)->keys & bit) != 0;
+	buf[0] = '\0';
+	for (i = 0; i < VERIFY_NSCHEMES; i++) {
+		if (!(verify_row((enum verify_scheme)i)->keys & bit))
+			continue;
+		k++;
+		w = snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
+		    k == 1 ? "" : k == n ? " or " : ", ",
+		    verify_scheme_name((enum verify_scheme)i));
+		if (w < 0 || (size_t)w >= size - strlen(buf))
+			break;
+	}
+	return buf;
+}
+
+/* Keys of another scheme would be ignored: say so instead. Which scheme
+ * takes and needs which key is its row's to say (lib/verify.c). */
 static void
 scheme_rules(struct loader *l, const struct endpoint *ep,
     const struct where *w)
 {
-	static const char *const hmac_only[] = { "algorithm", "encoding" };
-	static const char *const signed_only[] = { "signature_header",
-	    "prefix" };
 	enum verify_scheme	 s = ep->verify.scheme;
-	size_t			 i;
+	const struct verify_row	*r = verify_row(s);
+	const struct verify_key	*k;
+	struct err		 e;
+	char			 users[300];
 
-	for (i = 0; i < NITEMS(hmac_only); i++)
-		if (s != VERIFY_HMAC && has(l, w, hmac_only[i]))
-			bad(l, w, hmac_only[i], "applies to verify = hmac only "
-			    "(%s fixes its own)", verify_scheme_name(s));
-	for (i = 0; i < NITEMS(signed_only); i++)
-		if (s != VERIFY_HMAC && s != VERIFY_GITHUB &&
-		    has(l, w, signed_only[i]))
-			bad(l, w, signed_only[i], "applies to verify = hmac or "
-			    "github only");
-	if (s == VERIFY_HMAC && !has(l, w, "signature_header"))
-		sect_err(l, w, "[%s] verify = hmac needs signature_header: the "
-		    "header that carries the signature", w->label);
+	for (k = verify_keys; k->name != NULL; k++) {
+		if (!(r->keys & k->bit) && has(l, w, k->name))
+			bad(l, w, k->name, "applies to verify = %s only "
+			    "(verify = %s does not use it)", scheme_users(
+			    k->bit, users, sizeof(users)),
+			    verify_scheme_name(s));
+		else if ((r->needs & k->bit) && !has(l, w, k->name))
+			sect_err(l, w, "[%s] verify = %s needs %s: %s",
+			    w->label, verify_scheme_name(s), k->name, k->what);
+	}
+	if ((r->keys & VERIFY_K_PUBLIC_URL) && ep->verify.public_url != NULL &&
+	    !verify_url_ok(ep->verify.public_url, &e))
+		bad(l, w, "public_url", "%s", e.msg);
 	if (s == VERIFY_TOKEN && (has(l, w, "secret_file") ||
 	    has(l, w, "secret")))
 		bad(l, w, has(l, w, "secret") ? "secret" : "secret_file",
-		    "signing secrets need verify = standard-webhooks, github, "
-		    "stripe or hmac; a shared token goes in token_file");
+		    "signing secrets need a signature scheme (verify = "
+		    "standard-webhooks, github, stripe...); a shared token "
+		    "goes in token_file");
 	if (s != VERIFY_TOKEN && (has(l, w, "token_file") ||
 	    has(l, w, "token")))
 		bad(l, w, has(l, w, "token") ? "token" : "token_file", "verify "
-		    "= %s signs with secret_file (or secret), not a token",
-		    verify_scheme_name(s));
+		    "= %s %s with secret_file (or secret), not a token",
+		    verify_scheme_name(s), r->recipe == VERIFY_R_TOKEN ?
+		    "checks its secret" : "signs");
 }
 
 /* Before auth reads the tokens or secrets: the file must be a regular
@@ -1460,39 +1492,38 @@ load_auth(struct loader *l, struct endpoint *ep, const struct where *w,
 		    "secret", "%s", e.msg);
 }
 
-/* GitHub names the event and the delivery in headers, and signs in
- * X-Hub-Signature-256 after sha256=; Standard Webhooks names the message
- * id: they are the defaults unless the INI says otherwise. fw holds the
- * fields, aw the verification. */
+/* One default source of the event name or id, from the scheme's row,
+ * unless the INI sets the key: a header or a JSON path (the row's other
+ * kinds, a hash or a fixed name, are not sources this loader knows). */
+static void
+default_field(struct loader *l, const struct where *fw, const char *key,
+    const char *src, char **field, char *param, size_t plen)
+{
+	if (src == NULL || has(l, fw, key) || src[0] == '=' ||
+	    strncmp(src, "hash:", 5) == 0)
+		return;
+	if (strncmp(src, "header:", 7) != 0 && !payload_path_ok(src))
+		return;
+	free(*field);
+	if ((*field = strdup(src)) != NULL && strncmp(src, "header:", 7) == 0)
+		header_field(l, fw, key, src, param, plen);
+}
+
+/* What the scheme's row says where the INI does not: where its senders
+ * put the event name and id (GitHub's headers, Slack's event_id...) and
+ * its tolerance. fw holds the fields, aw the verification. */
 static void
 scheme_defaults(struct loader *l, struct endpoint *ep,
     const struct where *fw, const struct where *aw)
 {
-	struct verify	*vf = &ep->verify;
-	const char	*ev = NULL, *id = NULL;
+	const struct verify_row *r = verify_row(ep->verify.scheme);
 
-	if (vf->scheme == VERIFY_GITHUB) {
-		ev = "header:X-GitHub-Event";
-		id = "header:X-GitHub-Delivery";
-		if (!has(l, aw, "signature_header"))
-			(void)auth_header_param("X-Hub-Signature-256",
-			    vf->param, sizeof(vf->param));
-		if (vf->prefix == NULL)
-			vf->prefix = strdup("sha256=");
-	} else if (vf->scheme == VERIFY_STDWH)
-		id = "header:webhook-id";
-	if (ev != NULL && !has(l, fw, "event_field")) {
-		free(ep->event_field);
-		ep->event_field = strdup(ev);
-		header_field(l, fw, "event_field", ev, ep->event_param,
-		    sizeof(ep->event_param));
-	}
-	if (id != NULL && !has(l, fw, "id_field")) {
-		free(ep->id_field);
-		ep->id_field = strdup(id);
-		header_field(l, fw, "id_field", id, ep->id_param,
-		    sizeof(ep->id_param));
-	}
+	if (r->tolerance > 0 && !has(l, aw, "tolerance"))
+		ep->verify.tolerance = r->tolerance;
+	default_field(l, fw, "event_field", r->event[0], &ep->event_field,
+	    ep->event_param, sizeof(ep->event_param));
+	default_field(l, fw, "id_field", r->id[0], &ep->id_field,
+	    ep->id_param, sizeof(ep->id_param));
 }
 
 /* The default endpoint from [hookpipe] + [auth], then one per
@@ -1606,8 +1637,7 @@ endpoint_free(struct endpoint *ep)
 	free(ep->auth_header);
 	free(ep->token_file);
 	tokens_free(&ep->tokens);
-	tokens_free(&ep->verify.secrets);
-	free(ep->verify.prefix);
+	verify_free(&ep->verify);
 	cidr_list_free(&ep->allow_from);
 	cidr_list_free(&ep->trusted_proxies);
 }

@@ -1,4 +1,5 @@
-/* crypto: HMAC and base64 blocks from libcrypto for lib/verify.c. A
+/* crypto: HMAC, SHA-256, Ed25519 and base64 blocks from libcrypto for
+ * lib/verify.c. A
  * linked libcrypto costs every responder 1.4 MiB of resident pages
  * (relocations and constructors run at start-up) though the shared token
  * needs none of it; so, by default, it is loaded with dlopen when a
@@ -36,6 +37,14 @@ struct fns {
 	__typeof__(OSSL_PARAM_construct_utf8_string)	*param_utf8;
 	__typeof__(OSSL_PARAM_construct_end)		*param_end;
 	__typeof__(EVP_DecodeBlock)			*decode_block;
+	__typeof__(EVP_Digest)				*digest;
+	__typeof__(EVP_sha256)				*sha256;
+	__typeof__(EVP_PKEY_new_raw_public_key)		*pkey_raw_public;
+	__typeof__(EVP_PKEY_free)			*pkey_free;
+	__typeof__(EVP_MD_CTX_new)			*md_ctx_new;
+	__typeof__(EVP_MD_CTX_free)			*md_ctx_free;
+	__typeof__(EVP_DigestVerifyInit)		*verify_init;
+	__typeof__(EVP_DigestVerify)			*verify;
 };
 
 #ifdef CRYPTO_DLOPEN
@@ -60,6 +69,15 @@ static const struct {
 	    offsetof(struct fns, param_utf8) },
 	{ "OSSL_PARAM_construct_end", offsetof(struct fns, param_end) },
 	{ "EVP_DecodeBlock", offsetof(struct fns, decode_block) },
+	{ "EVP_Digest", offsetof(struct fns, digest) },
+	{ "EVP_sha256", offsetof(struct fns, sha256) },
+	{ "EVP_PKEY_new_raw_public_key",
+	    offsetof(struct fns, pkey_raw_public) },
+	{ "EVP_PKEY_free", offsetof(struct fns, pkey_free) },
+	{ "EVP_MD_CTX_new", offsetof(struct fns, md_ctx_new) },
+	{ "EVP_MD_CTX_free", offsetof(struct fns, md_ctx_free) },
+	{ "EVP_DigestVerifyInit", offsetof(struct fns, verify_init) },
+	{ "EVP_DigestVerify", offsetof(struct fns, verify) },
 };
 
 int
@@ -111,7 +129,9 @@ static const struct fns fn = {
 	EVP_MAC_fetch, EVP_MAC_free, EVP_MAC_CTX_new, EVP_MAC_CTX_free,
 	EVP_MAC_init, EVP_MAC_update, EVP_MAC_final,
 	OSSL_PARAM_construct_utf8_string, OSSL_PARAM_construct_end,
-	EVP_DecodeBlock
+	EVP_DecodeBlock, EVP_Digest, EVP_sha256, EVP_PKEY_new_raw_public_key,
+	EVP_PKEY_free, EVP_MD_CTX_new, EVP_MD_CTX_free, EVP_DigestVerifyInit,
+	EVP_DigestVerify
 };
 static const int ready = 1;
 
@@ -130,8 +150,9 @@ crypto_ready(void)
 #endif
 
 size_t
-crypto_hmac(int sha512, const void *key, size_t keylen, const void *a,
-    size_t alen, const void *b, size_t blen, unsigned char *mac)
+crypto_hmac(const char *digest, const void *key, size_t keylen,
+    const void *a, size_t alen, const void *b, size_t blen,
+    unsigned char *mac)
 {
 	OSSL_PARAM	 params[2];
 	EVP_MAC		*hmac;
@@ -140,8 +161,7 @@ crypto_hmac(int sha512, const void *key, size_t keylen, const void *a,
 
 	if (!ready)
 		return 0;
-	params[0] = fn.param_utf8("digest",
-	    (char *)(uintptr_t)(sha512 ? "SHA512" : "SHA256"), 0);
+	params[0] = fn.param_utf8("digest", (char *)(uintptr_t)digest, 0);
 	params[1] = fn.param_end();
 	if ((hmac = fn.mac_fetch(NULL, "HMAC", NULL)) == NULL ||
 	    (ctx = fn.ctx_new(hmac)) == NULL ||
@@ -155,6 +175,40 @@ crypto_hmac(int sha512, const void *key, size_t keylen, const void *a,
 	if (hmac != NULL)
 		fn.mac_free(hmac);
 	return maclen;
+}
+
+int
+crypto_sha256(const void *p, size_t n, unsigned char *md)
+{
+	unsigned int len = 0;
+
+	if (!ready || fn.digest(p, n, md, &len, fn.sha256(), NULL) != 1 ||
+	    len != CRYPTO_SHA256_LEN)
+		return -1;
+	return 0;
+}
+
+int
+crypto_ed25519_verify(const unsigned char *pub, const unsigned char *sig,
+    size_t siglen, const void *msg, size_t len)
+{
+	EVP_PKEY	*key;
+	EVP_MD_CTX	*ctx;
+	int		 ok = 0;
+
+	if (!ready || siglen != CRYPTO_ED25519_SIG_LEN)
+		return 0;
+	if ((key = fn.pkey_raw_public(EVP_PKEY_ED25519, NULL, pub,
+	    CRYPTO_ED25519_KEY_LEN)) == NULL)
+		return 0;
+	/* Ed25519 is one-shot: no digest to name, the message whole. */
+	if ((ctx = fn.md_ctx_new()) != NULL &&
+	    fn.verify_init(ctx, NULL, NULL, NULL, key) == 1)
+		ok = fn.verify(ctx, sig, siglen, msg, len) == 1;
+	if (ctx != NULL)
+		fn.md_ctx_free(ctx);
+	fn.pkey_free(key);
+	return ok;
 }
 
 int

@@ -53,6 +53,7 @@ static void
 check_endpoint(const struct conf *c, const struct endpoint *ep)
 {
 	const struct tokens	*t;
+	const struct verify_row	*row;
 	size_t			 i;
 
 	FZ_CHECK(ep->handlers_dir != NULL && ep->handlers_dir[0] == '/');
@@ -60,17 +61,22 @@ check_endpoint(const struct conf *c, const struct endpoint *ep)
 	FZ_CHECK(ep->max_body >= 1 && ep->max_body <= 1024UL * 1024 * 1024);
 	FZ_CHECK(ep->max_depth >= 1 && ep->max_depth <= 32);
 	FZ_CHECK(ep->auth_param[0] != '\0');
-	FZ_CHECK(ep->verify.scheme <= VERIFY_HMAC);
+	FZ_CHECK(ep->verify.scheme < VERIFY_NSCHEMES);
 	FZ_CHECK(ep->rate >= 0 && (ep->rate == 0 || ep->burst >= 1));
 	t = ep->verify.scheme == VERIFY_TOKEN ? &ep->tokens :
 	    &ep->verify.secrets;
-	FZ_CHECK(t->n >= 1);
+	/* Standard Webhooks keys may all be whpk_ public keys. */
+	FZ_CHECK(t->n + (t == &ep->tokens ? 0 : ep->verify.pubkeys.n) >= 1);
 	for (i = 0; i < t->n; i++)
 		FZ_CHECK(t->v[i].p != NULL && t->v[i].n > 0 &&
 		    t->v[i].n <= TOKEN_MAX);
-	if (ep->verify.scheme == VERIFY_HMAC || ep->verify.scheme ==
-	    VERIFY_GITHUB)
+	/* The header a scheme's signature is read from is known: its row's,
+	 * or signature_header where the row needs it; twilio's URL too. */
+	row = verify_row(ep->verify.scheme);
+	if (row->needs & VERIFY_K_SIGHEADER)
 		FZ_CHECK(ep->verify.param[0] != '\0');
+	if (row->needs & VERIFY_K_PUBLIC_URL)
+		FZ_CHECK(ep->verify.public_url != NULL);
 	if (ep->name != NULL)
 		FZ_CHECK(conf_endpoint(c, ep->name) == ep);
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # signatures.sh: requests signed by an independent implementation
-# (Python's hmac module) verify under each scheme; stale, future,
-# modified and wrongly keyed ones answer 401; GitHub's and Standard
-# Webhooks' header-borne event names and ids are used.
+# (Python's hmac module, and Debian's python3-cryptography for Ed25519)
+# verify under each scheme of the table, through lighttpd for every one
+# whose body is JSON; stale, future, modified, unsigned and wrongly keyed
+# ones answer 401; each scheme's default event and id sources are used;
+# hookpipe check names the keys a scheme does not use or lacks.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/h" "$T/rec"
@@ -140,6 +142,232 @@ is "$STATUS" 200 "hmac sha512/base64/prefix: accepted"
 cgi "$T/hmac.ini" "$T/b1x" HTTP_X_SIGNATURE="$(sign hmac "$H" "$T/b1")"
 is "$STATUS" 401 "hmac: modified body refused"
 
+# --- every scheme of the table, through lighttpd ---------------------------
+# One endpoint per scheme; each request signed by Python (hmac, hashlib,
+# and Debian's python3-cryptography for Ed25519), as its sender documents
+# it. Twilio's form bodies are the receiver's to accept (415 for now):
+# only its JSON form (bodySHA256) is sent here.
+PY3=/usr/bin/python3
+have_ed25519=0
+"$PY3" -c 'from cryptography.hazmat.primitives.asymmetric import ed25519' \
+    2>/dev/null && have_ed25519=1
+# RFC 8032 test 1's key pair: the v1a endpoint trusts its public key.
+ED_SK=9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
+ED_PK=whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
+TW_URL=https://hooks.example.com/hooks/twilio	# as Twilio would see it
+SEC=sec-0123456789abcdef-
+printf 'whsec_c2VjcmV0LW9sZA==\n%s\n' "$S" > "$T/all-stdwh.secret"
+cp "$T/all-stdwh.secret" "$T/all-svix.secret"
+printf 'whsec_c2VjcmV0LW90aGVy\n%s\n' "$ED_PK" > "$T/all-v1a.secret"
+for s in github stripe hmac shopify slack twilio gitlab paddle zoom meta mailgun; do
+	printf 'old-%s%s\n%s%s\n' "$SEC" "$s" "$SEC" "$s" > "$T/all-$s.secret"
+done
+chmod 600 "$T"/all-*.secret
+{
+	printf '[hookpipe]\nspool_dir = all-spool\nhandlers_dir = h\nrequire_https = no\n'
+	printf '[delivery]\nrunner = /bin/true\n'
+	for s in stdwh v1a svix github stripe hmac shopify slack twilio gitlab paddle zoom meta mailgun; do
+		v=$s
+		case $s in stdwh | v1a) v=standard-webhooks ;; esac
+		printf '[endpoint %s]\nverify = %s\nsecret_file = all-%s.secret\nhandlers_dir = h\n' \
+		    "$s" "$v" "$s"
+		case $s in
+		stripe) printf 'event_field = type\n' ;;
+		hmac) printf 'signature_header = X-Signature\nalgorithm = sha512\nencoding = base64\nprefix = sha512=\n' ;;
+		twilio) printf 'public_url = %s\n' "$TW_URL" ;;
+		esac
+	done
+} > "$T/all.ini"
+out=$("$BUILD/hookpipe" -c "$T/all.ini" check 2>&1)
+like "$out" 'configuration OK' "an endpoint per scheme: hookpipe check passes"
+
+cat > "$T/sign.py" <<'PY'
+# sign.py SCHEME SECRET BODY OUT [opt=value...]: the headers of a request
+# signed as SCHEME's sender does, one per line ("?QUERY" for the query
+# string); OUT gets the body to send (Mailgun's carries the signature).
+# Options: off=SECONDS (timestamp offset), key=SECRET (sign with it),
+# tamper=1 (change the body after signing), nosig=1 (no signature).
+import base64, hashlib, hmac, json, sys, time
+scheme, secret, path, out = sys.argv[1:5]
+opt = dict(a.split("=", 1) for a in sys.argv[5:])
+body = open(path, "rb").read()
+key = opt.get("key", secret)
+ts = str(int(time.time()) + int(opt.get("off", "0")))
+hdr = []
+def mac(k, msg, md=hashlib.sha256):
+    return hmac.new(k.encode() if isinstance(k, str) else k, msg, md)
+def stdwh(k, msgid):
+    if k.startswith("whpk_") or k.startswith("sk:"):
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        sk = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(k[3:]))
+        sig = sk.sign(msgid.encode() + b"." + ts.encode() + b"." + body)
+        return "v1a," + base64.b64encode(sig).decode()
+    raw = base64.b64decode(k.removeprefix("whsec_"))
+    d = mac(raw, msgid.encode() + b"." + ts.encode() + b"." + body).digest()
+    return "v1," + base64.b64encode(d).decode()
+if scheme in ("stdwh", "svix"):
+    p = "webhook" if scheme == "stdwh" else "svix"
+    hdr += [p + "-id: msg_" + ts, p + "-timestamp: " + ts,
+            p + "-signature: v1,AAAA " + stdwh(key, "msg_" + ts)]
+elif scheme in ("github", "meta"):
+    hdr.append("X-Hub-Signature-256: sha256=" + mac(key, body).hexdigest())
+elif scheme == "stripe":
+    hdr.append("Stripe-Signature: t=%s,v1=%s" % (ts, mac(key, ts.encode() + b"." + body).hexdigest()))
+elif scheme == "hmac":
+    hdr.append("X-Signature: sha512=" + base64.b64encode(mac(key, body, hashlib.sha512).digest()).decode())
+elif scheme == "shopify":
+    hdr.append("X-Shopify-Hmac-Sha256: " + base64.b64encode(mac(key, body).digest()).decode())
+elif scheme in ("slack", "zoom"):
+    sig = "v0=" + mac(key, b"v0:" + ts.encode() + b":" + body).hexdigest()
+    if scheme == "slack":
+        hdr += ["X-Slack-Request-Timestamp: " + ts, "X-Slack-Signature: " + sig]
+    else:
+        hdr += ["x-zm-request-timestamp: " + ts, "x-zm-signature: " + sig]
+elif scheme == "twilio":
+    q = "a=b&bodySHA256=" + hashlib.sha256(body).hexdigest()
+    url = opt["url"] + "?" + q
+    hdr += ["?" + q, "X-Twilio-Signature: " + base64.b64encode(mac(key, url.encode(), hashlib.sha1).digest()).decode()]
+elif scheme == "gitlab":
+    hdr.append("X-Gitlab-Token: " + key)
+elif scheme == "paddle":
+    hdr.append("Paddle-Signature: ts=%s;h1=%s" % (ts, mac(key, ts.encode() + b":" + body).hexdigest()))
+elif scheme == "mailgun":
+    d = json.loads(body)
+    tok = "tok" + hashlib.sha256(body + ts.encode()).hexdigest()[:40]
+    d["signature"] = {"timestamp": ts, "token": tok,
+                      "signature": mac(key, (ts + tok).encode()).hexdigest()}
+    body = json.dumps(d).encode()
+if "nosig" in opt:
+    hdr = [h for h in hdr if not h.lower().split(":")[0].endswith(("signature", "hmac-sha256", "token", "signature-256"))]
+    if scheme == "mailgun":
+        del d["signature"]
+        body = json.dumps(d).encode()
+if "tamper" in opt and scheme == "mailgun":	# what its MAC covers
+    d["signature"]["token"] += "x"
+    body = json.dumps(d).encode()
+elif "tamper" in opt:
+    body = body.replace(b"AAAA", b"AAAB")
+open(out, "wb").write(body)
+print("\n".join(hdr))
+PY
+APORT=$(free_port)
+lighttpd_conf "$T/lt-all.conf" "$APORT" "$T/all.ini"
+start_lighttpd "$T/lt-all.conf" "$APORT" || fail "lighttpd for every scheme starts"
+# spost SCHEME BODY [sign.py options] [-- curl arguments]: one request to
+# /hooks/SCHEME, signed by sign.py; sets STATUS and BODY.
+spost() {
+	local scheme=$1 body=$2 secret url=http://127.0.0.1:$APORT/hooks/$1 h
+	local args=(-H 'Content-Type: application/json') opts=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	[ "${1:-}" = -- ] && shift
+	case $scheme in
+	stdwh | svix) secret=$S ;;
+	v1a) secret=sk:$ED_SK ;;
+	*) secret=$SEC$scheme ;;
+	esac
+	printf '%s' "$body" > "$T/sbody"
+	while IFS= read -r h; do
+		case $h in
+		'') ;;
+		'?'*) url=$url$h ;;
+		*) args+=(-H "$h") ;;
+		esac
+	done < <("$PY3" "$T/sign.py" "${scheme/v1a/stdwh}" "$secret" "$T/sbody" \
+	    "$T/sbody.out" url="$TW_URL" "${opts[@]}")
+	post "$url" "${args[@]}" "$@" --data-binary "@$T/sbody.out"
+}
+
+# row SCHEME EVENT ID TS BODY [-- curl arguments]: the scheme's checks.
+# EVENT and ID (a regular expression): what the answer names, from the
+# scheme's default sources ("-": no id);
+# TS: 1 when the scheme signs a timestamp.
+row() {
+	local scheme=$1 event=$2 id=$3 ts=$4 body=$5 bad
+	shift 5
+	spost "$scheme" "$body" "$@"
+	is "$STATUS" 200 "$scheme: signed by Python: 200"
+	is "$(json_get event)" "$event" "$scheme: the event name from its default source"
+	[ "$id" = - ] || like "$(json_get id)" "^$id\$" "$scheme: the id from its default source"
+	spost "$scheme" "$body" "$@"
+	if [ "$id" = - ]; then
+		is "$(json_get duplicate)" "" "$scheme: no id: the same event again is stored again"
+	elif [ "$scheme" = stdwh ] || [ "$scheme" = v1a ] || [ "$scheme" = svix ]; then
+		:	# a new id each time the request is signed
+	else
+		is "$(json_get duplicate)" true "$scheme: the same id again: a duplicate"
+	fi
+	case $scheme in
+	stdwh | svix) bad=whsec_c2VjcmV0LXRoaXJk ;;
+	v1a) bad=sk:4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb ;;
+	*) bad=not-the-secret-0123456789 ;;
+	esac
+	spost "$scheme" "$body" key="$bad" "$@"
+	is "$STATUS" 401 "$scheme: signed with another secret: 401"
+	spost "$scheme" "$body" tamper=1 "$@"
+	if [ "$scheme" = gitlab ]; then
+		is "$STATUS" 200 "$scheme: a changed body passes (the token signs nothing)"
+	else
+		is "$STATUS" 401 "$scheme: a body changed after signing: 401"
+	fi
+	spost "$scheme" "$body" nosig=1 "$@"
+	is "$STATUS" 401 "$scheme: without its signature: 401"
+	if [ "$ts" = 1 ]; then
+		spost "$scheme" "$body" off=-400 "$@"
+		is "$STATUS" 401 "$scheme: timestamp 400 s old: 401"
+		spost "$scheme" "$body" off=400 "$@"
+		is "$STATUS" 401 "$scheme: timestamp 400 s ahead: 401"
+	fi
+}
+B='{"event":"booking.updated","id":"AAAA"}'
+row stdwh booking.updated 'msg_[0-9]+' 1 "$B"
+if [ "$have_ed25519" = 1 ]; then
+	row v1a booking.updated 'msg_[0-9]+' 1 "$B"
+else
+	skip "standard-webhooks v1a" "python3-cryptography is not installed (scripts/deps)"
+fi
+row svix booking.updated 'msg_[0-9]+' 1 "$B"
+row github push d-1 0 '{"ref":"refs/heads/AAAA"}' -- \
+    -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1'
+row stripe payment.succeeded evt_AAAA 1 '{"id":"evt_AAAA","type":"payment.succeeded"}'
+row hmac booking.updated h-AAAA 0 '{"event":"booking.updated","id":"h-AAAA"}'
+row slack app_mention Ev1 1 \
+    '{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","text":"AAAA"}}'
+row twilio com.twilio.inbound idem-1 0 '{"EventType":"com.twilio.inbound","Body":"AAAA"}' -- \
+    -H 'I-Twilio-Idempotency-Token: idem-1'
+row gitlab push uuid-1 0 '{"object_kind":"push","ref":"AAAA"}' -- \
+    -H 'X-Gitlab-Event: Push Hook' -H 'X-Gitlab-Event-UUID: uuid-1'
+row paddle transaction.completed evt_AAAA 1 \
+    '{"event_id":"evt_AAAA","event_type":"transaction.completed"}'
+row zoom meeting.started - 1 '{"event":"meeting.started","payload":{"id":"AAAA"}}'
+row meta page - 0 '{"object":"page","entry":[{"id":"AAAA","changes":[{"field":"feed"}]}]}'
+row mailgun delivered mg-1 1 '{"event-data":{"event":"delivered","id":"mg-1","x":"AAAA"}}'
+# Mailgun signs its token and timestamp, not the event: the same
+# signature over another event-data passes (each token is to be accepted
+# once: the receiver's to keep).
+printf '{"event-data":{"event":"delivered","id":"mg-2"}}' > "$T/mg"
+"$PY3" "$T/sign.py" mailgun "${SEC}mailgun" "$T/mg" "$T/mg.out" > /dev/null
+sed 's/"mg-2"/"mg-3"/' "$T/mg.out" > "$T/mg.out2"
+post "http://127.0.0.1:$APORT/hooks/mailgun" -H 'Content-Type: application/json' \
+    --data-binary "@$T/mg.out2"
+is "$STATUS" 200 "mailgun: event-data is not signed: a changed one passes"
+# Shopify's topic "orders/create" is no event name (a '/'): the
+# signature verifies, then the name is refused until it is mapped.
+spost shopify '{"id":1,"note":"AAAA"}' -- -H 'X-Shopify-Topic: orders/create' \
+    -H 'X-Shopify-Webhook-Id: w-1'
+is "$STATUS" 422 "shopify: signed by Python: verified, then 422 for the topic's '/'"
+spost shopify '{"id":1,"note":"AAAA"}' key=not-the-secret -- \
+    -H 'X-Shopify-Topic: orders/create'
+is "$STATUS" 401 "shopify: signed with another secret: 401"
+spost shopify '{"id":1,"note":"AAAA"}' tamper=1 -- -H 'X-Shopify-Topic: orders/create'
+is "$STATUS" 401 "shopify: a body changed after signing: 401"
+spost shopify '{"id":1,"note":"AAAA"}' nosig=1 -- -H 'X-Shopify-Topic: orders/create'
+is "$STATUS" 401 "shopify: without its signature: 401"
+log=$(cat "$T/all-spool/delivery.log" 2>/dev/null)
+like "$log" 'timestamp outside the tolerance' "the log says why a stale request was refused"
+like "$log" 'signature header missing \(X-Slack-Signature\)' "and names a missing header"
+stop_servers
+
 # --- configuration errors ----------------------------------------------------
 printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = md5\nsecret_file = hmac.secret\n' > "$T/bad1.ini"
 out=$("$BUILD/hookpipe" -c "$T/bad1.ini" check 2>&1)
@@ -154,6 +382,42 @@ like "$out" 'bad3.ini:6: \[auth\] algorithm: applies to verify = hmac only' "a k
 printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\nverify = stripe\ntoken_file = hmac.secret\n' > "$T/bad4.ini"
 out=$("$BUILD/hookpipe" -c "$T/bad4.ini" check 2>&1)
 like "$out" 'signs with secret_file' "a token file with a signature scheme is named"
+
+# The keys a scheme does not use, or lacks, are named by hookpipe check
+# (which schemes take which key is the table's).
+printf 'whsk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n' > "$T/whsk.secret"
+chmod 600 "$T/whsk.secret"
+bad_conf() {	# bad_conf N REGEX DESCRIPTION AUTH-LINES...
+	local n=$1 re=$2 what=$3
+	shift 3
+	{
+		printf '[hookpipe]\nspool_dir = s\nhandlers_dir = h\n[auth]\n'
+		printf '%s\n' "$@"
+	} > "$T/bad$n.ini"
+	out=$("$BUILD/hookpipe" -c "$T/bad$n.ini" check 2>&1)
+	like "$out" "$re" "$what"
+}
+bad_conf 5 'bad5.ini:6: \[auth\] tolerance: applies to verify = standard-webhooks, stripe, slack, paddle, zoom, mailgun or svix only' \
+    "tolerance with a scheme that signs no timestamp is an error" \
+    'verify = github' 'tolerance = 1m' 'secret_file = hmac.secret'
+bad_conf 6 '\[auth\] verify = twilio needs public_url' \
+    "twilio without public_url is an error" 'verify = twilio' 'secret_file = hmac.secret'
+bad_conf 7 'public_url: .*has a query' "a public_url with a query is an error" \
+    'verify = twilio' 'public_url = https://example.com/t?a=1' 'secret_file = hmac.secret'
+bad_conf 8 'bad8.ini:6: \[auth\] header: applies to verify = token only' \
+    "the token's header with a signature scheme is an error" \
+    'verify = slack' 'header = x-auth-token' 'secret_file = hmac.secret'
+bad_conf 9 'bad9.ini:6: \[auth\] prefix: applies to verify = github or hmac only' \
+    "prefix with a scheme of fixed syntax is an error" \
+    'verify = zoom' 'prefix = v0=' 'secret_file = hmac.secret'
+bad_conf 10 'public_url: applies to verify = twilio only' \
+    "public_url with another scheme is an error" \
+    'verify = stripe' 'public_url = https://example.com/t' 'secret_file = hmac.secret'
+bad_conf 11 'token_file: verify = gitlab checks its secret with secret_file' \
+    "gitlab's secret token goes in secret_file" 'verify = gitlab' 'token_file = hmac.secret'
+bad_conf 12 'secret_file: secret 1 is a whsk_ private key: .*whpk_ public key' \
+    "a Standard Webhooks private key is refused" \
+    'verify = standard-webhooks' 'secret_file = whsk.secret'
 
 # --- libcrypto: mapped only where a scheme is configured ----------------------
 # A build with --with-crypto=link has it in NEEDED: then every responder
