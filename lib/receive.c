@@ -417,6 +417,7 @@ struct ctx {
 	int			 idfd;	/* the id lock, from dedupe to store */
 	char			 idtmp[32];
 	char			 idkey[SPOOL_KEY_MAX];
+	char			 evbuf[EVENT_NAME_MAX + 1];	/* from a header */
 	char			 why[300];	/* a sync failure, for the log */
 	char			 name[SPOOL_NAME_MAX];
 	char			 client[INET6_ADDRSTRLEN + 8];
@@ -594,7 +595,17 @@ st_validate(struct ctx *c)
 	if (payload_parse(c->r->body, c->len, ep->max_depth, &c->root,
 	    &c->e) == -1)
 		return refuse(c, 400, c->e.msg);
-	if (ep->event_param[0] != '\0')
+	if (ep->event_param[0] != '\0' && c->in.event != NULL &&
+	    strlen(c->in.event) < sizeof(c->evbuf)) {
+		/* A topic in a header may be a path (Shopify's
+		 * orders/create): its '/' reads as '.', the event is
+		 * orders.create. */
+		for (i = 0; c->in.event[i] != '\0'; i++)
+			c->evbuf[i] = c->in.event[i] == '/' ? '.' :
+			    c->in.event[i];
+		c->evbuf[i] = '\0';
+		c->event = c->evbuf;
+	} else if (ep->event_param[0] != '\0')
 		c->event = c->in.event;
 	else if ((v = payload_get(c->root, ep->event_field)) != NULL &&
 	    json_object_is_type(v, json_type_string))
