@@ -150,14 +150,14 @@ is "$STATUS" 200 "Authorization reaches hookpipe with CGIPassAuth On in .htacces
 post "$URL/noauthconfig/hooks" "${J[@]}" -H "Authorization: $TOKEN" \
     --data-binary '{"event":"booking.updated","id":"auth-noconfig"}'
 is "$STATUS" 500 "CGIPassAuth without AllowOverride AuthConfig: 500"
-like "$(apache_log)" 'CGIPassAuth not allowed here' "the error log says CGIPassAuth is not allowed"
+like "$(apache_log_when 'CGIPassAuth not allowed here')" 'CGIPassAuth not allowed here' "the error log says CGIPassAuth is not allowed"
 
 # --- a host without AllowOverride: the .htaccess is ignored -------------
 post "$URL/off/hooks" "${J[@]}" "${A[@]}" --data-binary '{"event":"x","id":"off-1"}'
 is "$STATUS" 404 "AllowOverride None: /hooks is 404 (the .htaccess is ignored)"
 post "$URL/off/hookpipe.fcgi" "${J[@]}" "${A[@]}" --data-binary '{"event":"x","id":"off-2"}'
 is "$STATUS" 403 "AllowOverride None: the program is 403 (ExecCGI off)"
-like "$(apache_log)" 'does not have ExecCGI enabled' \
+like "$(apache_log_when 'does not have ExecCGI enabled')" 'does not have ExecCGI enabled' \
     "the error log says ExecCGI is not enabled"
 curl -s -o "$T/bare.out" "$URL/bare/hookpipe.fcgi"
 cmp -s "$T/bare.out" "$BUILD/hookpipe.fcgi"
@@ -172,7 +172,7 @@ PY
 post "http://127.0.0.1:$SMALL/hooks" "${J[@]}" "${A[@]}" --data-binary "@$T/200k.json"
 is "$STATUS" 500 "a 200 KB body over FcgidMaxRequestLen 128 KiB: Apache answers 500"
 unlike "$BODY" '"status"' "the 500 is Apache's page, not hookpipe's answer"
-like "$(apache_log)" 'exceeds MaxRequestLen \(131072\)' \
+like "$(apache_log_when 'exceeds MaxRequestLen \(131072\)')" 'exceeds MaxRequestLen \(131072\)' \
     "the error log names the request length limit"
 post "$URL/hooks" "${J[@]}" "${A[@]}" --data-binary "@$T/200k.json"
 is "$STATUS" 200 "the same body with FcgidMaxRequestLen 2 MiB: 200"

@@ -99,7 +99,7 @@ FcgidMaxRequestLen 2097152
 EOF
 start_apache "$CONF" "$PORT" ||
     { echo "Bail out! apache2 did not start"; exit 1; }
-like "$(apache_log)" 'suEXEC mechanism enabled' "Apache found suexec and enabled it"
+like "$(apache_log_when 'suEXEC mechanism enabled')" 'suEXEC mechanism enabled' "Apache found suexec and enabled it"
 
 URL=http://127.0.0.1:$PORT
 core_requests "$URL/hooks" "$TOKEN" "$S/spool" "$S/capture"
