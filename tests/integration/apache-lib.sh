@@ -115,14 +115,6 @@ stop_apache() {
 }
 
 apache_log() { cat "$T/apache/error.log" "$T/apache/stderr" 2>/dev/null; }
-# apache_log_when REGEX [SECONDS]: the log once a line matching REGEX is
-# in it (Apache writes some after it listens), or as it is after the
-# wait (10 s by default), for like/unlike to judge.
-apache_log_when() {
-	local n=$(( ${2:-10} * 10 ))
-	for _ in $(seq "$n"); do
-		apache_log | grep -Eq -- "$1" && break
-		sleep 0.1
-	done
-	apache_log
-}
+# apache_log_when REGEX: the log once a line matching REGEX is in it
+# (Apache writes some after it listens), or as it is after 10 s.
+apache_log_when() { text_when "$1" "$T/apache/error.log" "$T/apache/stderr"; }

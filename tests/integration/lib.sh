@@ -323,4 +323,16 @@ v = json.load(sys.stdin).get(sys.argv[1])
 print("" if v is None else (json.dumps(v) if isinstance(v, bool) else v))' "$1" 2>/dev/null
 }
 
+# text_when REGEX FILE...: the files' text once a line matches REGEX
+# (a server may write it after it answered), or as it is after 10 s.
+text_when() {
+	local re=$1
+	shift
+	for _ in $(seq 100); do
+		cat "$@" 2>/dev/null | grep -Eq -- "$re" && break
+		sleep 0.1
+	done
+	cat "$@" 2>/dev/null
+}
+
 count_files() { find "$1" -type f 2>/dev/null | wc -l; }

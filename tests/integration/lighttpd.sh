@@ -304,7 +304,7 @@ like "$(json_get reason)" 'data.booking_id' "422 names the missing field"
 refuse 422 "unknown event when unknown_events = reject" "$PLAIN/strict" "${J[@]}" "${A[@]}" --data-binary '{"event":"no.such.event","id":"s2","data":{"booking_id":"B1"}}'
 refuse 503 "configuration error" "$PLAIN/broken" "${J[@]}" "${A[@]}" --data-binary "@$SAMPLES/booking.updated.json"
 like "$(header Retry-After)" '^[0-9]+$' "503 for a configuration error sets Retry-After"
-like "$(cat "$T/lighttpd.error.log" "$T/lighttpd.stderr" 2>/dev/null)" "broken.ini:4: unknown key 'spool_dri'" "server log names the file, line and key"
+like "$(text_when "broken.ini:4: unknown key 'spool_dri'" "$T/lighttpd.error.log" "$T/lighttpd.stderr")" "broken.ini:4: unknown key 'spool_dri'" "server log names the file, line and key"
 spool_settled "$SP"	# one stored by mistake is in its final folder now
 is "$(snapshot)" "$BEFORE" "refusals stored nothing"
 unlike "$(cat "$CAP/runs.log")" 'x1|x2|x3|\.\./' "no handler ran for a refused event"
