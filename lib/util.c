@@ -521,6 +521,10 @@ say_prog(void)
 }
 
 static void
+say_v(enum say_level, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
+static void
 say_v(enum say_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "fatal", "error", "warning" };
