@@ -19,6 +19,7 @@
 #include "deliver.h"
 #include "dlog.h"
 #include "spool.h"
+#include "fixture.h"
 #include "tap.h"
 
 #define SEC	1000000LL
@@ -33,31 +34,7 @@ static struct dlog	 dl;
 static const char	 BODY[] = "{\"k\":\"\0\xff\xfe\"}\r\n\ttail\xc3";
 #define BODYLEN		(sizeof(BODY) - 1)
 
-static const char *
-at(const char *dir, const char *name)
-{
-	static char	p[4][1024];
-	static int	i;
 
-	i = (i + 1) % 4;
-	(void)snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
-static int
-put(const char *path, const char *text, mode_t mode)
-{
-	size_t	len = strlen(text);
-	int	fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd == -1 || write(fd, text, len) != (ssize_t)len ||
-	    fchmod(fd, mode) == -1 || close(fd) == -1) {
-		printf("Bail out! cannot write %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	return 0;
-}
 
 /* A /bin/sh handler; OUT in its text is the output folder. */
 static void
@@ -78,7 +55,7 @@ handler(const char *name, const char *text)
 	}
 	sh[n++] = '\n';
 	sh[n] = '\0';
-	(void)put(at(at(root, "handlers"), name), sh, 0755);
+	(void)fx_put(fx_at(fx_at(root, "handlers"), name), sh, 0755);
 }
 
 /* Whole content of a file (NUL-terminated), or NULL. */
@@ -383,11 +360,11 @@ test_ok(void)
 	    "exit 0: history: attempt, run, handler, state, in that order");
 	is_str(r.state, "done", "exit 0: the state record says done");
 	is_int(r.attempts, 1, "exit 0: one attempt");
-	body = slurp(at(out, "q-ok.1.body"), &len);
+	body = slurp(fx_at(out, "q-ok.1.body"), &len);
 	ok(body != NULL && len == BODYLEN && memcmp(body, BODY, BODYLEN) == 0,
 	    "the handler got exactly the body bytes on stdin (%zu)", len);
 	free(body);
-	env = slurp(at(out, "q-ok.1.env"), NULL);
+	env = slurp(fx_at(out, "q-ok.1.env"), NULL);
 	is_str(env_of(env, "HOOKPIPE_MODE"), "queue", "HOOKPIPE_MODE=queue");
 	is_str(env_of(env, "HOOKPIPE_ATTEMPT"), "1", "HOOKPIPE_ATTEMPT=1");
 	(void)spool_entry_path(sp, SP_CUR, name, want, sizeof(want));
@@ -447,7 +424,7 @@ test_failures(void)
 	    "after the last retry the entry is in dead/");
 	is_str(r.reason, "retries exhausted", "... \"retries exhausted\"");
 	is_int(r.delay, 0, "... no delay");
-	p = slurp(at(out, "q-f3.attempts"), NULL);
+	p = slurp(fx_at(out, "q-f3.attempts"), NULL);
 	is_str(p, "1\n2\n3\n", "the handler saw HOOKPIPE_ATTEMPT 1, 2, 3");
 	free(p);
 
@@ -464,7 +441,7 @@ test_failures(void)
 	is_int(r.to, SP_DEAD, "3 interrupted attempts (retries = 2): dead/");
 	is_str(r.reason, "retries exhausted (interrupted attempts count)",
 	    "... saying so");
-	ok(access(at(out, "q-int.4.env"), F_OK) == -1,
+	ok(access(fx_at(out, "q-int.4.env"), F_OK) == -1,
 	    "... without running the handler");
 
 	store("perm", NULL, "q-perm", 0, name);
@@ -510,7 +487,7 @@ test_multi(void)
 	    "attempt 1: two runs, two handler records");
 	deliver_queued(name, SP_RETRY, &r);
 	is_int(r.to, SP_DONE, "EVENT.d, attempt 2: done/");
-	p = slurp(at(out, "q-multi.multi"), NULL);
+	p = slurp(fx_at(out, "q-multi.multi"), NULL);
 	is_str(p, "a 1\nb 1\nb 2\n",
 	    "attempt 2 ran only the handler that had not succeeded");
 	free(p);
@@ -542,7 +519,7 @@ test_unrunnable(void)
 	ok(in_spool(SP_RETRY, name), "... the entry is in retry/");
 	ok(starts(r.reason, "its endpoint is not in the configuration; "
 	    "next attempt in "), "... reason (%s)", r.reason);
-	ok(access(at(out, "q-gone.1.env"), F_OK) == -1,
+	ok(access(fx_at(out, "q-gone.1.env"), F_OK) == -1,
 	    "... and no handler ran");
 }
 
@@ -565,14 +542,14 @@ test_sync(void)
 	is_str(r.types, "attempt,run,handler,state",
 	    "sync OK: with a history");
 	is_str(r.state, "done", "sync OK: state done");
-	env = slurp(at(out, "s-ok.1.env"), NULL);
+	env = slurp(fx_at(out, "s-ok.1.env"), NULL);
 	is_str(env_of(env, "HOOKPIPE_MODE"), "sync", "sync: HOOKPIPE_MODE=sync");
 	is_str(env_of(env, "HOOKPIPE_ATTEMPT"), "1", "sync: HOOKPIPE_ATTEMPT=1");
 	(void)spool_entry_path(sp, SP_TMP, name, want, sizeof(want));
 	is_str(env_of(env, "HOOKPIPE_SPOOL_FILE"), want,
 	    "sync: HOOKPIPE_SPOOL_FILE is the entry in tmp/");
 	free(env);
-	body = slurp(at(out, "s-ok.1.body"), &len);
+	body = slurp(fx_at(out, "s-ok.1.body"), &len);
 	ok(body != NULL && len == BODYLEN && memcmp(body, BODY, BODYLEN) == 0,
 	    "sync: the handler got exactly the body bytes");
 	free(body);
@@ -606,14 +583,6 @@ test_sync(void)
 	    !in_spool(SP_HIST, name), "sync, timeout: entry and history gone");
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
 
 static void
 setup(void)
@@ -629,12 +598,12 @@ setup(void)
 	(void)snprintf(out, sizeof(out), "%s/out", root);
 	(void)snprintf(hd, sizeof(hd), "%s/handlers", root);
 	if (mkdir(out, 0700) == -1 || mkdir(hd, 0755) == -1 ||
-	    mkdir(at(hd, "multi.d"), 0755) == -1) {
+	    mkdir(fx_at(hd, "multi.d"), 0755) == -1) {
 		printf("Bail out! mkdir: %s\n", strerror(errno));
 		exit(1);
 	}
-	(void)put(at(root, "token"), "0123456789abcdef0123\n", 0600);
-	(void)put(at(root, "hookpipe.ini"),
+	(void)fx_put(fx_at(root, "token"), "0123456789abcdef0123\n", 0600);
+	(void)fx_put(fx_at(root, "hookpipe.ini"),
 	    "[hookpipe]\n"
 	    "spool_dir = spool\n"
 	    "handlers_dir = handlers\n"
@@ -694,7 +663,7 @@ main(void)
 	dlog_close(&dl);
 	spool_close(sp);
 	conf_free(conf);
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) == -1)
+	if (fx_rm_tree(root) == -1)
 		printf("# could not remove %s\n", root);
 	return tap_done();
 }

@@ -22,6 +22,7 @@
 #include <openssl/hmac.h>
 
 #include "receive.h"
+#include "fixture.h"
 #include "tap.h"
 
 static char	root[] = "/tmp/hookpipe-test-receive.XXXXXX";
@@ -135,14 +136,6 @@ setup(void)
 	put("handlers/sync-slow", "#!/bin/sh\nexec sleep 20\n", 0755);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
 
 /* Use this configuration from the next request on. */
 static void
@@ -983,7 +976,7 @@ test_503_spool(void)
 	/* ids/ gone: the id cannot be reserved. */
 	fake(&f, NULL, "{\"event\":\"booking.updated\",\"id\":\"l-2\"}");
 	(void)snprintf(path, sizeof(path), "%s/ids", spooldir);
-	ok(nftw(path, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0,
+	ok(fx_rm_tree(path) == 0,
 	    "ids/ is removed under the receiver");
 	row("503 spool: ids/ gone", &f, 503,
 	    "cannot store the event right now", NONE);
@@ -1056,7 +1049,7 @@ main(void)
 	json_object_put(g.log);
 	answer_free(&g.a);
 	receiver_free(&rx);
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) == -1)
+	if (fx_rm_tree(root) == -1)
 		printf("# cannot remove %s\n", root);
 	return tap_done();
 }

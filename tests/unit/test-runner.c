@@ -22,6 +22,7 @@
 #include "handler.h"
 #include "runner.h"
 #include "spool.h"
+#include "fixture.h"
 #include "tap.h"
 
 #define SEC	1000000LL
@@ -31,30 +32,7 @@ static char		 out[300];
 static struct conf	*conf;
 static struct dlog	 dl;
 
-static const char *
-at(const char *dir, const char *name)
-{
-	static char	p[4][1024];
-	static int	i;
 
-	i = (i + 1) % 4;
-	(void)snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
-static void
-put(const char *path, const char *text, mode_t mode)
-{
-	size_t	len = strlen(text);
-	int	fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd == -1 || write(fd, text, len) != (ssize_t)len ||
-	    fchmod(fd, mode) == -1 || close(fd) == -1) {
-		printf("Bail out! cannot write %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-}
 
 /* A /bin/sh handler; OUT in its text is the output folder. */
 static void
@@ -75,7 +53,7 @@ handler(const char *name, const char *text)
 	}
 	sh[n++] = '\n';
 	sh[n] = '\0';
-	put(at(at(root, "handlers"), name), sh, 0755);
+	fx_put(fx_at(fx_at(root, "handlers"), name), sh, 0755);
 }
 
 static char *
@@ -104,7 +82,7 @@ fresh_spool(const char *name)
 	struct spool	*s;
 	struct err	 e;
 
-	if ((s = spool_open(at(root, name), SPOOL_CREATE | SPOOL_NOSYNC,
+	if ((s = spool_open(fx_at(root, name), SPOOL_CREATE | SPOOL_NOSYNC,
 	    &e)) == NULL) {
 		printf("Bail out! %s\n", e.msg);
 		exit(1);
@@ -204,11 +182,11 @@ test_stats(void)
 	    "new/ and cur/ are empty");
 	ok(count(s, SP_DONE) == 7 && count(s, SP_RETRY) == 1 &&
 	    count(s, SP_DEAD) == 1, "done/ 7, retry/ 1, dead/ 1");
-	log = slurp(at(out, "conc.log"));
+	log = slurp(fx_at(out, "conc.log"));
 	is_int(most_at_once(log), 2, "concurrency 2: two handlers at once, "
 	    "never more");
 	free(log);
-	log = slurp(at(out, "ok-2.runs"));
+	log = slurp(fx_at(out, "ok-2.runs"));
 	is_str(log, "1\n", "each ok handler ran once");
 	free(log);
 
@@ -240,7 +218,7 @@ test_busy(void)
 		struct err	 e;
 
 		/* Its own open file: its own lock. */
-		if ((mine = spool_open(at(root, "busy"), 0, &e)) == NULL ||
+		if ((mine = spool_open(fx_at(root, "busy"), 0, &e)) == NULL ||
 		    spool_lock(mine, &e) != 1)
 			_exit(1);
 		(void)write(back[1], "L", 1);
@@ -256,7 +234,7 @@ test_busy(void)
 	ok(count(s, SP_NEW) == 1 && count(s, SP_CUR) == 0,
 	    "busy: the event is still in new/");
 	is_int(count(s, SP_HIST), 0, "busy: no history written");
-	ok(access(at(out, "busy-1.runs"), F_OK) == -1,
+	ok(access(fx_at(out, "busy-1.runs"), F_OK) == -1,
 	    "busy: the handler did not run");
 	(void)write(go[1], "g", 1);
 	ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
@@ -264,7 +242,7 @@ test_busy(void)
 	rc = run(s, &st);
 	ok(rc == 0 && st.busy == 0 && st.done == 1,
 	    "once it is free the event runs");
-	p = slurp(at(out, "busy-1.runs"));
+	p = slurp(fx_at(out, "busy-1.runs"));
 	is_str(p, "1\n", "... its handler once");
 	free(p);
 	(void)close(go[0]);
@@ -389,7 +367,7 @@ test_recovery(void)
 	    "a group whose start time does not match is left alone");
 	ok(count(s, SP_CUR) == 0 && count(s, SP_DONE) == 2,
 	    "cur/ empty, done/ 2");
-	p = slurp(at(out, "rec-1.runs"));
+	p = slurp(fx_at(out, "rec-1.runs"));
 	is_str(p, "2\n", "the event ran again, as attempt 2");
 	free(p);
 	if (spool_hist_load(s, name, &h, &e) == 0) {
@@ -397,7 +375,7 @@ test_recovery(void)
 		spool_hist_free(&h);
 	} else
 		ok(0, "history of %s: %s", name, e.msg);
-	hist = slurp(at(at(at(root, "recover"), "hist"), name));
+	hist = slurp(fx_at(fx_at(fx_at(root, "recover"), "hist"), name));
 	ok(hist != NULL && strstr(hist, "\"state\":\"new\",\"reason\":"
 	    "\"re-queued after an interrupted run\"") != NULL,
 	    "the history says it was re-queued");
@@ -429,12 +407,12 @@ test_serialize(void)
 	store(s, "ser", "s3", name);
 	rc = run(s, &st);
 	ok(rc == 0 && st.done == 5, "serialize: all 5 done (%u)", st.done);
-	log = slurp(at(out, "ser.log"));
+	log = slurp(fx_at(out, "ser.log"));
 	is_str(log, "+ s1\n- s1\n+ s2\n- s2\n+ s3\n- s3\n",
 	    "serialize: one at a time, in arrival order");
 	free(log);
 	/* The control: the same handler, not serialized, overlaps. */
-	log = slurp(at(out, "par.log"));
+	log = slurp(fx_at(out, "par.log"));
 	is_int(most_at_once(log), 2, "without serialize two of a type "
 	    "overlap");
 	free(log);
@@ -490,7 +468,7 @@ test_clock(void)
 	due = spool_retry_due(s, name, runner_due_bound(conf), now_us());
 	ok(due - now_us() > (first - 2) * SEC && due - now_us() <= first * SEC,
 	    "clock: the entry's due time is read back on the moved clock");
-	ok(stat(at(at(at(root, "clock"), "retry"), name), &sb) == 0 &&
+	ok(stat(fx_at(fx_at(fx_at(root, "clock"), "retry"), name), &sb) == 0 &&
 	    (int64_t)sb.st_mtime * SEC - real > 9 * 86400 * SEC,
 	    "clock: its mtime is set from the moved clock, days ahead of "
 	    "the real one");
@@ -502,7 +480,7 @@ test_clock(void)
 	ok(count(s, SP_RETRY) == 1, "clock +3000 s: still in retry/");
 	ok(st.next_due >= first - 3000 - 2 && st.next_due <= first - 3000 + 1,
 	    "clock +3000 s: due %d s later (%d - 3000)", st.next_due, first);
-	log = slurp(at(out, "later.log"));
+	log = slurp(fx_at(out, "later.log"));
 	is_str(log, "1\n", "clock +3000 s: the handler ran once so far");
 	free(log);
 
@@ -512,7 +490,7 @@ test_clock(void)
 	    "clock +4000 s: past the due time, retried and done");
 	ok(count(s, SP_RETRY) == 0 && count(s, SP_DONE) == 1,
 	    "clock +4000 s: in done/");
-	log = slurp(at(out, "later.log"));
+	log = slurp(fx_at(out, "later.log"));
 	is_str(log, "1\n2\n", "clock +4000 s: attempt 2 ran");
 	free(log);
 	util_set_clock(NULL);
@@ -521,14 +499,6 @@ test_clock(void)
 	spool_close(s);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
 
 static void
 setup(void)
@@ -541,13 +511,13 @@ setup(void)
 		exit(1);
 	}
 	(void)snprintf(out, sizeof(out), "%s/out", root);
-	if (mkdir(out, 0700) == -1 || mkdir(at(root, "handlers"), 0755) ==
+	if (mkdir(out, 0700) == -1 || mkdir(fx_at(root, "handlers"), 0755) ==
 	    -1) {
 		printf("Bail out! mkdir: %s\n", strerror(errno));
 		exit(1);
 	}
-	put(at(root, "token"), "0123456789abcdef0123\n", 0600);
-	put(at(root, "hookpipe.ini"),
+	fx_put(fx_at(root, "token"), "0123456789abcdef0123\n", 0600);
+	fx_put(fx_at(root, "hookpipe.ini"),
 	    "[hookpipe]\n"
 	    "spool_dir = spool\n"
 	    "handlers_dir = handlers\n"
@@ -565,7 +535,7 @@ setup(void)
 	    "[event later]\n"
 	    "backoff = 3600\n"
 	    "retries = 3\n", 0600);
-	if ((conf = conf_load(at(root, "hookpipe.ini"), &d)) == NULL) {
+	if ((conf = conf_load(fx_at(root, "hookpipe.ini"), &d)) == NULL) {
 		printf("Bail out! conf_load: %s\n", d.text.p != NULL ?
 		    d.text.p : "?");
 		exit(1);
@@ -600,7 +570,7 @@ main(void)
 
 	dlog_close(&dl);
 	conf_free(conf);
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) == -1)
+	if (fx_rm_tree(root) == -1)
 		printf("# could not remove %s\n", root);
 	return tap_done();
 }

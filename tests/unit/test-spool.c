@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "fixture.h"
 #include "tap.h"
 
 static char	root[] = "/tmp/hookpipe-test-spool.XXXXXX";
@@ -1253,20 +1254,12 @@ test_remove_hist(struct spool *s)
 	ok(!exists("hist", "rm-3"), "removing the entry takes it");
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
 
 /* Our own temporary tree, whatever the tests left in it (FIFOs too). */
 static void
 rm_rf_spool(void)
 {
-	if (nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS) == -1)
+	if (fx_rm_tree(root) == -1)
 		printf("# could not remove %s\n", root);
 }
 
