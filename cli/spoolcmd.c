@@ -536,6 +536,8 @@ print_hist_line(json_object *o)
 	} else if (strcmp(type, "replay") == 0)
 		printf("replayed by %s\n", cli_safe(&b1, json_str(o, "by"),
 		    "?"));
+	else if (strcmp(type, "run") == 0)
+		printf("started (process group %lld)\n", jint(o, "pgid"));
 	else
 		printf("%s\n", cli_safe(&b1, type, ""));
 	buf_free(&b1);
