@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "form.h"
 #include "handler.h"
 #include "payload.h"
 #include "receive.h"
@@ -192,6 +193,7 @@ struct reqlog {
 	const char	*id;
 	const char	*spool;
 	const char	*reason;	/* detail for the log only */
+	const char	*handshake;	/* answered a sender's handshake */
 	size_t		 bytes;
 	int		 duplicate;
 };
@@ -212,6 +214,8 @@ log_request(struct receiver *r, const struct answer *a,
 	buf_json_kv(b, "event", rl->event);
 	buf_json_kv(b, "id", rl->id);
 	buf_json_kv(b, "spool", rl->spool);
+	if (rl->handshake != NULL)
+		buf_json_kv(b, "handshake", rl->handshake);
 	buf_printf(b, ",\"bytes\":%zu,\"duplicate\":%s,\"us\":%" PRId64,
 	    rl->bytes, rl->duplicate ? "true" : "false",
 	    (now_us() - t0));
@@ -248,6 +252,32 @@ is_json_type(const char *ct)
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
+}
+
+/* application/x-www-form-urlencoded, optionally with parameters. */
+static int
+is_form_type(const char *ct)
+{
+	size_t n = strlen("application/x-www-form-urlencoded");
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, "application/x-www-form-urlencoded", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* The schemes whose senders post forms: Twilio, and Slack's interactive
+ * messages and slash commands. */
+static int
+takes_form(enum verify_scheme s)
+{
+	return s == VERIFY_TWILIO || s == VERIFY_SLACK;
 }
 
 /* Read exactly len bytes; 0, or -1 when the body ended early. */
@@ -411,11 +441,16 @@ struct ctx {
 	const struct endpoint	*ep;
 	const struct event_conf	*ev;	/* its [event] section, or NULL */
 	json_object		*root;
+	struct form		 form;	/* a form body's fields */
+	int			 isform;
+	int			 oncefd;	/* the mailgun token's record */
 	const char		*event;
 	const char		*id;	/* NULL: not deduplicated */
 	size_t			 len;	/* body bytes, in r->body */
 	int			 idfd;	/* the id lock, from dedupe to store */
 	char			 idtmp[32];
+	char			 hash[65];	/* an id from a body hash */
+	char			 onekey[SPOOL_KEY_MAX];
 	char			 idkey[SPOOL_KEY_MAX];
 	char			 evbuf[EVENT_NAME_MAX + 1];	/* from a header */
 	char			 why[300];	/* a sync failure, for the log */
@@ -557,7 +592,9 @@ st_read(struct ctx *c)
 		return refuse(c, 400, "Content-Length is not a number");
 	if (len > c->ep->max_body)
 		return refuse(c, 413, "body larger than the limit");
-	if (!is_json_type(c->in.content_type))
+	c->isform = takes_form(c->ep->verify.scheme) &&
+	    is_form_type(c->in.content_type);
+	if (!c->isform && !is_json_type(c->in.content_type))
 		return refuse(c, 415, "Content-Type must be application/json");
 	c->len = c->rl.bytes = (size_t)len;
 	if ((rc = read_body(c->r, c->req, c->len)) == -2) {
@@ -582,18 +619,202 @@ st_signature(struct ctx *c)
 	return 0;
 }
 
-/* validate: a JSON object, its event name, required fields and id. */
+/* Mailgun signs a token meant to be accepted once: once verified, it is
+ * kept in the ids/ index (naming the entry stored with it, as an event
+ * id is), so that a replay within the tolerance is refused; after the
+ * tolerance the signature itself is refused. */
+static int
+st_once(struct ctx *c)
+{
+	char	tok[SPOOL_KEY_MAX];
+	int	rc;
+
+	if ((rc = verify_once(&c->ep->verify, c->in.params, c->r->body,
+	    c->len, tok, sizeof(tok))) == 0)
+		return 0;
+	if (rc == -1) {
+		c->rl.reason = "the signed token is missing or not usable";
+		return refuse(c, 401, "authentication failed");
+	}
+	if (spool_id_key(c->ep->name, "mailgun-token", c->onekey) == -1 ||
+	    strlen(c->onekey) + 1 + strlen(tok) >= sizeof(c->onekey))
+		return refuse(c, 401, "authentication failed");
+	(void)strcat(c->onekey, "+");
+	(void)strcat(c->onekey, tok);
+	if ((rc = spool_id_reserve(c->r->spool, c->onekey, &c->oncefd,
+	    &c->e)) == -1)
+		return refuse_store(c, c->e.msg);
+	if (rc == 0) {
+		c->rl.reason = "the signed token was accepted before";
+		return refuse(c, 401, "token replayed");
+	}
+	return 0;
+}
+
+static int
+is_string(json_object *v)
+{
+	return v != NULL && json_object_is_type(v, json_type_string);
+}
+
+/* Handshakes, answered once the signature is checked and never stored:
+ * Slack's url_verification echoes the challenge; Zoom's
+ * endpoint.url_validation wants plainToken and its HMAC-SHA256 under the
+ * secret, in hex. */
+static int
+st_handshake(struct ctx *c)
+{
+	enum verify_scheme	 s = c->ep->verify.scheme;
+	json_object		*v;
+	char			 mac[65];
+
+	if ((s != VERIFY_SLACK && s != VERIFY_ZOOM) || c->isform)
+		return 0;
+	if (payload_parse(c->r->body, c->len, c->ep->max_depth, &c->root,
+	    &c->e) == -1)
+		return refuse(c, 400, c->e.msg);
+	if (s == VERIFY_SLACK) {
+		v = payload_get(c->root, "type");
+		if (!is_string(v) || strcmp(json_object_get_string(v),
+		    "url_verification") != 0)
+			return 0;
+		if (!is_string(v = payload_get(c->root, "challenge")))
+			return refuse(c, 400, "url_verification without a "
+			    "challenge");
+		c->rl.handshake = "slack url_verification";
+		buf_reset(&c->a->body);
+		buf_puts(&c->a->body, "{\"challenge\":");
+	} else {
+		v = payload_get(c->root, "event");
+		if (!is_string(v) || strcmp(json_object_get_string(v),
+		    "endpoint.url_validation") != 0)
+			return 0;
+		if (!is_string(v = payload_get(c->root, "payload.plainToken")))
+			return refuse(c, 400, "endpoint.url_validation without "
+			    "payload.plainToken");
+		if (verify_hmac_hex(&c->ep->verify, json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), mac) == -1) {
+			c->rl.reason = "HMAC-SHA256 failed (libcrypto)";
+			return refuse(c, 500, "cannot answer the validation");
+		}
+		c->rl.handshake = "zoom endpoint.url_validation";
+		buf_reset(&c->a->body);
+		buf_puts(&c->a->body, "{\"plainToken\":");
+	}
+	buf_json_str(&c->a->body, json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v));
+	if (s == VERIFY_ZOOM)
+		buf_json_kv(&c->a->body, "encryptedToken", mac);
+	buf_puts(&c->a->body, "}");
+	c->a->status = 200;
+	return -1;
+}
+
+/* A row's source of the event name or id that hookpipe.ini cannot hold
+ * (a fixed name, a hash) or that is where the configured one is not:
+ * "header:NAME", "=NAME", "hash:" (of the body), "hash:PATH" (of that
+ * member, as json-c writes it), "form:NAME" or, in a form, NAME; else a
+ * dotted JSON path. Ids must pass event_id_ok (else *bad); a JSON event
+ * must be a string. */
+static const char *
+source(struct ctx *c, const char *src, int isid, int *bad)
+{
+	const struct form_pair	*f;
+	json_object		*v;
+	const char		*j, *val = NULL;
+	char			 param[160];
+
+	*bad = 0;
+	if (strncmp(src, "header:", 7) == 0) {
+		if (auth_header_param(src + 7, param, sizeof(param)) == 0)
+			val = param_get(c->in.params, param);
+	} else if (src[0] == '=')
+		val = src + 1;
+	else if (strncmp(src, "hash:", 5) == 0) {
+		if (src[5] == '\0') {
+			if (verify_sha256_hex(c->r->body, c->len, c->hash) == 0)
+				val = c->hash;
+		} else if ((v = payload_get(c->root, src + 5)) != NULL &&
+		    (j = json_object_to_json_string_ext(v,
+		    JSON_C_TO_STRING_PLAIN)) != NULL &&
+		    verify_sha256_hex(j, strlen(j), c->hash) == 0)
+			val = c->hash;
+	} else if (c->isform && (c->root == NULL ||
+	    strncmp(src, "form:", 5) == 0)) {
+		if (strncmp(src, "form:", 5) == 0)
+			src += 5;
+		if ((f = form_get(&c->form, src)) != NULL &&
+		    memchr(f->value, '\0', f->valuelen) == NULL)
+			val = f->value;
+	} else if (isid)
+		return id_text(payload_get(c->root, src), c->idtmp,
+		    sizeof(c->idtmp), bad);
+	else if (is_string(v = payload_get(c->root, src)))
+		val = json_object_get_string(v);
+	if (val != NULL && isid && !event_id_ok(val)) {
+		*bad = 1;
+		return NULL;
+	}
+	return val;
+}
+
+/* Whether the row's other sources stand in for a field that is absent:
+ * the configured field is the row's first source, or that source is one
+ * the INI cannot hold (so the field is the global default). */
+static int
+row_sources(const char *const *src, const char *field)
+{
+	if (src[0] == NULL)
+		return 0;
+	return strcmp(src[0], field) == 0 || src[0][0] == '=' ||
+	    strncmp(src[0], "hash:", 5) == 0;
+}
+
+/* The first value of the row's sources, after the configured one. */
+static const char *
+from_row(struct ctx *c, const char *const *src, int isid, int *bad)
+{
+	const char	*val = NULL;
+	size_t		 i;
+
+	for (i = src[0][0] == '=' || strncmp(src[0], "hash:", 5) == 0 ? 0 :
+	    1; i < VERIFY_SOURCES && src[i] != NULL && val == NULL &&
+	    !*bad; i++)
+		val = source(c, src[i], isid, bad);
+	return val;
+}
+
+/* The body, parsed: JSON, or a form (whose payload field is JSON in
+ * Slack's interactive messages). */
+static int
+parse_body(struct ctx *c)
+{
+	const struct form_pair *f;
+
+	if (!c->isform)
+		return c->root != NULL ? 0 : payload_parse(c->r->body, c->len,
+		    c->ep->max_depth, &c->root, &c->e);
+	if (form_parse(c->r->body, c->len, &c->form, &c->e) == -1)
+		return -1;
+	if (c->ep->verify.scheme == VERIFY_SLACK &&
+	    (f = form_get(&c->form, "payload")) != NULL)
+		return payload_parse(f->value, f->valuelen, c->ep->max_depth,
+		    &c->root, &c->e);
+	return 0;
+}
+
+/* validate: a JSON object (or a form), its event name, required fields
+ * and id. */
 static int
 st_validate(struct ctx *c)
 {
 	const struct endpoint	*ep = c->ep;
+	const struct verify_row	*row = verify_row(ep->verify.scheme);
 	const struct strlist	*required;
-	json_object		*v;
 	size_t			 i;
-	int			 badid;
+	int			 badid, found;
 
-	if (payload_parse(c->r->body, c->len, ep->max_depth, &c->root,
-	    &c->e) == -1)
+	if (parse_body(c) == -1)
 		return refuse(c, 400, c->e.msg);
 	if (ep->event_param[0] != '\0' && c->in.event != NULL &&
 	    strlen(c->in.event) < sizeof(c->evbuf)) {
@@ -607,9 +828,11 @@ st_validate(struct ctx *c)
 		c->event = c->evbuf;
 	} else if (ep->event_param[0] != '\0')
 		c->event = c->in.event;
-	else if ((v = payload_get(c->root, ep->event_field)) != NULL &&
-	    json_object_is_type(v, json_type_string))
-		c->event = json_object_get_string(v);
+	else
+		c->event = source(c, ep->event_field, 0, &badid);
+	badid = 0;
+	if (c->event == NULL && row_sources(row->event, ep->event_field))
+		c->event = from_row(c, row->event, 0, &badid);
 	if (c->event == NULL) {
 		(void)snprintf(c->e.msg, sizeof(c->e.msg), "event field '%s' "
 		    "is missing or not a string", ep->event_field);
@@ -625,7 +848,11 @@ st_validate(struct ctx *c)
 	required = c->ev != NULL && c->ev->has_required ? &c->ev->required :
 	    &ep->required;
 	for (i = 0; i < required->n; i++) {
-		if (payload_get(c->root, required->v[i]) == NULL) {
+		if (c->root == NULL)
+			found = form_get(&c->form, required->v[i]) != NULL;
+		else
+			found = payload_get(c->root, required->v[i]) != NULL;
+		if (!found) {
 			(void)snprintf(c->e.msg, sizeof(c->e.msg), "required "
 			    "field '%s' is missing", required->v[i]);
 			return refuse(c, 422, c->e.msg);
@@ -637,8 +864,9 @@ st_validate(struct ctx *c)
 		if (badid)
 			c->id = NULL;
 	} else
-		c->id = id_text(payload_get(c->root, ep->id_field), c->idtmp,
-		    sizeof(c->idtmp), &badid);
+		c->id = source(c, ep->id_field, 1, &badid);
+	if (c->id == NULL && !badid && row_sources(row->id, ep->id_field))
+		c->id = from_row(c, row->id, 1, &badid);
 	if (badid) {
 		(void)snprintf(c->e.msg, sizeof(c->e.msg), "id field '%s' must "
 		    "be an integer or 1-200 of A-Z a-z 0-9 . _ : - not "
@@ -699,6 +927,9 @@ st_dedupe(struct ctx *c)
 static void
 id_done(struct ctx *c, int stored)
 {
+	if (c->oncefd != -1)
+		spool_id_done(c->oncefd, stored);
+	c->oncefd = -1;
 	if (c->idfd == -1)
 		return;
 	spool_id_done(c->idfd, stored);
@@ -718,6 +949,8 @@ store_entry(struct ctx *c, int sync)
 	if (spool_newname(r->spool, c->name) == -1)
 		return err_sys(&c->e, "unable to make a spool name");
 	if (c->idfd != -1 && spool_id_note(c->idfd, c->name, &c->e) == -1)
+		return -1;
+	if (c->oncefd != -1 && spool_id_note(c->oncefd, c->name, &c->e) == -1)
 		return -1;
 	memset(&env, 0, sizeof(env));
 	env.endpoint = c->ep->name;
@@ -814,6 +1047,8 @@ static int (*const stages[])(struct ctx *) = {
 	st_token,
 	st_read,
 	st_signature,
+	st_once,
+	st_handshake,
 	st_validate,
 	st_route,
 	st_dedupe,
@@ -830,6 +1065,7 @@ begin(struct ctx *c, struct receiver *r, const struct request *req,
 	c->req = req;
 	c->a = a;
 	c->idfd = -1;
+	c->oncefd = -1;
 	c->t0 = now_us();
 	a->status = 500;
 	a->retry_after = a->allow_post = a->kick = 0;
@@ -854,8 +1090,10 @@ finish(struct ctx *c)
 	}
 	if (c->rl.reason == NULL && a->status != 200)
 		c->rl.reason = a->reason;
+	id_done(c, 0);		/* refused after the token was kept */
 	log_request(c->r, a, &c->rl, c->t0);
 	json_object_put(c->root);
+	form_free(&c->form);
 }
 
 void

@@ -849,3 +849,47 @@ verify_once(const struct verify *v, char *const *params, const char *body,
 	json_object_put(root);
 	return rc;
 }
+
+static void
+hex_of(const unsigned char *p, size_t n, char *out)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+verify_hmac_hex(const struct verify *v, const char *text, size_t len,
+    char *out)
+{
+	unsigned char	mac[CRYPTO_MAC_MAX];
+	size_t		maclen;
+
+	if (v->secrets.n == 0)
+		return -1;
+	maclen = crypto_hmac("SHA256", v->secrets.v[0].p, v->secrets.v[0].n,
+	    text, len, "", 0, mac);
+	if (maclen != CRYPTO_SHA256_LEN) {
+		wipe(mac, sizeof(mac));
+		return -1;
+	}
+	hex_of(mac, maclen, out);
+	wipe(mac, sizeof(mac));
+	return 0;
+}
+
+int
+verify_sha256_hex(const void *p, size_t len, char *out)
+{
+	unsigned char d[CRYPTO_SHA256_LEN];
+
+	if (crypto_sha256(p, len, d) == -1)
+		return -1;
+	hex_of(d, sizeof(d), out);
+	return 0;
+}

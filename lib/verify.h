@@ -168,6 +168,12 @@ int	verify_signature(const struct verify *, char *const *, const char *,
  * refuses a request whose value it has kept. */
 int	verify_once(const struct verify *, char *const *, const char *,
 	    size_t, char *, size_t);
+/* HMAC-SHA256 of the text under the first secret, as 64 hex digits + NUL
+ * (Zoom's endpoint.url_validation answer): 0, or -1. */
+int	verify_hmac_hex(const struct verify *, const char *, size_t, char *);
+/* SHA-256 of the bytes as 64 hex digits + NUL (an id from a body hash):
+ * 0, or -1 when libcrypto is not loaded. */
+int	verify_sha256_hex(const void *, size_t, char *);
 /* Decoders, exported for the tests: bytes written, or -1. */
 long	verify_hex_decode(const char *, size_t, unsigned char *, size_t);
 long	verify_b64_decode(const char *, size_t, unsigned char *, size_t);
