@@ -87,6 +87,15 @@ static const char MAIN_INI[] =
     "signature_header = X-Signature\nalgorithm = sha512\n"
     "encoding = base64\nprefix = sha512=\n"
     "event_field = header:X-Event\nid_field = data.ref\n"
+    "[endpoint slack]\n"
+    "verify = slack\nsecret_file = secret\nhandlers_dir = handlers\n"
+    "[endpoint zoom]\n"
+    "verify = zoom\nsecret_file = secret\nhandlers_dir = handlers\n"
+    "[endpoint twilio]\n"
+    "verify = twilio\nsecret_file = secret\nhandlers_dir = handlers\n"
+    "public_url = https://example.com/hook/twilio\n"
+    "[endpoint mailgun]\n"
+    "verify = mailgun\nsecret_file = secret\nhandlers_dir = handlers\n"
     "[endpoint limited]\n"
     "token_file = token\nhandlers_dir = handlers\nrate_limit = 1/h\n"
     "[endpoint few]\n"
@@ -129,6 +138,9 @@ setup(void)
 	}
 	/* Queue handlers are never run here (no runner is started). */
 	put("handlers/booking.updated", "#!/bin/sh\nexit 0\n", 0755);
+	put("handlers/twilio", "#!/bin/sh\nexit 0\n", 0755);
+	put("handlers/meeting.started", "#!/bin/sh\nexit 0\n", 0755);
+	put("handlers/delivered", "#!/bin/sh\nexit 0\n", 0755);
 	put("handlers/sync-ok", "#!/bin/sh\ncat >/dev/null\n"
 	    "echo handled\n", 0755);
 	put("handlers/sync-fail", "#!/bin/sh\nexit 2\n", 0755);
@@ -942,6 +954,144 @@ test_signatures(void)
 	fake_free(&f);
 }
 
+/* A handshake: answered 200 with what the sender wants back, logged as
+ * a handshake, nothing spooled. */
+static void
+handshake(const char *what, struct fake *f, const char *key,
+    const char *want, const char *logged)
+{
+	run(f);
+	is_int(g.a.status, 200, "%s: 200", what);
+	is_str(jstr(g.body, key), want, "%s: %s echoed", what, key);
+	is_int(g.added, 0, "%s: nothing in new/", what);
+	is_str(jstr(g.log, "handshake"), logged, "%s: logged as a handshake",
+	    what);
+}
+
+static void
+test_handshakes(void)
+{
+	struct fake	 f;
+	char		 sig[200], head[200], ts[32], want[200];
+	const char	*slack = "{\"token\":\"x\",\"challenge\":\"ch4ll\","
+	    "\"type\":\"url_verification\"}";
+	const char	*zoom = "{\"event\":\"endpoint.url_validation\","
+	    "\"payload\":{\"plainToken\":\"qgg8vlvZRS6UYooatFL8Aw\"},"
+	    "\"event_ts\":1}";
+
+	(void)snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	(void)snprintf(head, sizeof(head), "v0:%s:", ts);
+	fake(&f, "/slack", slack);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	add(&f, "HTTP_X_SLACK_REQUEST_TIMESTAMP", ts);
+	sign(0, KEY, head, slack, 0, sig);
+	setf(&f, "HTTP_X_SLACK_SIGNATURE", "v0=%s", sig);
+	handshake("slack url_verification", &f, "challenge", "ch4ll",
+	    "slack url_verification");
+	del(&f, "HTTP_X_SLACK_SIGNATURE");
+	row("slack url_verification unsigned", &f, 401,
+	    "authentication failed", NONE);
+	fake_free(&f);
+
+	fake(&f, "/zoom", zoom);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	add(&f, "HTTP_X_ZM_REQUEST_TIMESTAMP", ts);
+	sign(0, KEY, head, zoom, 0, sig);
+	setf(&f, "HTTP_X_ZM_SIGNATURE", "v0=%s", sig);
+	handshake("zoom endpoint.url_validation", &f, "plainToken",
+	    "qgg8vlvZRS6UYooatFL8Aw", "zoom endpoint.url_validation");
+	sign(0, KEY, "", "qgg8vlvZRS6UYooatFL8Aw", 0, want);
+	is_str(jstr(g.body, "encryptedToken"), want,
+	    "zoom: encryptedToken is hex HMAC-SHA256 of plainToken");
+	setf(&f, "HTTP_X_ZM_SIGNATURE", "v0=%.63s0", sig);
+	row("zoom endpoint.url_validation badly signed", &f, 401,
+	    "authentication failed", NONE);
+	fake_free(&f);
+}
+
+/* Twilio's signature: base64(HMAC-SHA1(URL || each name value, sorted)),
+ * here for pairs given already sorted and needing no escapes. */
+static void
+twilio_sign(const char *url, const char *const *kv, char *out)
+{
+	unsigned char	mac[EVP_MAX_MD_SIZE];
+	unsigned int	maclen = 0;
+	char		msg[1024];
+	size_t		i;
+
+	(void)snprintf(msg, sizeof(msg), "%s", url);
+	for (i = 0; kv[i] != NULL; i++)
+		(void)strncat(msg, kv[i], sizeof(msg) - strlen(msg) - 1);
+	(void)HMAC(EVP_sha1(), KEY, (int)strlen(KEY), (unsigned char *)msg, strlen(msg), mac,
+	    &maclen);
+	(void)EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
+}
+
+static void
+test_form_and_ids(void)
+{
+	struct fake	 f;
+	char		 sig[200], head[200], ts[32], body[600];
+	static const char *const kv[] = { "AccountSid", "AC1", "Body",
+	    "hi there", "From", "+15550001", "MessageSid", "SM42", NULL };
+	const char	*form = "MessageSid=SM42&Body=hi+there&From=%2B15550001"
+	    "&AccountSid=AC1";
+	const char	*zoom = "{\"event\":\"meeting.started\","
+	    "\"payload\":{\"object\":{\"id\":9}}}";
+
+	fake(&f, "/twilio", form);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	set(&f, "CONTENT_TYPE", "application/x-www-form-urlencoded");
+	twilio_sign("https://example.com/hook/twilio", kv, sig);
+	add(&f, "HTTP_X_TWILIO_SIGNATURE", sig);
+	row("twilio: a form body", &f, 200, "accepted", STORED);
+	is_str(jstr(g.body, "event"), "twilio", "twilio: the row's fixed "
+	    "event name without EventType");
+	is_str(jstr(g.body, "id"), "SM42", "twilio: id from MessageSid");
+	add(&f, "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN", "idem-1");
+	row("twilio: with an idempotency token", &f, 200, "accepted", STORED);
+	is_str(jstr(g.body, "id"), "idem-1", "twilio: id from "
+	    "I-Twilio-Idempotency-Token first");
+	fake_free(&f);
+
+	fake(&f, "/github", form);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	set(&f, "CONTENT_TYPE", "application/x-www-form-urlencoded");
+	row("github: a form body is still 415", &f, 415,
+	    "Content-Type must be application/json", NONE);
+	fake_free(&f);
+
+	/* zoom: no id in the body: the SHA-256 of the body is the id. */
+	(void)snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
+	(void)snprintf(head, sizeof(head), "v0:%s:", ts);
+	fake(&f, "/zoom", zoom);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	add(&f, "HTTP_X_ZM_REQUEST_TIMESTAMP", ts);
+	sign(0, KEY, head, zoom, 0, sig);
+	setf(&f, "HTTP_X_ZM_SIGNATURE", "v0=%s", sig);
+	row("zoom: an event", &f, 200, "accepted", STORED);
+	ok(jstr(g.body, "id") != NULL && strlen(jstr(g.body, "id")) == 64,
+	    "zoom: the id is a SHA-256 in hex");
+	run(&f);
+	is_int(g.a.status, 200, "zoom: the same body again: 200");
+	ok(jtrue(g.body, "duplicate"), "zoom: a duplicate by its body hash");
+	is_int(g.added, 0, "zoom: nothing new stored");
+	fake_free(&f);
+
+	/* mailgun: the signed token is accepted once. */
+	(void)snprintf(head, sizeof(head), "%stok-%s-1", ts, ts);
+	sign(0, KEY, "", head, 0, sig);
+	(void)snprintf(body, sizeof(body), "{\"signature\":{\"timestamp\":"
+	    "\"%s\",\"token\":\"tok-%s-1\",\"signature\":\"%s\"},"
+	    "\"event-data\":{\"event\":\"delivered\",\"id\":\"m-1\"}}",
+	    ts, ts, sig);
+	fake(&f, "/mailgun", body);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	row("mailgun: signed", &f, 200, "accepted", STORED);
+	row("mailgun: the same token again", &f, 401, "token replayed", NONE);
+	fake_free(&f);
+}
+
 /* 503: the spool cannot take the event. Root writes through any mode,
  * so the folders are taken away under the open spool instead: a rename
  * into a removed folder fails whoever the caller is. */
@@ -1039,6 +1189,8 @@ main(void)
 	test_limits();
 	test_sync();
 	test_signatures();
+	test_handshakes();
+	test_form_and_ids();
 	test_503_spool();
 	test_503_config();
 
