@@ -48,17 +48,21 @@ format_answer(struct buf *out, struct answer *a)
 {
 	buf_reset(out);
 	buf_printf(out, "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Request-Id: %s\r\n", a->status, status_text(a->status),
+	    a->content_type ? a->content_type : "application/json",
 	    a->request_id);
 	if (a->retry_after > 0)
 		buf_printf(out, "Retry-After: %d\r\n", a->retry_after);
 	if (a->allow_post)
 		buf_puts(out, "Allow: POST\r\n");
-	buf_printf(out, "Content-Length: %zu\r\n\r\n", a->body.len + 1);
+	/* Text (Meta's challenge) goes back exactly; JSON ends a line. */
+	buf_printf(out, "Content-Length: %zu\r\n\r\n", a->body.len +
+	    (a->content_type == NULL));
 	buf_add(out, a->body.p, a->body.len);
-	buf_putc(out, '\n');
+	if (a->content_type == NULL)
+		buf_putc(out, '\n');
 }
 
 static long

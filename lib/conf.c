@@ -184,6 +184,9 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_AUTH, "secret_file", K_PATH), .flags = F_OWN,
 	  .doc = "a private file of signing secrets, one per line "
 	  "(rotation)" },
+	{ KEY(SC_AUTH, "verify_token_file", K_PATH), EP(verify_token_file),
+	  .doc = "with verify = meta, a file of the tokens a subscription "
+	  "GET may show, one per line" },
 	{ KEY(SC_AUTH, "tolerance", K_DURATION), RANGE(1, 86400), .def = "5m",
 	  EP(verify.tolerance),
 	  .doc = "how far a signed timestamp may lie from the clock, with a "
@@ -1636,6 +1639,7 @@ endpoint_free(struct endpoint *ep)
 	strlist_free(&ep->required);
 	free(ep->auth_header);
 	free(ep->token_file);
+	free(ep->verify_token_file);
 	tokens_free(&ep->tokens);
 	verify_free(&ep->verify);
 	cidr_list_free(&ep->allow_from);

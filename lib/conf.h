@@ -65,6 +65,7 @@ struct endpoint {
 	char		 auth_param[160];	/* HTTP_X_AUTH_TOKEN */
 	char		*token_file;		/* the token or secret file, or
 						   NULL: inline or env: */
+	char		*verify_token_file;	/* Meta's subscription tokens */
 	struct timespec	 token_mtime;
 	struct tokens	 tokens;
 	struct verify	 verify;		/* scheme; secrets if not token */

@@ -390,6 +390,7 @@ struct req {
 	const char	*forwarded;	/* X-Forwarded-For */
 	const char	*content_length;
 	const char	*content_type;
+	const char	*query;		/* QUERY_STRING */
 	const char	*dup;		/* a header sent twice, or NULL */
 	size_t		 nheaders;	/* HTTP_* parameters */
 	int		 https;
@@ -413,6 +414,7 @@ req_parse(struct req *q, char *const *params)
 	q->forwarded = param_get(params, "HTTP_X_FORWARDED_FOR");
 	q->content_length = param_get(params, "CONTENT_LENGTH");
 	q->content_type = param_get(params, "CONTENT_TYPE");
+	q->query = param_get(params, "QUERY_STRING");
 	q->https = is_https(params);
 	q->dup = dup_header(params);
 	for (i = 0; params[i] != NULL; i++)
@@ -500,6 +502,56 @@ st_config(struct ctx *c)
 	return 0;
 }
 
+/* Meta's subscription check, a GET with hub.mode=subscribe,
+ * hub.verify_token and hub.challenge: the challenge goes back as text
+ * when the token is one of verify_token_file's (compared in constant
+ * time), read here as such GETs are rare. Never stored. */
+static int
+meta_subscribe(struct ctx *c)
+{
+	const struct form_pair	*mode, *tok, *ch;
+	struct tokens		 t = { NULL, 0 };
+	struct form		 q;
+	int			 good;
+
+	memset(&q, 0, sizeof(q));
+	c->rl.handshake = "meta subscribe";
+	if (form_parse(c->in.query != NULL ? c->in.query : "",
+	    c->in.query != NULL ? strlen(c->in.query) : 0, &q, &c->e) == -1) {
+		c->rl.reason = c->e.msg;
+		return refuse(c, 400, "query string is not a form");
+	}
+	mode = form_get(&q, "hub.mode");
+	tok = form_get(&q, "hub.verify_token");
+	ch = form_get(&q, "hub.challenge");
+	if (mode == NULL || strcmp(mode->value, "subscribe") != 0 ||
+	    tok == NULL || ch == NULL || !event_id_ok(ch->value)) {
+		form_free(&q);
+		return refuse(c, 400, "not a subscription check: "
+		    "hub.mode=subscribe, hub.verify_token, hub.challenge");
+	}
+	if (c->ep->verify_token_file == NULL) {
+		c->rl.reason = "verify_token_file is not set";
+		good = 0;
+	} else if (tokens_load(c->ep->verify_token_file, &t, &c->e) == -1) {
+		c->rl.reason = c->e.msg;
+		good = 0;
+	} else
+		good = memchr(tok->value, '\0', tok->valuelen) == NULL &&
+		    auth_token_ok(&t, tok->value);
+	tokens_free(&t);
+	if (!good) {
+		form_free(&q);
+		return refuse(c, 403, "verify token does not match");
+	}
+	c->a->status = 200;
+	c->a->content_type = "text/plain";
+	buf_reset(&c->a->body);
+	buf_puts(&c->a->body, ch->value);
+	form_free(&q);
+	return -1;
+}
+
 /* admit: the path picks the sender's endpoint, whose rules say whether
  * this client may send at all; nothing here compares a secret. */
 static int
@@ -556,6 +608,9 @@ st_admit(struct ctx *c)
 			    "address");
 		}
 	}
+	if (c->in.method != NULL && strcmp(c->in.method, "GET") == 0 &&
+	    ep->verify.scheme == VERIFY_META)
+		return meta_subscribe(c);
 	if (c->in.method == NULL || strcmp(c->in.method, "POST") != 0) {
 		c->a->allow_post = 1;
 		return refuse(c, 405, "method not allowed: use POST");
@@ -1069,6 +1124,7 @@ begin(struct ctx *c, struct receiver *r, const struct request *req,
 	c->t0 = now_us();
 	a->status = 500;
 	a->retry_after = a->allow_post = a->kick = 0;
+	a->content_type = NULL;
 	a->reason[0] = '\0';
 	if (random_hex(a->request_id, 8) == -1)
 		(void)snprintf(a->request_id, sizeof(a->request_id), "%016llx",

@@ -26,6 +26,7 @@ struct answer {
 	int		retry_after;	/* seconds; 0 = no header */
 	int		allow_post;	/* send Allow: POST */
 	int		kick;		/* start a runner after answering */
+	const char	*content_type;	/* of the body; NULL: JSON */
 	char		request_id[17];
 	char		reason[512];	/* of an error answer */
 	struct buf	body;		/* JSON */

@@ -96,6 +96,9 @@ static const char MAIN_INI[] =
     "public_url = https://example.com/hook/twilio\n"
     "[endpoint mailgun]\n"
     "verify = mailgun\nsecret_file = secret\nhandlers_dir = handlers\n"
+    "[endpoint meta]\n"
+    "verify = meta\nsecret_file = secret\nhandlers_dir = handlers\n"
+    "verify_token_file = vtok\n"
     "[endpoint limited]\n"
     "token_file = token\nhandlers_dir = handlers\nrate_limit = 1/h\n"
     "[endpoint few]\n"
@@ -128,6 +131,7 @@ setup(void)
 	    (int)strlen(STDKEY));
 	(void)snprintf(text, sizeof(text), "whsec_%s\n", whsec);
 	put("whsec", text, 0600);
+	put("vtok", "first-verify-token\nmeta-verify-token\n", 0600);
 	put("main.ini", MAIN_INI, 0600);
 	put("lost.ini", LOST_INI, 0600);
 	put("bad.ini", BAD_INI, 0600);
@@ -1006,6 +1010,38 @@ test_handshakes(void)
 	setf(&f, "HTTP_X_ZM_SIGNATURE", "v0=%.63s0", sig);
 	row("zoom endpoint.url_validation badly signed", &f, 401,
 	    "authentication failed", NONE);
+	fake_free(&f);
+
+	/* meta: a GET with the verify token gets the challenge, as text. */
+	fake(&f, "/meta", "");
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	del(&f, "CONTENT_TYPE");
+	del(&f, "CONTENT_LENGTH");
+	set(&f, "REQUEST_METHOD", "GET");
+	add(&f, "QUERY_STRING", "hub.mode=subscribe&hub.challenge=1158201444"
+	    "&hub.verify_token=meta-verify-token");
+	run(&f);
+	is_int(g.a.status, 200, "meta subscribe: 200");
+	is_str(buf_cstr(&g.a.body), "1158201444", "meta subscribe: the "
+	    "challenge is the body");
+	is_str(g.a.content_type, "text/plain", "meta subscribe: as text");
+	is_int(g.added, 0, "meta subscribe: nothing in new/");
+	is_str(jstr(g.log, "handshake"), "meta subscribe",
+	    "meta subscribe: logged as a handshake");
+	set(&f, "QUERY_STRING", "hub.mode=subscribe&hub.challenge=1158201444"
+	    "&hub.verify_token=meta-verify-tokeN");
+	row("meta subscribe: another token", &f, 403, "verify token does not "
+	    "match", NONE);
+	set(&f, "REQUEST_METHOD", "POST");
+	setf(&f, "CONTENT_LENGTH", "%zu", f.len);
+	add(&f, "CONTENT_TYPE", "application/json");
+	row("meta: a POST unsigned", &f, 401, "authentication failed", NONE);
+	fake_free(&f);
+	fake(&f, "/github", "");
+	set(&f, "REQUEST_METHOD", "GET");
+	add(&f, "QUERY_STRING", "hub.mode=subscribe&hub.challenge=1"
+	    "&hub.verify_token=meta-verify-token");
+	row("github: a GET is still 405", &f, 405, "method not allowed", NONE);
 	fake_free(&f);
 }
 
