@@ -260,6 +260,7 @@ meta_of(const struct delivery *d, struct handler_meta *m)
 	m->request_id = d->env.request_id;
 	m->received_at = d->env.received_at;
 	m->remote_addr = d->env.remote;
+	m->content_type = d->env.content_type;
 	m->spool_file = d->path;
 	m->mode = d->dir == SP_TMP ? "sync" : "queue";
 	m->attempt = d->attempt;

@@ -254,6 +254,9 @@ handler_env(const struct conf *c, const struct handler_meta *m)
 	rc |= env_push(&v, &n, "HOOKPIPE_SPOOL_FILE", m->spool_file);
 	rc |= env_push(&v, &n, "HOOKPIPE_MODE", m->mode);
 	rc |= env_push(&v, &n, "HOOKPIPE_REMOTE_ADDR", m->remote_addr);
+	if (m->content_type != NULL)
+		rc |= env_push(&v, &n, "HOOKPIPE_CONTENT_TYPE",
+		    m->content_type);
 	if (rc != 0) {
 		handler_env_free(v);
 		return NULL;

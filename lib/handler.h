@@ -32,6 +32,7 @@ struct handler_meta {
 	const char	*remote_addr;
 	const char	*spool_file;
 	const char	*mode;
+	const char	*content_type;	/* as the sender wrote it; NULL: none */
 	int		 attempt;
 };
 
