@@ -145,8 +145,8 @@ is "$STATUS" 401 "hmac: modified body refused"
 # --- every scheme of the table, through lighttpd ---------------------------
 # One endpoint per scheme; each request signed by Python (hmac, hashlib,
 # and Debian's python3-cryptography for Ed25519), as its sender documents
-# it. Twilio's form bodies are the receiver's to accept (415 for now):
-# only its JSON form (bodySHA256) is sent here.
+# it. Twilio's JSON form (bodySHA256) goes through row; its form bodies,
+# and the handshakes, follow.
 PY3=/usr/bin/python3
 have_ed25519=0
 "$PY3" -c 'from cryptography.hazmat.primitives.asymmetric import ed25519' \
@@ -165,7 +165,7 @@ done
 chmod 600 "$T"/all-*.secret
 {
 	printf '[hookpipe]\nspool_dir = all-spool\nhandlers_dir = h\nrequire_https = no\n'
-	printf '[delivery]\nrunner = /bin/true\n'
+	printf '[delivery]\nrunner = /bin/true\n[env]\nREC = %s\n' "$T/rec"
 	for s in stdwh v1a svix github stripe hmac shopify slack twilio gitlab paddle zoom meta mailgun; do
 		v=$s
 		case $s in stdwh | v1a) v=standard-webhooks ;; esac
@@ -175,9 +175,16 @@ chmod 600 "$T"/all-*.secret
 		stripe) printf 'event_field = type\n' ;;
 		hmac) printf 'signature_header = X-Signature\nalgorithm = sha512\nencoding = base64\nprefix = sha512=\n' ;;
 		twilio) printf 'public_url = %s\n' "$TW_URL" ;;
+		meta) printf 'verify_token_file = all-meta.vtok\n' ;;
 		esac
 	done
 } > "$T/all.ini"
+printf 'old-verify-token\nmeta-verify-token-1\n' > "$T/all-meta.vtok"
+chmod 600 "$T/all-meta.vtok"
+# Twilio's form events (no EventType) are "twilio": what the handler got.
+printf '#!/bin/sh\nprintf %%s "$HOOKPIPE_CONTENT_TYPE" > "$REC/twilio.ct"\ncat > "$REC/twilio.$HOOKPIPE_ID"\n' \
+    > "$T/h/twilio"
+chmod 755 "$T/h/twilio"
 out=$("$BUILD/hookpipe" -c "$T/all.ini" check 2>&1)
 like "$out" 'configuration OK' "an endpoint per scheme: hookpipe check passes"
 
@@ -223,6 +230,11 @@ elif scheme in ("slack", "zoom"):
         hdr += ["X-Slack-Request-Timestamp: " + ts, "X-Slack-Signature: " + sig]
     else:
         hdr += ["x-zm-request-timestamp: " + ts, "x-zm-signature: " + sig]
+elif scheme == "twilio" and "form" in opt:
+    from urllib.parse import parse_qsl
+    pairs = sorted(parse_qsl(body.decode(), keep_blank_values=True))
+    msg = opt["url"] + "".join(n + v for n, v in pairs)
+    hdr.append("X-Twilio-Signature: " + base64.b64encode(mac(key, msg.encode(), hashlib.sha1).digest()).decode())
 elif scheme == "twilio":
     q = "a=b&bodySHA256=" + hashlib.sha256(body).hexdigest()
     url = opt["url"] + "?" + q
@@ -233,7 +245,8 @@ elif scheme == "paddle":
     hdr.append("Paddle-Signature: ts=%s;h1=%s" % (ts, mac(key, ts.encode() + b":" + body).hexdigest()))
 elif scheme == "mailgun":
     d = json.loads(body)
-    tok = "tok" + hashlib.sha256(body + ts.encode()).hexdigest()[:40]
+    import os	# a token per request, as Mailgun's
+    tok = "tok" + hashlib.sha256(body + ts.encode() + os.urandom(8)).hexdigest()[:40]
     d["signature"] = {"timestamp": ts, "token": tok,
                       "signature": mac(key, (ts + tok).encode()).hexdigest()}
     body = json.dumps(d).encode()
@@ -257,9 +270,14 @@ start_lighttpd "$T/lt-all.conf" "$APORT" || fail "lighttpd for every scheme star
 # /hooks/SCHEME, signed by sign.py; sets STATUS and BODY.
 spost() {
 	local scheme=$1 body=$2 secret url=http://127.0.0.1:$APORT/hooks/$1 h
-	local args=(-H 'Content-Type: application/json') opts=()
+	local args=() opts=() ct=application/json
 	shift 2
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		[ "$1" = form=1 ] && ct=application/x-www-form-urlencoded
+		opts+=("$1")
+		shift
+	done
+	args=(-H "Content-Type: $ct")
 	[ "${1:-}" = -- ] && shift
 	case $scheme in
 	stdwh | svix) secret=$S ;;
@@ -339,8 +357,9 @@ row gitlab push uuid-1 0 '{"object_kind":"push","ref":"AAAA"}' -- \
     -H 'X-Gitlab-Event: Push Hook' -H 'X-Gitlab-Event-UUID: uuid-1'
 row paddle transaction.completed evt_AAAA 1 \
     '{"event_id":"evt_AAAA","event_type":"transaction.completed"}'
-row zoom meeting.started - 1 '{"event":"meeting.started","payload":{"id":"AAAA"}}'
-row meta page - 0 '{"object":"page","entry":[{"id":"AAAA","changes":[{"field":"feed"}]}]}'
+# Zoom and Meta send no id: a hash of the body (Meta: of its entry).
+row zoom meeting.started '[0-9a-f]{64}' 1 '{"event":"meeting.started","payload":{"id":"AAAA"}}'
+row meta page '[0-9a-f]{64}' 0 '{"object":"page","entry":[{"id":"AAAA","changes":[{"field":"feed"}]}]}'
 row mailgun delivered mg-1 1 '{"event-data":{"event":"delivered","id":"mg-1","x":"AAAA"}}'
 # Mailgun signs its token and timestamp, not the event: the same
 # signature over another event-data passes (each token is to be accepted
@@ -351,6 +370,57 @@ sed 's/"mg-2"/"mg-3"/' "$T/mg.out" > "$T/mg.out2"
 post "http://127.0.0.1:$APORT/hooks/mailgun" -H 'Content-Type: application/json' \
     --data-binary "@$T/mg.out2"
 is "$STATUS" 200 "mailgun: event-data is not signed: a changed one passes"
+post "http://127.0.0.1:$APORT/hooks/mailgun" -H 'Content-Type: application/json' \
+    --data-binary "@$T/mg.out2"
+is "$STATUS" 401 "mailgun: its token a second time: 401"
+like "$BODY" 'token replayed' "mailgun: the answer says the token was replayed"
+
+# --- handshakes and form bodies, through lighttpd -----------------------------
+nnew() { find "$T/all-spool/new" -type f | wc -l; }
+n0=$(nnew)
+spost slack '{"type":"url_verification","token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}'
+is "$STATUS" 200 "slack url_verification: 200"
+is "$(json_get challenge)" 3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P \
+    "slack url_verification: the challenge echoed"
+like "$(header Content-Type)" '^application/json' "slack url_verification: as JSON"
+spost slack '{"type":"url_verification","challenge":"c2"}' nosig=1
+is "$STATUS" 401 "slack url_verification unsigned: 401"
+spost zoom '{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1}'
+is "$STATUS" 200 "zoom endpoint.url_validation: 200"
+is "$(json_get plainToken)" qgg8vlvZRS6UYooatFL8Aw "zoom: plainToken echoed"
+want=$("$PY3" -c 'import hashlib, hmac, sys
+print(hmac.new(sys.argv[1].encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest())' "old-${SEC}zoom")
+is "$(json_get encryptedToken)" "$want" "zoom: encryptedToken is Python's HMAC-SHA256 of it (first secret)"
+spost zoom '{"event":"endpoint.url_validation","payload":{"plainToken":"p"}}' key=not-the-secret-0123456789
+is "$STATUS" 401 "zoom endpoint.url_validation signed with another secret: 401"
+MQ="hub.mode=subscribe&hub.challenge=1158201444"
+post "http://127.0.0.1:$APORT/hooks/meta?$MQ&hub.verify_token=meta-verify-token-1"
+is "$STATUS" 200 "meta subscription GET: 200"
+is "$BODY" 1158201444 "meta subscription GET: the challenge, exactly"
+like "$(header Content-Type)" '^text/plain' "meta subscription GET: as text/plain"
+post "http://127.0.0.1:$APORT/hooks/meta?$MQ&hub.verify_token=meta-verify-token-2"
+is "$STATUS" 403 "meta subscription GET with another token: 403"
+post "http://127.0.0.1:$APORT/hooks/github?$MQ&hub.verify_token=meta-verify-token-1"
+is "$STATUS" 405 "a GET to another scheme's endpoint: still 405"
+is "$(nnew)" "$n0" "handshakes store nothing"
+like "$(cat "$T/all-spool/delivery.log")" '"handshake":"meta subscribe"' \
+    "the delivery log names the handshake"
+F='MessageSid=SM0123&AccountSid=AC9&From=%2B15551234567&Body=Gr%C3%BC%C3%9Fe+AAAA%21&NumMedia=0'
+spost twilio "$F" form=1
+is "$STATUS" 200 "twilio form body signed by Python: 200"
+is "$(json_get event)" twilio "twilio form: no EventType: the event is twilio"
+is "$(json_get id)" SM0123 "twilio form: the id is MessageSid"
+cp "$T/sbody.out" "$T/twilio.form"
+spost twilio "$F" form=1 tamper=1
+is "$STATUS" 401 "twilio form changed after signing: 401"
+post "http://127.0.0.1:$APORT/hooks/github" --data-binary "$F" \
+    -H 'Content-Type: application/x-www-form-urlencoded' -H 'X-GitHub-Event: push'
+is "$STATUS" 415 "a form body to github: still 415"
+"$BUILD/hookpipe-run" -q -c "$T/all.ini"
+cmp -s "$T/twilio.form" "$T/rec/twilio.SM0123"
+ok $? "twilio form: the handler got the body byte for byte"
+is "$(cat "$T/rec/twilio.ct" 2>/dev/null)" application/x-www-form-urlencoded \
+    "twilio form: HOOKPIPE_CONTENT_TYPE"
 # Shopify's topic "orders/create": a '/' in a header's event reads as
 # '.', so the event is orders.create.
 spost shopify '{"id":1,"note":"AAAA"}' -- -H 'X-Shopify-Topic: orders/create' \
