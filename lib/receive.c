@@ -691,7 +691,8 @@ st_once(struct ctx *c)
 		c->rl.reason = "the signed token is missing or not usable";
 		return refuse(c, 401, "authentication failed");
 	}
-	if (spool_id_key(c->ep->name, "mailgun-token", c->onekey) == -1 ||
+	/* '@' is in no sender's id: the key cannot be an event's. */
+	if (spool_id_key(c->ep->name, "@mailgun-token", c->onekey) == -1 ||
 	    strlen(c->onekey) + 1 + strlen(tok) >= sizeof(c->onekey))
 		return refuse(c, 401, "authentication failed");
 	(void)strcat(c->onekey, "+");
