@@ -170,6 +170,29 @@ deliver_log_state(struct spool *s, struct dlog *log, const char *name,
 	buf_free(&line);
 }
 
+/* Does the body after the envelope have the length and checksum the
+ * envelope gives? The descriptor is left where it was. */
+static int
+body_intact(int fd, const struct envelope *env)
+{
+	char		b[65536];
+	uint32_t	crc = 0;
+	size_t		len = 0;
+	off_t		at;
+	ssize_t		n;
+
+	if ((at = lseek(fd, 0, SEEK_CUR)) == -1)
+		return 0;
+	while ((n = pread(fd, b, sizeof(b), at + (off_t)len)) > 0 ||
+	    (n == -1 && errno == EINTR))
+		if (n > 0) {
+			crc = crc32c(crc, b, (size_t)n);
+			len += (size_t)n;
+		}
+	return n == 0 && len == env->bytes && (!env->has_crc ||
+	    crc == env->crc);
+}
+
 int
 deliver_open(struct delivery *d, const struct conf *c, struct spool *s,
     struct dlog *log, enum spool_dir from, const char *name, struct err *e)
@@ -183,6 +206,11 @@ deliver_open(struct delivery *d, const struct conf *c, struct spool *s,
 	(void)snprintf(d->name, sizeof(d->name), "%s", name);
 	if ((d->fd = spool_open_entry(s, from, name, &d->env, e)) == -1)
 		return -1;
+	if (!body_intact(d->fd, &d->env))
+		return err_set(e, "%s/%s/%s is torn: its body does not match "
+		    "its envelope (a crash before it was flushed; it was "
+		    "never acknowledged): set aside, never run",
+		    spool_path(s), spool_dirname(from), name);
 	d->ev = conf_event(c, d->env.event);
 	return 0;
 }

@@ -288,6 +288,10 @@ spool_write(struct spool *s, struct envelope *env, const char *body,
 	ssize_t		 w;
 	int		 fd, saved;
 
+	/* The body's length and checksum are the spool's to say: a reader
+	 * tells a whole entry from one a crash tore by them. */
+	env->bytes = len;
+	env->crc = crc32c(0, body, len);
 	envelope_encode(&line, env);
 	if (line.oom) {
 		buf_free(&line);
@@ -569,7 +573,10 @@ spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 	}
 	rec[r] = '\0';
 	rec[strcspn(rec, "\n")] = '\0';
-	if (rec[0] != '\0' && stored(s, rec)) {
+	/* A record naming a stored entry makes a duplicate, unless that
+	 * entry was torn by a crash before its commit was flushed: then it
+	 * was never acknowledged, and this retry is the event. */
+	if (rec[0] != '\0' && stored(s, rec) && spool_entry_intact(s, rec)) {
 		(void)close(fd);
 		return 0;
 	}
@@ -1183,4 +1190,39 @@ spool_runner(struct spool *s)
 	if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH))
 		return 0;
 	return (pid_t)pid;
+}
+
+int
+spool_entry_intact(struct spool *s, const char *name)
+{
+	struct envelope	env;
+	struct err	e;
+	char		b[65536];
+	uint32_t	crc = 0;
+	size_t		len = 0;
+	ssize_t		n;
+	int		fd = -1, tries, ok;
+
+	/* The entry may move on between the look and the open (a runner
+	 * at work): look again, as spool_find does. */
+	for (tries = 0; tries < 3 && fd == -1; tries++) {
+		enum spool_dir d = spool_find(s, name);
+
+		if (d == SP_NDIRS)
+			return 0;
+		fd = spool_open_entry(s, d, name, &env, &e);
+		if (fd == -1 && e.errnum != ENOENT)
+			return 0;	/* there, but no envelope: torn */
+	}
+	if (fd == -1)
+		return 0;
+	while ((n = read(fd, b, sizeof(b))) > 0 || (n == -1 && errno == EINTR))
+		if (n > 0) {
+			crc = crc32c(crc, b, (size_t)n);
+			len += (size_t)n;
+		}
+	ok = n == 0 && len == env.bytes && (!env.has_crc || crc == env.crc);
+	(void)close(fd);
+	envelope_free(&env);
+	return ok;
 }

@@ -68,6 +68,8 @@ struct envelope {
 	const char	*user_agent;
 	int64_t		 received_us;
 	size_t		 bytes;
+	uint32_t	 crc;		/* CRC-32C of the body */
+	int		 has_crc;	/* parsed: the line carried one */
 	int		 sync;		/* mode = sync */
 	char		 received_at[32];	/* set by parse and encode */
 	json_object	*obj;		/* the parsed line */
@@ -109,6 +111,10 @@ int	spool_list(struct spool *, enum spool_dir, struct strlist *,
 /* Open an entry and parse its envelope: the descriptor, positioned at
  * the body, or -1 (anything but a regular file, an entry whose first
  * line is no envelope). */
+/* Is the entry whole: an envelope, then a body of its length and
+ * checksum? 1, or 0 (torn by a crash: never acknowledged, never to be
+ * run, never a duplicate's original). */
+int	spool_entry_intact(struct spool *, const char *);
 int	spool_open_entry(struct spool *, enum spool_dir, const char *,
 	    struct envelope *, struct err *);
 /* Path of an entry, for messages and HOOKPIPE_SPOOL_FILE. */

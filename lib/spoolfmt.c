@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "payload.h"
@@ -28,8 +29,8 @@ envelope_encode(struct buf *b, struct envelope *env)
 	    env->received_us);
 	buf_json_cstr(b, env->remote);
 	buf_json_kv(b, "mode", env->sync ? "sync" : "queue");
-	buf_printf(b, ",\"bytes\":%zu,\"headers\":{\"content-type\":",
-	    env->bytes);
+	buf_printf(b, ",\"bytes\":%zu,\"crc32c\":\"%08x\",\"headers\":"
+	    "{\"content-type\":", env->bytes, (unsigned)env->crc);
 	buf_json_cstr(b, env->content_type);
 	buf_json_kv(b, "user-agent", env->user_agent);
 	buf_puts(b, "}}");
@@ -107,6 +108,11 @@ envelope_parse(const char *line, struct envelope *env, struct err *e)
 	    json_object_is_type(v, json_type_int) &&
 	    json_object_get_int64(v) >= 0)
 		env->bytes = (size_t)json_object_get_int64(v);
+	if (member(o, "crc32c", &mode) == 0 && mode != NULL &&
+	    strlen(mode) == 8 && strspn(mode, "0123456789abcdef") == 8) {
+		env->crc = (uint32_t)strtoul(mode, NULL, 16);
+		env->has_crc = 1;
+	}
 	if (json_object_object_get_ex(o, "headers", &h) &&
 	    json_object_is_type(h, json_type_object) &&
 	    (member(h, "content-type", &env->content_type) == -1 ||

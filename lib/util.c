@@ -206,6 +206,26 @@ parse_bool(const char *s)
 	return -1;
 }
 
+uint32_t
+crc32c(uint32_t crc, const void *p, size_t n)
+{
+	static uint32_t	table[256];
+	const unsigned char *b = p;
+	uint32_t	c;
+	int		i, j;
+
+	if (table[1] == 0)
+		for (i = 0; i < 256; i++) {
+			for (c = (uint32_t)i, j = 0; j < 8; j++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78U : c >> 1;
+			table[i] = c;
+		}
+	crc = ~crc;
+	while (n-- > 0)
+		crc = table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
 int
 write_all(int fd, const void *p, size_t n)
 {

@@ -41,6 +41,8 @@ int	parse_duration(const char *, long *);
 /* yes/no, true/false, on/off, 1/0 -> 1/0; -1 when none. */
 int	parse_bool(const char *);
 
+/* CRC-32C (Castagnoli) of n bytes, continuing from crc (0 to start). */
+uint32_t crc32c(uint32_t, const void *, size_t);
 /* Write all n bytes, retrying short writes and EINTR. */
 int	write_all(int, const void *, size_t);
 /* Open a regular file (relative to dirfd, or AT_FDCWD) without waiting

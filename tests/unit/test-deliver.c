@@ -648,6 +648,32 @@ setup(void)
 	    "OUT/$HOOKPIPE_ID.multi\n[ $HOOKPIPE_ATTEMPT -ge 2 ] || exit 3");
 }
 
+/* An entry a power cut tore (its envelope whole, its body zeroed) is
+ * never opened for delivery: it would run a handler on NUL bytes. */
+static void
+test_torn(void)
+{
+	struct delivery	 d;
+	struct err	 e;
+	char		 name[SPOOL_NAME_MAX], path[1024], zeros[BODYLEN];
+	int		 fd;
+
+	store("ok", NULL, "torn-1", 0, name);
+	(void)spool_entry_path(sp, SP_NEW, name, path, sizeof(path));
+	memset(zeros, 0, sizeof(zeros));
+	if ((fd = open(path, O_WRONLY)) == -1 ||
+	    lseek(fd, -(off_t)BODYLEN, SEEK_END) == -1 ||
+	    write(fd, zeros, BODYLEN) != (ssize_t)BODYLEN || close(fd) == -1) {
+		ok(0, "torn: zero the body");
+		return;
+	}
+	is_int(deliver_open(&d, conf, sp, &dl, SP_NEW, name, &e), -1,
+	    "torn: a zeroed body is not opened for delivery");
+	ok(strstr(e.msg, "torn") != NULL, "torn: and says so (%s)", e.msg);
+	deliver_free(&d);
+	(void)spool_remove(sp, SP_NEW, name, &e);
+}
+
 int
 main(void)
 {
@@ -659,6 +685,7 @@ main(void)
 	test_multi();
 	test_unrunnable();
 	test_sync();
+	test_torn();
 
 	dlog_close(&dl);
 	spool_close(sp);
