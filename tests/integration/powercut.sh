@@ -391,7 +391,19 @@ stop_serve() {
 		done
 		kill -9 "$p" 2>/dev/null
 	done
+	kill_orphans
 	LPID=
+}
+
+# kill_orphans: responders lighttpd started just before it was killed
+# (it restarts a backend that died), too late for pgrep -P: each is ours
+# when its environment names a config of this test's folder.
+kill_orphans() {
+	local p
+	for p in $(pgrep -f -- "$BUILD/hookpipe.fcgi"); do
+		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null |
+		    grep -q "^HOOKPIPE_CONFIG=$T/" && kill -9 "$p" 2>/dev/null
+	done
 }
 
 # kill_all: the power is gone: everything of ours still running is
@@ -413,6 +425,7 @@ kill_all() {
 	# would report them "Killed".
 	[ -n "$LPID" ] && wait "$LPID" 2>/dev/null
 	[ -n "$BGRUN" ] && wait "$BGRUN" 2>/dev/null
+	kill_orphans
 	# Twice: a runner may have started a handler meanwhile.
 	mapfile -t pids < <(pgrep -f -- "-q -c $T/"; "$PY" "$T/pc.py" users "$MNT" "$T/h")
 	[ "${#pids[@]}" -gt 0 ] && kill -9 "${pids[@]}" 2>/dev/null
