@@ -236,35 +236,18 @@ is_https(char *const *params)
 	return 0;
 }
 
-/* application/json, optionally with parameters ("; charset=utf-8"). */
+/* Is the content type `type`, optionally with parameters ("; charset=
+ * utf-8")? */
 static int
-is_json_type(const char *ct)
+is_type(const char *ct, const char *type)
 {
-	size_t n = strlen("application/json");
+	size_t n = strlen(type);
 
 	if (ct == NULL)
 		return 0;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
-	if (strncasecmp(ct, "application/json", n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
-/* application/x-www-form-urlencoded, optionally with parameters. */
-static int
-is_form_type(const char *ct)
-{
-	size_t n = strlen("application/x-www-form-urlencoded");
-
-	if (ct == NULL)
-		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, "application/x-www-form-urlencoded", n) != 0)
+	if (strncasecmp(ct, type, n) != 0)
 		return 0;
 	ct += n;
 	while (*ct == ' ' || *ct == '\t')
@@ -648,8 +631,9 @@ st_read(struct ctx *c)
 	if (len > c->ep->max_body)
 		return refuse(c, 413, "body larger than the limit");
 	c->isform = takes_form(c->ep->verify.scheme) &&
-	    is_form_type(c->in.content_type);
-	if (!c->isform && !is_json_type(c->in.content_type))
+	    is_type(c->in.content_type,
+	    "application/x-www-form-urlencoded");
+	if (!c->isform && !is_type(c->in.content_type, "application/json"))
 		return refuse(c, 415, "Content-Type must be application/json");
 	c->len = c->rl.bytes = (size_t)len;
 	if ((rc = read_body(c->r, c->req, c->len)) == -2) {
