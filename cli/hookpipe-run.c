@@ -144,6 +144,10 @@ main(int argc, char *argv[])
 	else if (!quiet) {
 		printf("%s: %u done, %u retry, %u dead, %u re-queued",
 		    say_prog(), st.done, st.retry, st.dead, st.recovered);
+		if (st.restored > 0)
+			printf(", %u restored from the journal", st.restored);
+		if (st.quarantined > 0)
+			printf(", %u quarantined (no event)", st.quarantined);
 		if (st.next_due >= 0)
 			printf("; next retry in %ds", st.next_due);
 		printf("\n");

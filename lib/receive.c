@@ -982,6 +982,8 @@ store_entry(struct ctx *c, int sync)
 {
 	struct receiver	*r = c->r;
 	struct envelope	 env;
+	const char	*keys[3];
+	int		 nkeys = 0;
 
 	/* The id record names the entry before the commit: a crash after
 	 * the commit then still leaves the sender's retry a duplicate, and
@@ -1006,7 +1008,15 @@ store_entry(struct ctx *c, int sync)
 	if (sync)
 		return spool_write(r->spool, &env, r->body, c->len, c->name,
 		    &c->e);
-	return spool_commit(r->spool, &env, r->body, c->len, c->name, &c->e);
+	/* The keys go into the journal with the entry: recovery after a
+	 * power cut restores the records that make retries duplicates. */
+	if (c->idfd != -1)
+		keys[nkeys++] = c->idkey;
+	if (c->oncefd != -1)
+		keys[nkeys++] = c->onekey;
+	keys[nkeys] = NULL;
+	return spool_commit(r->spool, &env, r->body, c->len, c->name, keys,
+	    &c->e);
 }
 
 /* mode = sync: run now through the delivery engine, answer with the

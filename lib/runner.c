@@ -28,6 +28,8 @@
 #define STALE_TMP_SECONDS	3600
 #define PRUNE_EVERY		3600	/* seconds between prunes */
 #define RESCAN_MS		60000	/* watch mode: look anyway */
+#define CHECKPOINT_MS		1000	/* journal: retire at most this often */
+#define CHECKPOINT_BYTES	(1024 * 1024) /* ... once it holds this much */
 #define MAX_SLOTS		64
 #define HOLD_MIN_MS		1000	/* first pause after a spool failure */
 #define HOLD_MAX_MS		60000	/* the pause doubles up to this */
@@ -73,6 +75,7 @@ struct run {
 	volatile sig_atomic_t	*stop;
 	int			 infd;		/* inotify on new/, or -1 */
 	int64_t			 upkeep;	/* mono ms of the last clean-up */
+	int64_t			 checkpoint;	/* ... of the last checkpoint */
 	sigset_t		 stopsigs;
 	sigset_t		 oldmask;
 	char			 fault[1024];	/* what failed first (err.msg) */
@@ -203,20 +206,22 @@ advance(struct run *r, struct slot *sl)
 		settle(r, sl);
 }
 
-/* An entry that cannot be run moves to dead/. */
+/* A file of new/ or retry/ that is no event (torn by a crash before its
+ * commit was flushed, without an envelope, not a regular file) moves to
+ * quarantine/: never run, never counted as a failed event. */
 static int
 set_aside(struct run *r, enum spool_dir from, const char *name,
     const char *why)
 {
 	struct err e;
 
-	if (spool_move(r->s, from, SP_DEAD, name, &e) == -1) {
+	if (spool_move(r->s, from, SP_QUAR, name, &e) == -1) {
 		if (e.errnum != ENOENT)
 			spool_failed(r, &e);
 		return -1;
 	}
 	spool_works(r);
-	deliver_log_state(r->s, r->log, name, NULL, "dead", why, 0);
+	deliver_log_state(r->s, r->log, name, NULL, "quarantine", why, 0);
 	return 0;
 }
 
@@ -264,7 +269,7 @@ claim(struct run *r, enum spool_dir from, const char *name)
 			return -1;
 		}
 		if (set_aside(r, from, name, e.msg) == 0)
-			r->st->dead++;
+			r->st->quarantined++;
 		return -1;
 	}
 	if (serialized_busy(r, sl)) {
@@ -523,6 +528,43 @@ watch_new(struct spool *s)
 	return fd;
 }
 
+/* Entries the journal holds that a crash lost or tore, restored; 1 when
+ * that failed (the run stops: a temporary failure). */
+static int
+restore(struct run *r, struct err *e)
+{
+	unsigned	n;
+	char		msg[96];
+
+	if (spool_recover(r->s, &n, e) == -1) {
+		r->st->failing = 1;
+		return 1;
+	}
+	if (n > 0) {
+		r->st->restored += n;
+		(void)snprintf(msg, sizeof(msg), "restored %u entr%s a crash "
+		    "had lost or torn", n, n == 1 ? "y" : "ies");
+		deliver_log_error(r->log, "spool", "journal", msg);
+	}
+	return 0;
+}
+
+/* The journal's generations retire once their entries are flushed here,
+ * in no request's time: at most once a second while events flow (when
+ * the current one holds `min` bytes), and whenever the spool is drained. */
+static void
+checkpoint(struct run *r, size_t min)
+{
+	struct err	e;
+	int64_t		now = mono_ms();
+
+	if (min > 0 && now - r->checkpoint < CHECKPOINT_MS)
+		return;
+	r->checkpoint = now;
+	if (spool_checkpoint(r->s, min, &e) == -1)
+		spool_failed(r, &e);
+}
+
 /* Wait for a handler event, a new event, a due retry or the end of a
  * pause after a spool failure, then step the handlers that are done.
  * -1 when the wait itself failed (every handler is killed). */
@@ -568,6 +610,7 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 		r->st->pruned += spool_prune(r->s, r->c->keep, PRUNE_EVERY);
 		r->upkeep = mono_ms();
 	}
+	checkpoint(r, CHECKPOINT_BYTES);
 	if (r->infd != -1)
 		drain_inotify(r->infd);
 	for (k = 0; k < r->nslots; k++)
@@ -639,11 +682,20 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 			break;
 		}
 		start = r.claims;
+		/* After a power cut: what the journal holds and the entry
+		 * files lost or tore comes back before anything runs, or
+		 * nothing runs (a torn entry would be quarantined). */
+		if ((failed = restore(&r, e)) != 0) {
+			(void)spool_unlock(s, NULL);
+			break;
+		}
 		recover(&r);
 		st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
 		if (r.watch && r.infd == -1)
 			r.infd = watch_new(s);
 		failed = drain(&r, e) == -1;
+		if (!failed)
+			checkpoint(&r, 0);
 		queue_drop(&r.qnew);
 		queue_drop(&r.qretry);
 		if (spool_unlock(s, failed ? NULL : e) == -1)

@@ -12,6 +12,8 @@
 
 struct runner_stats {
 	unsigned	done, retry, dead, recovered, pruned, runs;
+	unsigned	quarantined;	/* files of new/ that are no events */
+	unsigned	restored;	/* entries the journal brought back */
 	int		busy;		/* another runner held the lock */
 	int		next_due;	/* seconds to the next retry, -1: none */
 	int		failing;	/* returned -1 as the spool kept

@@ -20,22 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "spoolint.h"
 
-struct spool {
-	char			*path;
-	int			 top;		/* the spool folder */
-	dev_t			 dev;		/* its file system */
-	int			 fd[SP_NDIRS];	/* its state folders */
-	int			 lockfd;	/* run.lock */
-	unsigned		 counter;
-	int			 nosync;	/* durability = process */
-	int			 syncfd;	/* sync.state */
-	struct spool_sync	*sync;		/* mapped from it */
-};
 
 static const char *const dirnames[SP_NDIRS] = {
-	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist"
+	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist", "quarantine"
 };
 
 const char *
@@ -166,7 +155,7 @@ spool_open(const char *path, int flags, struct err *e)
 	}
 	for (i = 0; i < SP_NDIRS; i++)
 		s->fd[i] = -1;
-	s->lockfd = s->syncfd = -1;
+	s->lockfd = s->jdir = s->jfd = s->statefd = -1;
 	s->nosync = (flags & SPOOL_NOSYNC) != 0;
 	if ((s->path = strdup(path)) == NULL) {
 		err_sys(e, "spool %s", path);
@@ -175,10 +164,14 @@ spool_open(const char *path, int flags, struct err *e)
 	if ((s->top = open_top(path, create, &dev, e)) == -1)
 		goto fail;
 	s->dev = dev;
+	/* quarantine/ and journal/ came with a later version: made when missing
+	 * in a spool an older one made. */
 	for (i = 0; i < SP_NDIRS; i++)
-		if ((s->fd[i] = open_sub(s->top, path, dirnames[i], create,
-		    &dev, e)) == -1)
+		if ((s->fd[i] = open_sub(s->top, path, dirnames[i],
+		    create || i == SP_QUAR, &dev, e)) == -1)
 			goto fail;
+	if ((s->jdir = open_sub(s->top, path, "journal", 1, &dev, e)) == -1)
+		goto fail;
 	if ((s->lockfd = open_own(s->top, path, "run.lock", &dev, e)) == -1)
 		goto fail;
 	return s;
@@ -197,7 +190,7 @@ int
 spool_audit(const char *path, void (*report)(void *, const char *),
     void *arg)
 {
-	static const char *const own[] = { "run.lock", "sync.state",
+	static const char *const own[] = { "run.lock", "journal.state",
 	    "ratelimit", "prune.stamp" };
 	struct stat	st;
 	struct err	e;
@@ -244,10 +237,9 @@ spool_close(struct spool *s)
 			(void)close(s->fd[i]);
 	if (s->lockfd != -1)
 		(void)close(s->lockfd);
-	if (s->sync != NULL)
-		(void)munmap(s->sync, sizeof(*s->sync));
-	if (s->syncfd != -1)
-		(void)close(s->syncfd);
+	journal_close(s);
+	if (s->jdir != -1)
+		(void)close(s->jdir);
 	if (s->top > 0)
 		(void)close(s->top);
 	free(s->path);
@@ -279,175 +271,160 @@ spool_entry_path(struct spool *s, enum spool_dir d, const char *name,
 }
 
 int
-spool_write(struct spool *s, struct envelope *env, const char *body,
-    size_t len, const char *name, struct err *e)
+entry_bytes(struct envelope *env, const char *body, size_t len,
+    struct entry_bytes *eb, struct err *e)
 {
-	struct buf	 line = { 0 };
-	struct iovec	 iov[3];
-	size_t		 left, off, i;
-	ssize_t		 w;
-	int		 fd, saved;
-
 	/* The body's length and checksum are the spool's to say: a reader
 	 * tells a whole entry from one a crash tore by them. */
 	env->bytes = len;
 	env->crc = crc32c(0, body, len);
-	envelope_encode(&line, env);
-	if (line.oom) {
-		buf_free(&line);
+	memset(eb, 0, sizeof(*eb));
+	envelope_encode(&eb->line, env);
+	if (eb->line.oom) {
+		buf_free(&eb->line);
 		return err_set(e, "out of memory");
 	}
-	fd = openat(s->fd[SP_TMP], name,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1) {
-		buf_free(&line);
-		return err_sys(e, "unable to create %s/tmp/%s", s->path, name);
+	eb->iov[0].iov_base = eb->line.p;
+	eb->iov[0].iov_len = eb->line.len;
+	eb->iov[1].iov_base = (void *)(uintptr_t)"\n";
+	eb->iov[1].iov_len = 1;
+	eb->iov[2].iov_base = (void *)(uintptr_t)body;
+	eb->iov[2].iov_len = len;
+	eb->len = eb->line.len + 1 + len;
+	return 0;
+}
+
+void
+entry_bytes_free(struct entry_bytes *eb)
+{
+	buf_free(&eb->line);
+}
+
+int
+write_iov(int fd, const struct iovec *in, int n)
+{
+	struct iovec	iov[8];
+	size_t		off;
+	ssize_t		w;
+	int		i = 0;
+
+	if (n > 8) {
+		errno = EINVAL;
+		return -1;
 	}
-	iov[0].iov_base = line.p;
-	iov[0].iov_len = line.len;
-	iov[1].iov_base = (void *)(uintptr_t)"\n";
-	iov[1].iov_len = 1;
-	iov[2].iov_base = (void *)(uintptr_t)body;
-	iov[2].iov_len = len;
-	left = line.len + 1 + len;
-	i = 0;
-	while (left > 0) {
-		w = writev(fd, iov + i, (int)(3 - i));
+	memcpy(iov, in, (size_t)n * sizeof(*iov));
+	while (i < n) {
+		if (iov[i].iov_len == 0) {
+			i++;
+			continue;
+		}
+		w = writev(fd, iov + i, n - i);
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			err_sys(e, "unable to write %s/tmp/%s", s->path, name);
-			goto fail;
+			return -1;
 		}
-		left -= (size_t)w;
-		for (off = (size_t)w; i < 3 && off >= iov[i].iov_len; i++)
+		for (off = (size_t)w; i < n && off >= iov[i].iov_len; i++)
 			off -= iov[i].iov_len;
-		if (i < 3) {
+		if (i < n) {
 			iov[i].iov_base = (char *)iov[i].iov_base + off;
 			iov[i].iov_len -= off;
 		}
+	}
+	return 0;
+}
+
+/* Write bytes to tmp/NAME (flushed when asked); the file is closed. */
+static int
+write_tmp(struct spool *s, const struct iovec *iov, int n, int flush,
+    const char *name, struct err *e)
+{
+	int fd, saved;
+
+	fd = openat(s->fd[SP_TMP], name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return err_sys(e, "unable to create %s/tmp/%s", s->path, name);
+	if (write_iov(fd, iov, n) == -1) {
+		err_sys(e, "unable to write %s/tmp/%s", s->path, name);
+		goto fail;
+	}
+	if (flush && fdatasync(fd) == -1) {
+		err_sys(e, "unable to flush %s/tmp/%s", s->path, name);
+		goto fail;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
 		err_sys(e, "unable to close %s/tmp/%s", s->path, name);
 		goto fail;
 	}
-	buf_free(&line);
 	return 0;
 fail:
 	saved = errno;
 	if (fd != -1)
 		(void)close(fd);
 	(void)unlinkat(s->fd[SP_TMP], name, 0);
-	buf_free(&line);
 	errno = saved;
 	return -1;
 }
 
-/* The group commit's shared state. Every writer holds the file at its
- * full size; a shorter one (a crash while it was made, or an operator's
- * truncate) is grown with its blocks allocated, so no page of the map
- * is a hole whose first write could fault on a full disk. */
-static int
-sync_size(struct spool *s, struct err *e)
+int
+spool_place(struct spool *s, const struct iovec *iov, int n, int flush,
+    const char *tmpname, enum spool_dir d, const char *name, struct err *e)
 {
-	struct stat	st;
-	int		rc;
+	int saved;
 
-	if (fstat(s->syncfd, &st) == -1)
-		return err_sys(e, "unable to stat %s/sync.state", s->path);
-	if ((size_t)st.st_size >= sizeof(*s->sync))
-		return 0;
-	if ((rc = posix_fallocate(s->syncfd, 0, sizeof(*s->sync))) != 0) {
-		errno = rc;
-		return err_sys(e, "unable to size %s/sync.state", s->path);
+	if (write_tmp(s, iov, n, flush, tmpname, e) == -1)
+		return -1;
+	if (renameat(s->fd[SP_TMP], tmpname, s->fd[d], name) == -1) {
+		err_sys(e, "unable to move %s into %s/%s", name, s->path,
+		    dirnames[d]);
+		saved = errno;
+		(void)unlinkat(s->fd[SP_TMP], tmpname, 0);
+		errno = saved;
+		return -1;
 	}
 	return 0;
 }
 
-static int
-sync_open(struct spool *s, struct err *e)
+int
+spool_write(struct spool *s, struct envelope *env, const char *body,
+    size_t len, const char *name, struct err *e)
 {
-	void	*m;
+	struct entry_bytes	eb;
+	int			rc;
 
-	if ((s->syncfd = open_own(s->top, s->path, "sync.state", &s->dev,
-	    e)) == -1)
+	if (entry_bytes(env, body, len, &eb, e) == -1)
 		return -1;
-	if (sync_size(s, e) == -1)
-		return -1;
-	m = mmap(NULL, sizeof(*s->sync), PROT_READ | PROT_WRITE, MAP_SHARED,
-	    s->syncfd, 0);
-	if (m == MAP_FAILED)
-		return err_sys(e, "unable to map %s/sync.state", s->path);
-	s->sync = m;
-	return 0;
-}
-
-/* Make everything written to the spool's file system so far durable,
- * sharing the flush with every responder that arrives meanwhile: take
- * a ticket (after our rename), then under the flush lock either find
- * it covered by a flush that began after it was issued, or flush for
- * everyone holding a ticket so far. One syncfs serves the whole batch;
- * a failed flush covers nobody, and each waiter tries (and fails) on
- * its own, so every 200 follows a flush that succeeded. */
-static int
-group_sync(struct spool *s, struct err *e)
-{
-	uint64_t	mine, upto;
-	int		rc = 0;
-
-	if (s->sync == NULL && sync_open(s, e) == -1)
-		return -1;
-	/* Touching a page past the end of the file raises SIGBUS: check the
-	 * size before every use (one fstat beside a flush). */
-	if (sync_size(s, e) == -1)
-		return -1;
-	mine = __atomic_add_fetch(&s->sync->issued, 1, __ATOMIC_SEQ_CST);
-	while (flock(s->syncfd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			return err_sys(e, "unable to lock %s/sync.state",
-			    s->path);
-	if (__atomic_load_n(&s->sync->done, __ATOMIC_SEQ_CST) < mine) {
-		upto = __atomic_load_n(&s->sync->issued, __ATOMIC_SEQ_CST);
-		if (syncfs(s->fd[SP_NEW]) == -1)
-			rc = err_sys(e, "unable to flush the file system of %s",
-			    s->path);
-		else {
-			__atomic_store_n(&s->sync->done, upto,
-			    __ATOMIC_SEQ_CST);
-			__atomic_add_fetch(&s->sync->flushes, 1,
-			    __ATOMIC_SEQ_CST);
-		}
-	}
-	(void)flock(s->syncfd, LOCK_UN);
+	rc = write_tmp(s, eb.iov, 3, 0, name, e);
+	entry_bytes_free(&eb);
 	return rc;
 }
 
 int
 spool_commit(struct spool *s, struct envelope *env, const char *body,
-    size_t len, const char *name, struct err *e)
+    size_t len, const char *name, const char *const *keys, struct err *e)
 {
-	int saved;
+	struct entry_bytes	eb;
+	int			rc, saved;
 
-	if (spool_write(s, env, body, len, name, e) == -1)
+	if (entry_bytes(env, body, len, &eb, e) == -1)
 		return -1;
-	if (renameat(s->fd[SP_TMP], name, s->fd[SP_NEW], name) == -1) {
-		err_sys(e, "unable to move %s into %s/new", name, s->path);
-		saved = errno;
-		(void)unlinkat(s->fd[SP_TMP], name, 0);
-		errno = saved;
-		return -1;
-	}
-	if (!s->nosync && group_sync(s, e) == -1) {
+	/* The entry first, unflushed: a journal record is only ever
+	 * appended for an entry already in new/, so whoever retires the
+	 * record finds the entry to flush. */
+	rc = spool_place(s, eb.iov, 3, 0, name, SP_NEW, name, e);
+	if (rc == 0 && !s->nosync &&
+	    (rc = journal_commit(s, name, keys, eb.iov, 3, eb.len, e)) == -1) {
 		/* Not known to be durable: take it back so a 503 means "not
 		 * ours". A runner may have claimed it already; then it runs,
 		 * and the sender's retry is a duplicate (at least once). */
 		saved = errno;
 		(void)unlinkat(s->fd[SP_NEW], name, 0);
 		errno = saved;
-		return -1;
 	}
-	return 0;
+	entry_bytes_free(&eb);
+	return rc;
 }
 
 int
@@ -498,9 +475,10 @@ spool_find(struct spool *s, const char *name)
 	return SP_NDIRS;
 }
 
-/* A stored entry: committed, in one of the states after tmp/. */
-static int
-stored(struct spool *s, const char *name)
+/* A stored entry: committed, in one of the states after tmp/
+ * (quarantine/ holds no events). */
+int
+spool_stored(struct spool *s, const char *name)
 {
 	enum spool_dir d = spool_find(s, name);
 
@@ -576,7 +554,7 @@ spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 	/* A record naming a stored entry makes a duplicate, unless that
 	 * entry was torn by a crash before its commit was flushed: then it
 	 * was never acknowledged, and this retry is the event. */
-	if (rec[0] != '\0' && stored(s, rec) && spool_entry_intact(s, rec)) {
+	if (rec[0] != '\0' && spool_stored(s, rec) && spool_entry_intact(s, rec)) {
 		(void)close(fd);
 		return 0;
 	}
@@ -639,7 +617,7 @@ spool_id_lookup(struct spool *s, const char *key, char name[SPOOL_NAME_MAX],
 		return err_sys(e, "unable to read %s/ids/%s", s->path, key);
 	rec[n] = '\0';
 	rec[strcspn(rec, "\n")] = '\0';
-	if (strlen(rec) >= SPOOL_NAME_MAX || !stored(s, rec))
+	if (strlen(rec) >= SPOOL_NAME_MAX || !spool_stored(s, rec))
 		return 0;
 	memcpy(name, rec, strlen(rec) + 1);
 	return 1;

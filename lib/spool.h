@@ -18,6 +18,8 @@
 
 enum spool_dir {
 	SP_TMP, SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_IDS, SP_HIST,
+	SP_QUAR,	/* quarantine/: files that are no events (torn by a
+			   crash, no envelope, not a regular file) */
 	SP_NDIRS
 };
 
@@ -31,13 +33,14 @@ enum spool_dir {
 
 struct spool;
 
-/* The group commit's shared state in SPOOL/sync.state, mapped by every
- * responder: tickets handed out after an entry is in new/, the highest
- * ticket a flush has covered, and how many flushes there were. */
+/* The journal's shared state in SPOOL/journal.state, mapped by every
+ * responder: the generation appended to, how many of its bytes a flush
+ * has covered, and counters. */
 struct spool_sync {
-	uint64_t	issued;
-	uint64_t	done;
+	uint64_t	gen;
+	uint64_t	synced;
 	uint64_t	flushes;
+	uint64_t	records;
 };
 
 
@@ -92,10 +95,21 @@ int64_t	spool_name_time(const char *);
 int	spool_write(struct spool *, struct envelope *, const char *, size_t,
 	    const char *, struct err *);
 /* The commit, under a name from spool_newname: write the entry to tmp/,
- * rename it into new/, then (unless SPOOL_NOSYNC) a flush shared with
- * concurrent commits. On failure nothing is left in tmp/ or new/. */
+ * rename it into new/, then (unless SPOOL_NOSYNC) append it with its
+ * ids/ keys (NULL-terminated, or NULL) to the journal and wait for a
+ * flush of the journal shared with concurrent commits. On failure
+ * nothing is left in tmp/ or new/. */
 int	spool_commit(struct spool *, struct envelope *, const char *, size_t,
-	    const char *, struct err *);
+	    const char *, const char *const *, struct err *);
+/* After a crash: every entry the journal holds that is missing or torn
+ * is written again (with its ids/ records), then spool_checkpoint.
+ * For the runner, under its lock, before anything runs. How many were
+ * restored goes to *restored. */
+int	spool_recover(struct spool *, unsigned *, struct err *);
+/* Start a new journal generation when the current one holds at least
+ * `min` bytes (0: any), then retire every older one: each entry it
+ * names, wherever it is now, is flushed, then the generation goes. */
+int	spool_checkpoint(struct spool *, size_t, struct err *);
 /* Move an entry between state folders; 0, or -1 (ENOENT: gone). */
 int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,
 	    struct err *);

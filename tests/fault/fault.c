@@ -1,8 +1,9 @@
 /* fault.c: an LD_PRELOAD shim that makes one system call of the spool
  * commit fail, for the fault-injection tests.
  *   HOOKPIPE_FAULT=CALL:ERRNO[:N]   fail the Nth call (default 1st) of CALL
- * with ERRNO; N = 0 fails every call (a kernel without it). CALL is one of writev, fsync, syncfs (the group commit's
- * flush), renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
+ * with ERRNO; N = 0 fails every call (a kernel without it). CALL is one
+ * of writev, fsync, fdatasync (the journal's group flush), syncfs,
+ * renameat, openat_excl (an openat with O_CREAT|O_EXCL, how
  * spool files are made), memfd_create (a kernel before 3.17). */
 #define _GNU_SOURCE
 #include <sys/uio.h>
@@ -114,6 +115,20 @@ syncfs(int fd)
 	}
 	if (real == NULL)
 		real = (int (*)(int))dlsym(RTLD_NEXT, "syncfs");
+	return real(fd);
+}
+
+int
+fdatasync(int fd)
+{
+	static int (*real)(int);
+
+	if (hit("fdatasync")) {
+		errno = err;
+		return -1;
+	}
+	if (real == NULL)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	return real(fd);
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # faults.sh: every system call of the spool commit fails in turn (an
-# LD_PRELOAD shim: write, the group commit's syncfs, rename, the
-# exclusive create) and each time the answer is 503 with Retry-After,
-# nothing is left in new/ or tmp/, and the sender's retry then succeeds.
-# With durability = process nothing is flushed: a failing syncfs is
+# LD_PRELOAD shim: the entry's write, its rename, the exclusive create,
+# the journal's append (the second writev) and its group flush
+# (fdatasync)) and each time the answer is 503 with Retry-After, nothing
+# is left in new/ or tmp/, the sender's retry then succeeds, and a
+# runner's recovery afterwards brings back nothing that was refused.
+# With durability = process nothing is flushed: a failing flush is
 # never called.
 . "$(dirname "$0")/lib.sh"
 
@@ -30,8 +32,8 @@ cgi() {	# cgi FAULT BODY: sets STATUS, OUT
 	STATUS=$(printf '%s\n' "$OUT" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
 }
 n=0
-for fault in writev:ENOSPC writev:EIO syncfs:EIO syncfs:ENOSPC renameat:EIO \
-    openat_excl:EACCES openat_excl:EDQUOT; do
+for fault in writev:ENOSPC writev:EIO writev:ENOSPC:2 fdatasync:EIO \
+    fdatasync:ENOSPC renameat:EIO openat_excl:EACCES openat_excl:EDQUOT; do
 	n=$((n + 1))
 	cgi "$fault" "{\"event\":\"x.y\",\"id\":\"f$n\"}"
 	is "$STATUS" 503 "$fault: 503"
@@ -44,9 +46,16 @@ for fault in writev:ENOSPC writev:EIO syncfs:EIO syncfs:ENOSPC renameat:EIO \
 	rm -f "$T/spool/new/"*
 done
 echo "# faults injected: $n"
+# Every refused commit whose record reached the journal left a
+# tombstone: recovery restores only the retries (which were removed
+# from new/ above), so new/ stays empty.
+"$BUILD/hookpipe-run" -q -c "$T/f.ini" 2> "$T/run.err"
+is "$?" 0 "hookpipe-run: recovery and drain succeed"
+is "$(find "$T/spool/new" "$T/spool/cur" "$T/spool/retry" "$T/spool/done" "$T/spool/dead" -type f | wc -l | tr -d ' ')" "$n" \
+    "recovery restored the $n stored retries, and none of the refused commits"
 
 printf '[hookpipe]\nspool_dir = spool\nhandlers_dir = h\ndurability = process\n[auth]\ntoken_file = token\n[delivery]\nrunner = /bin/true\n' > "$T/f.ini"
-cgi syncfs:EIO '{"event":"x.y","id":"p1"}'
+cgi fdatasync:EIO '{"event":"x.y","id":"p1"}'
 is "$STATUS" 200 "durability = process: no flush, so no flush failure"
 is "$(find "$T/spool/new" -type f | wc -l | tr -d ' ')" 1 \
     "durability = process: the event is in new/"

@@ -23,12 +23,9 @@
 . "$(dirname "$0")/lib.sh"
 
 # Torn entries (never acknowledged: empty or NUL-filled after the cut)
-# are today left in the spool (set aside in dead/, where they stay);
-# issue 12 adds a checksum that quarantines them. Until then a failure of
-# the three assertions on torn entries (left, delivered, answered
-# "duplicate") is a TODO (XFAIL), a pass a plain ok. Empty this once the
-# fix is in: they are then ordinary assertions.
-TORN_TODO="torn entries are set aside in dead/ (checksum); issue 12 quarantines them elsewhere"
+# fail their checksum: hookpipe-run restores from the journal those that
+# were acknowledged and moves the others to quarantine/, so none is left
+# among the events.
 
 ROUNDS=${POWERCUT_ROUNDS:-6}
 PROCESS_CUTS=${POWERCUT_PROCESS:-3}
@@ -645,7 +642,7 @@ is "${TOT[f.rfail]}" 0 "every event that got no 200 got one when sent again afte
 [ "${TOT[f.rfail]}" = 0 ] || diag "$(head -n 20 "$T/check.f.rfail")"
 is "${TOT[f.rlost]}" 0 "every event sent again after a cut is stored intact and ran"
 [ "${TOT[f.rlost]}" = 0 ] || diag "$(head -n 20 "$T/check.f.rlost")"
-ok_todo "$(( ${TOT[f.torn]} != 0 ))" "no torn entry (empty, NUL bytes, body not as sent) is left in new/ cur/ retry/ done/ dead/ (${TOT[f.torn]} left)" "$TORN_TODO"
+ok "$(( ${TOT[f.torn]} != 0 ))" "no torn entry (empty, NUL bytes, body not as sent) is left in new/ cur/ retry/ done/ dead/ (${TOT[f.torn]} left)"
 [ "${TOT[f.torn]}" = 0 ] || diag "$(head -n 10 "$T/check.f.torn")"
 ok "$(( ${TOT[f.ranbad]} != 0 ))" "no handler ran with a body other than the one sent"
 [ "${TOT[f.ranbad]}" = 0 ] || diag "$(head -n 10 "$T/check.f.ranbad")"

@@ -130,7 +130,7 @@ store(const char *event, const char *endpoint, const char *id, int sync,
 	env.received_us = now_us();
 	if (spool_newname(sp, name) == -1 ||
 	    (sync ? spool_write(sp, &env, BODY, BODYLEN, name, &e) :
-	    spool_commit(sp, &env, BODY, BODYLEN, name, &e)) == -1) {
+	    spool_commit(sp, &env, BODY, BODYLEN, name, NULL, &e)) == -1) {
 		printf("Bail out! store %s: %s\n", event, e.msg);
 		exit(1);
 	}

@@ -100,7 +100,7 @@ store(struct spool *s, const char *event, const char *id,
 
 	env.received_us = now_us();
 	if (spool_newname(s, name) == -1 ||
-	    spool_commit(s, &env, "{}", 2, name, &e) == -1) {
+	    spool_commit(s, &env, "{}", 2, name, NULL, &e) == -1) {
 		printf("Bail out! store %s: %s\n", event, e.msg);
 		exit(1);
 	}

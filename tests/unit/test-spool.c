@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -163,7 +164,7 @@ test_commit(struct spool *s)
 	int		 fd;
 
 	(void)spool_newname(s, name);
-	is_int(spool_commit(s, ENV, BODY, BODYLEN, name, &e), 0,
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e), 0,
 	    "commit a binary body");
 	ok(exists("new", name), "entry is in new/");
 	ok(!exists("tmp", name), "entry is not in tmp/");
@@ -208,7 +209,7 @@ test_commit(struct spool *s)
 
 	/* An empty body. */
 	(void)spool_newname(s, name);
-	is_int(spool_commit(s, &empty, "", 0, name, &e), 0,
+	is_int(spool_commit(s, &empty, "", 0, name, NULL, &e), 0,
 	    "commit an empty body");
 	fd = spool_open_entry(s, SP_NEW, name, &env, &e);
 	is_str(env.event, "e", "empty body: envelope");
@@ -248,7 +249,7 @@ test_moves(struct spool *s)
 	struct err	 e;
 
 	(void)spool_newname(s, name);
-	if (spool_commit(s, ENV, BODY, BODYLEN, name, &e) == -1) {
+	if (spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e) == -1) {
 		ok(0, "commit for moves: %s", e.msg);
 		return;
 	}
@@ -309,7 +310,7 @@ test_list(struct spool *s)
 	is_int(count(s, SP_NEW), 0, "new/ emptied");
 	for (i = 0; i < 3; i++)
 		if (spool_newname(s, n[i]) == -1 ||
-		    spool_commit(s, ENV, "x", 1, n[i], &e) == -1)
+		    spool_commit(s, ENV, "x", 1, n[i], NULL, &e) == -1)
 			ok(0, "commit %zu: %s", i, e.msg);
 	is_int(spool_list(s, SP_NEW, &l, &e), 0, "list new/");
 	is_int(l.n, 3, "new/: 3 entries");
@@ -331,7 +332,7 @@ test_ids(struct spool *s)
 	int		 fd = -2;
 
 	(void)spool_newname(s, name);
-	(void)spool_commit(s, ENV, "x", 1, name, &e);
+	(void)spool_commit(s, ENV, "x", 1, name, NULL, &e);
 	is_int(spool_id_reserve(s, "evt_1", &fd, &e), 1, "fresh id: reserved");
 	ok(fd >= 0, "fresh id: fd returned");
 	is_int(spool_id_note(fd, name, &e), 0, "id noted");
@@ -390,7 +391,7 @@ test_ids(struct spool *s)
 			if (spool_id_reserve(s, id, &fd, &e) != 1 ||
 			    spool_id_note(fd, name, &e) == -1 ||
 			    spool_commit(s, ENV, BODY, BODYLEN, name,
-			    &e) == -1) {
+			    NULL, &e) == -1) {
 				ok(0, "torn: set up %s", how[k]);
 				continue;
 			}
@@ -442,7 +443,7 @@ test_ids_fork(struct spool *s, int commit)
 	int		 pfd[2], fd = -2, status = -1, rc;
 
 	(void)spool_newname(s, entry);
-	(void)spool_commit(s, ENV, "x", 1, entry, &e);
+	(void)spool_commit(s, ENV, "x", 1, entry, NULL, &e);
 	(void)snprintf(want, sizeof(want), "%s\n", entry);
 	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
 		ok(0, "pipe/fork");
@@ -1131,7 +1132,7 @@ test_id_lookup(struct spool *s)
 
 	(void)spool_newname(s, name);
 	(void)spool_newname(s, ghost);
-	(void)spool_commit(s, ENV, "x", 1, name, &e);
+	(void)spool_commit(s, ENV, "x", 1, name, NULL, &e);
 	if (spool_id_reserve(s, "ep+lk-1", &fd, &e) == 1) {
 		(void)spool_id_note(fd, name, &e);
 		spool_id_done(fd, 1);
@@ -1319,8 +1320,9 @@ rm_rf_spool(void)
 		printf("# could not remove %s\n", root);
 }
 
-/* Group commit: N processes commit while the flush lock is held; none
- * answers before it is released, and then one flush covers them all. */
+/* Group commit: N processes append their records while the flush lock
+ * is held; none answers before it is released, and then one flush of
+ * the journal covers them all. */
 static void
 test_group_commit(void)
 {
@@ -1329,73 +1331,187 @@ test_group_commit(void)
 	struct spool_sync	*st;
 	struct err		 e;
 	pid_t			 pid[NPROC];
-	char			 path[300];
+	char			 path[300], name[SPOOL_NAME_MAX];
+	uint64_t		 rec0, fl0;
 	int			 fd, i, status, early = 0, okc = 0, tries;
 
 	if ((s = spool_open(spath, SPOOL_CREATE, &e)) == NULL) {
 		ok(0, "group commit: open (%s)", e.msg);
 		return;
 	}
-	(void)snprintf(path, sizeof(path), "%s/sync.state", spath);
-	(void)unlink(path);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1 || ftruncate(fd, sizeof(*st)) == -1 ||
-	    (st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0)) == MAP_FAILED || flock(fd, LOCK_EX) == -1) {
-		ok(0, "group commit: set up sync.state");
+	/* One commit first: the journal's generation exists, so the
+	 * children below only append and wait for the flush. */
+	(void)spool_newname(s, name);
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e), 0,
+	    "group commit: a first commit");
+	(void)snprintf(path, sizeof(path), "%s/journal.state", spath);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd == -1 || (st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED || flock(fd, LOCK_EX) == -1) {
+		ok(0, "group commit: set up journal.state");
 		return;
 	}
+	rec0 = st->records;
+	fl0 = st->flushes;
 	for (i = 0; i < NPROC; i++) {
 		if ((pid[i] = fork()) == 0) {
 			struct spool	*c;
-			char		 name[SPOOL_NAME_MAX];
 
 			if ((c = spool_open(spath, 0, &e)) == NULL ||
 			    spool_newname(c, name) == -1)
 				_exit(2);
-			_exit(spool_commit(c, ENV, BODY, BODYLEN, name, &e) ==
-			    0 ? 0 : 1);
+			_exit(spool_commit(c, ENV, BODY, BODYLEN, name, NULL,
+			    &e) == 0 ? 0 : 1);
 		}
 	}
-	/* Every child has its entry in new/ and a ticket, then waits. */
-	for (tries = 0; tries < 500 && __atomic_load_n(&st->issued,
-	    __ATOMIC_SEQ_CST) < NPROC; tries++)
+	/* Every child has its entry in new/ and its record appended,
+	 * then waits. */
+	for (tries = 0; tries < 500 && __atomic_load_n(&st->records,
+	    __ATOMIC_SEQ_CST) < rec0 + NPROC; tries++)
 		(void)usleep(10000);
-	is_int(st->issued, NPROC, "group commit: %d tickets issued", NPROC);
+	is_int((int)(st->records - rec0), NPROC,
+	    "group commit: %d records appended", NPROC);
 	(void)usleep(100000);
 	for (i = 0; i < NPROC; i++)
 		early += waitpid(pid[i], &status, WNOHANG) == pid[i];
 	is_int(early, 0, "group commit: no commit returns before a flush");
-	is_int(st->flushes, 0, "group commit: no flush while the lock is held");
+	is_int((int)(st->flushes - fl0), 0,
+	    "group commit: no flush while the lock is held");
 	(void)flock(fd, LOCK_UN);
 	for (i = 0; i < NPROC; i++)
 		if (waitpid(pid[i], &status, 0) == pid[i] && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0)
 			okc++;
 	is_int(okc, NPROC, "group commit: every commit succeeded");
-	is_int(st->flushes, 1, "group commit: one flush covered all %d",
-	    NPROC);
-	is_int(st->done, NPROC, "group commit: done covers every ticket");
+	is_int((int)(st->flushes - fl0), 1,
+	    "group commit: one flush covered all %d", NPROC);
 	(void)munmap(st, sizeof(*st));
 	(void)close(fd);
-
 	spool_close(s);
 
-	/* durability = process: no ticket, no flush (sync.state, gone
-	 * now, is not made again). */
-	(void)unlink(path);
+	/* durability = process: no journal record, no flush. */
 	if ((s = spool_open(spath, SPOOL_NOSYNC, &e)) != NULL) {
-		char		name[SPOOL_NAME_MAX];
 		struct stat	sb;
+		char		jp[320];
+		off_t		before;
+		unsigned	n;
 
+		(void)snprintf(jp, sizeof(jp), "%s/journal", spath);
+		before = stat(jp, &sb) == 0 ? sb.st_size : -1;
 		(void)spool_newname(s, name);
-		is_int(spool_commit(s, ENV, BODY, BODYLEN, name, &e), 0,
+		is_int(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e), 0,
 		    "nosync commit");
-		ok(stat(path, &sb) == -1 && errno == ENOENT,
-		    "nosync: no sync.state made");
+		is_int(spool_recover(s, &n, &e), 0, "nosync: recover is a "
+		    "no-op");
+		ok(stat(jp, &sb) == 0 && sb.st_size == before,
+		    "nosync: the journal is untouched");
 		spool_close(s);
 	} else
 		ok(0, "nosync open (%s)", e.msg);
+}
+
+/* Count the generation files of journal/. */
+static int
+journal_files(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 p[320];
+	int		 n = 0;
+
+	(void)snprintf(p, sizeof(p), "%s/journal", spath);
+	if ((d = opendir(p)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	(void)closedir(d);
+	return n;
+}
+
+/* Recovery: entries the journal holds come back when new/ lost them or
+ * a crash tore them, with their ids/ records; a torn tail of the
+ * journal ends the reading without an error; a checkpoint retires the
+ * generations whose entries are flushed. */
+static void
+test_journal(void)
+{
+	struct spool	*s;
+	struct err	 e;
+	const char	*keys[2];
+	char		 name[3][SPOOL_NAME_MAX], p[600], got[SPOOL_NAME_MAX];
+	char		 jp[300];
+	unsigned	 n;
+	int		 i, fd;
+
+	if ((s = spool_open(spath, SPOOL_CREATE, &e)) == NULL) {
+		ok(0, "journal: open (%s)", e.msg);
+		return;
+	}
+	is_int(spool_checkpoint(s, 0, &e), 0, "journal: checkpoint (%s)",
+	    e.msg);
+	is_int(journal_files(), 1, "journal: a checkpoint leaves one "
+	    "generation");
+	for (i = 0; i < 3; i++) {
+		char key[32];
+
+		(void)snprintf(key, sizeof(key), "jr-%d", i);
+		keys[0] = key;
+		keys[1] = NULL;
+		(void)spool_newname(s, name[i]);
+		if (spool_commit(s, ENV, BODY, BODYLEN, name[i], keys, &e) ==
+		    -1)
+			ok(0, "journal: commit %d (%s)", i, e.msg);
+		(void)snprintf(p, sizeof(p), "%s/ids/%s", spath, key);
+		if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1) {
+			(void)write_all(fd, name[i], strlen(name[i]));
+			(void)close(fd);
+		}
+	}
+	/* A crash: the first entry gone, the second zero-filled, the
+	 * third's ids/ record lost; then a half-written record. */
+	(void)snprintf(p, sizeof(p), "%s/new/%s", spath, name[0]);
+	(void)unlink(p);
+	(void)snprintf(p, sizeof(p), "%s/new/%s", spath, name[1]);
+	if ((fd = open(p, O_WRONLY)) != -1) {
+		char z[64] = { 0 };
+
+		(void)pwrite(fd, z, sizeof(z), 10);
+		(void)close(fd);
+	}
+	ok(!spool_entry_intact(s, name[1]), "journal: the zeroed entry is "
+	    "torn");
+	(void)snprintf(p, sizeof(p), "%s/ids/jr-2", spath);
+	(void)unlink(p);
+	(void)snprintf(jp, sizeof(jp), "%s/journal", spath);
+	{
+		struct dirent	*de;
+		DIR		*d = opendir(jp);
+
+		while (d != NULL && (de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.') {
+				(void)snprintf(p, sizeof(p), "%s/%s", jp,
+				    de->d_name);
+				if ((fd = open(p, O_WRONLY | O_APPEND)) !=
+				    -1) {
+					(void)write_all(fd, "HPJ1 x 0 99 0", 13);
+					(void)close(fd);
+				}
+			}
+		if (d != NULL)
+			(void)closedir(d);
+	}
+	is_int(spool_recover(s, &n, &e), 0, "journal: recover (%s)", e.msg);
+	is_int((int)n, 2, "journal: two entries restored");
+	for (i = 0; i < 3; i++)
+		ok(spool_find(s, name[i]) == SP_NEW &&
+		    spool_entry_intact(s, name[i]), "journal: entry %d whole in "
+		    "new/", i);
+	is_int(spool_id_lookup(s, "jr-2", got, &e), 1,
+	    "journal: the lost ids/ record is back");
+	is_str(got, name[2], "journal: ... naming its entry");
+	is_int(journal_files(), 1, "journal: recovery ends with a checkpoint "
+	    "(older generations retired)");
+	spool_close(s);
 }
 
 int
@@ -1434,6 +1550,7 @@ main(void)
 	spool_close(s);
 	buf_free(&envline);
 	test_group_commit();
+	test_journal();
 	rm_rf_spool();
 	return tap_done();
 }
