@@ -119,6 +119,74 @@ _Static_assert(sizeof(enum verify_alg) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum verify_enc) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ev_mode) == sizeof(int), "enum size");
 
+/*
+ * preset = NAME: the keys a sender needs, as one row of data. A row's
+ * keys count as written in the section that names the preset (and, from
+ * [auth], in [hookpipe] for the default endpoint's fields), on the
+ * preset's line, unless the section writes them itself: get() and
+ * line_of() read them, so every rule and message applies as to written
+ * keys. What the verify row already says (GitHub's event header...) is
+ * not repeated. hookpipe.ini(5) lists the rows. Where the senders
+ * document them:
+ *   harmonics     res:harmonics: the user's secret in x-auth-token
+ *   standard-webhooks, svix  the payload's "type" names the event
+ *   stripe        the event object's "type"
+ *   woocommerce   "Webhooks": X-WC-Webhook-Signature, base64 HMAC-SHA256
+ *                 of the body; X-WC-Webhook-Topic, -Delivery-ID (the
+ *                 body's id is the resource's, the same for every event
+ *                 about one order)
+ *   typeform      "Secure your webhooks": Typeform-Signature, sha256= and
+ *                 base64 HMAC-SHA256 of the body; event_type, event_id
+ *   gitea         "Webhooks": X-Gitea-Signature, hex HMAC-SHA256 of the
+ *                 body; X-Gitea-Event, X-Gitea-Delivery
+ */
+#define PRESET_KEYS	8
+
+struct preset {
+	const char	*name;
+	const char	*kv[PRESET_KEYS][2];	/* key, value; NULL-ended */
+};
+
+static const char *const preset_names[] = {
+	"harmonics", "standard-webhooks", "svix", "github", "stripe",
+	"shopify", "slack", "twilio", "gitlab", "paddle", "zoom", "meta",
+	"mailgun", "woocommerce", "typeform", "gitea", NULL
+};
+
+static const struct preset presets[] = {
+	{ "harmonics", { { "verify", "token" }, { "header", "x-auth-token" } } },
+	{ "standard-webhooks", { { "verify", "standard-webhooks" },
+	    { "event_field", "type" } } },
+	{ "svix", { { "verify", "svix" }, { "event_field", "type" } } },
+	{ "github", { { "verify", "github" } } },
+	{ "stripe", { { "verify", "stripe" }, { "event_field", "type" } } },
+	{ "shopify", { { "verify", "shopify" } } },
+	{ "slack", { { "verify", "slack" } } },
+	{ "twilio", { { "verify", "twilio" } } },
+	{ "gitlab", { { "verify", "gitlab" } } },
+	{ "paddle", { { "verify", "paddle" } } },
+	{ "zoom", { { "verify", "zoom" } } },
+	{ "meta", { { "verify", "meta" } } },
+	{ "mailgun", { { "verify", "mailgun" } } },
+	{ "woocommerce", { { "verify", "hmac" },
+	    { "signature_header", "X-WC-Webhook-Signature" },
+	    { "algorithm", "sha256" }, { "encoding", "base64" },
+	    { "event_field", "header:X-WC-Webhook-Topic" },
+	    { "id_field", "header:X-WC-Webhook-Delivery-ID" } } },
+	{ "typeform", { { "verify", "hmac" },
+	    { "signature_header", "Typeform-Signature" },
+	    { "algorithm", "sha256" }, { "encoding", "base64" },
+	    { "prefix", "sha256=" }, { "event_field", "event_type" },
+	    { "id_field", "event_id" } } },
+	{ "gitea", { { "verify", "hmac" },
+	    { "signature_header", "X-Gitea-Signature" },
+	    { "algorithm", "sha256" }, { "encoding", "hex" },
+	    { "event_field", "header:X-Gitea-Event" },
+	    { "id_field", "header:X-Gitea-Delivery" } } },
+};
+_Static_assert(NITEMS(preset_names) == NITEMS(presets) + 1,
+    "one name per preset");
+
 /* Every key, in the order of hookpipe.ini(5). */
 static const struct conf_key keys[] = {
 	/* [hookpipe] */
@@ -165,6 +233,9 @@ static const struct conf_key keys[] = {
 	  "reject (422)" },
 
 	/* [auth] */
+	{ KEY(SC_AUTH, "preset", K_ENUM), .names = preset_names, .flags = F_OWN,
+	  .doc = "a sender's keys at once (verify and what it needs); keys "
+	  "the section writes win" },
 	{ KEY(SC_AUTH, "verify", K_ENUM), .def = "token", EP(verify.scheme),
 	  .names = verify_schemes,
 	  .fix = "write token, standard-webhooks, github, stripe, hmac, shopify, "
@@ -318,6 +389,10 @@ struct section {
 	size_t		 key0, nkeys;	/* its keys: lookup.key[key0...] */
 	size_t		 ndistinct;	/* of them, not set again */
 	size_t		 hb, he;	/* the header line's bytes */
+	const struct preset *preset;	/* its keys, where it lacks them */
+	int		 pline;		/* the preset's line */
+	int		 badpreset;	/* names none: its verification is
+					   not checked further */
 };
 
 /* A key line of a section. */
@@ -658,10 +733,10 @@ lookup_build(struct loader *l, const char *text)
 	return bad ? -1 : 0;
 }
 
-/* The line of a key of section sec (of the section when key is NULL);
- * 0 when absent. */
+/* The line where section sec writes a key itself (the section's when
+ * key is NULL); 0 when it does not. */
 static int
-line_of(const struct loader *l, int sec, const char *key)
+own_line(const struct loader *l, int sec, const char *key)
 {
 	const struct section	*s;
 	size_t			 i;
@@ -675,6 +750,35 @@ line_of(const struct loader *l, int sec, const char *key)
 		if (strcasecmp(l->lk.key[i].name, key) == 0)
 			return l->lk.key[i].line;
 	return 0;
+}
+
+/* The value a section's preset gives a key the section takes; NULL when
+ * none (the section's own key, if written, wins: see get()). */
+static const char *
+preset_value(const struct loader *l, int sec, const char *key)
+{
+	const struct section	*s;
+	size_t			 i;
+
+	if (sec < 0 || (s = &l->lk.sect[sec])->preset == NULL ||
+	    find_key(s->scopes, key) == NULL)
+		return NULL;
+	for (i = 0; i < PRESET_KEYS && s->preset->kv[i][0] != NULL; i++)
+		if (strcmp(s->preset->kv[i][0], key) == 0)
+			return s->preset->kv[i][1];
+	return NULL;
+}
+
+/* The line of a key of section sec (of the section when key is NULL):
+ * its own, else its preset's when that sets it; 0 when absent. */
+static int
+line_of(const struct loader *l, int sec, const char *key)
+{
+	int n = own_line(l, sec, key);
+
+	if (n == 0 && key != NULL && preset_value(l, sec, key) != NULL)
+		n = l->lk.sect[sec].pline;
+	return n;
 }
 
 /* Sections: known, named right, each once. Event names keep their case,
@@ -895,8 +999,9 @@ get(const struct loader *l, int sec, const char *key)
 	char	full[LINE_MAX_LEN + 32];
 	int	n;
 
-	if (line_of(l, sec, key) == 0)
-		return NULL;	/* never ask iniparser for what is not a key */
+	if (own_line(l, sec, key) == 0)	/* never ask iniparser for what
+					   is not a key */
+		return preset_value(l, sec, key);
 	n = snprintf(full, sizeof(full), "s%d:%s", sec, key);
 	if (n < 0 || (size_t)n >= sizeof(full))
 		return NULL;
@@ -935,8 +1040,60 @@ bad(struct loader *l, const struct where *w, const char *key,
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_add(l->diag, 0, l->path, line_of(l, w->sec, key), "[%s] %s: %s",
-	    w->label, key, msg);
+	if (own_line(l, w->sec, key) == 0 && preset_value(l, w->sec, key) !=
+	    NULL)
+		diag_add(l->diag, 0, l->path, line_of(l, w->sec, key), "[%s] "
+		    "%s (set by preset = %s): %s", w->label, key,
+		    l->lk.sect[w->sec].preset->name, msg);
+	else
+		diag_add(l->diag, 0, l->path, line_of(l, w->sec, key),
+		    "[%s] %s: %s", w->label, key, msg);
+}
+
+/* preset = NAME in [auth] and each [endpoint]: the row whose keys the
+ * section takes where it does not write them. [auth]'s is the default
+ * endpoint's, whose fields are [hookpipe]'s: there it gives those. */
+static void
+load_presets(struct loader *l)
+{
+	struct section	*s;
+	struct where	 w;
+	struct buf	 names = { NULL, 0, 0, 0 };
+	const char	*v;
+	size_t		 i, j;
+	int		 h = find_section(l, SK_HOOKPIPE);
+
+	for (i = 0; i < l->lk.nsect; i++) {
+		s = &l->lk.sect[i];
+		if ((s->kind != SK_AUTH && s->kind != SK_ENDPOINT) ||
+		    (v = get(l, (int)i, "preset")) == NULL)
+			continue;
+		for (j = 0; j < NITEMS(presets); j++)
+			if (strcmp(presets[j].name, v) == 0)
+				break;
+		w.sec = (int)i;
+		w.label = s->label;
+		if (j == NITEMS(presets)) {
+			buf_reset(&names);
+			for (j = 0; j < NITEMS(presets); j++)
+				buf_printf(&names, "%s%s", j == 0 ? "" : j ==
+				    NITEMS(presets) - 1 ? " or " : ", ",
+				    presets[j].name);
+			bad(l, &w, "preset", "'%s' is no preset: write %s (or "
+			    "leave preset out and set verify and its keys)",
+			    v, names.oom ? "one of hookpipe.ini(5)" :
+			    buf_cstr(&names));
+			s->badpreset = 1;
+			continue;
+		}
+		s->preset = &presets[j];
+		s->pline = own_line(l, (int)i, "preset");
+		if (s->kind == SK_AUTH && h >= 0) {
+			l->lk.sect[h].preset = s->preset;
+			l->lk.sect[h].pline = s->pline;
+		}
+	}
+	buf_free(&names);
 }
 
 /* An error about a section, at its header (the message names it). */
@@ -1487,6 +1644,9 @@ load_auth(struct loader *l, struct endpoint *ep, const struct where *w,
 	load_rate(l, ep, w, dflt);
 	if (!ep->enabled)
 		return;		/* only what the endpoints inherit */
+	if (w->sec >= 0 && l->lk.sect[w->sec].badpreset)
+		return;		/* its keys would be judged by the wrong
+				   scheme: one error is enough */
 	scheme_rules(l, ep, w);
 	load_secrets(l, ep, w);
 	if (ep->verify.scheme != VERIFY_TOKEN &&
@@ -1732,6 +1892,7 @@ conf_load(const char *path, struct diag *d)
 	c->ino = st.st_ino;
 	c->mtime = st.st_mtim;
 	c->size = st.st_size;
+	load_presets(&l);
 	w.sec = find_section(&l, SK_HOOKPIPE);
 	w.label = "hookpipe";
 	load_global(&l, c, &w);

@@ -148,6 +148,7 @@ is "$STATUS" 401 "hmac: modified body refused"
 # it. Twilio's JSON form (bodySHA256) goes through row; its form bodies,
 # and the handshakes, follow.
 PY3=/usr/bin/python3
+SIGN=$SRC/tests/integration/sign.py	# the signers, shared with presets.sh
 have_ed25519=0
 "$PY3" -c 'from cryptography.hazmat.primitives.asymmetric import ed25519' \
     2>/dev/null && have_ed25519=1
@@ -188,81 +189,6 @@ chmod 755 "$T/h/twilio"
 out=$("$BUILD/hookpipe" -c "$T/all.ini" check 2>&1)
 like "$out" 'configuration OK' "an endpoint per scheme: hookpipe check passes"
 
-cat > "$T/sign.py" <<'PY'
-# sign.py SCHEME SECRET BODY OUT [opt=value...]: the headers of a request
-# signed as SCHEME's sender does, one per line ("?QUERY" for the query
-# string); OUT gets the body to send (Mailgun's carries the signature).
-# Options: off=SECONDS (timestamp offset), key=SECRET (sign with it),
-# tamper=1 (change the body after signing), nosig=1 (no signature).
-import base64, hashlib, hmac, json, sys, time
-scheme, secret, path, out = sys.argv[1:5]
-opt = dict(a.split("=", 1) for a in sys.argv[5:])
-body = open(path, "rb").read()
-key = opt.get("key", secret)
-ts = str(int(time.time()) + int(opt.get("off", "0")))
-hdr = []
-def mac(k, msg, md=hashlib.sha256):
-    return hmac.new(k.encode() if isinstance(k, str) else k, msg, md)
-def stdwh(k, msgid):
-    if k.startswith("whpk_") or k.startswith("sk:"):
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-        sk = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(k[3:]))
-        sig = sk.sign(msgid.encode() + b"." + ts.encode() + b"." + body)
-        return "v1a," + base64.b64encode(sig).decode()
-    raw = base64.b64decode(k.removeprefix("whsec_"))
-    d = mac(raw, msgid.encode() + b"." + ts.encode() + b"." + body).digest()
-    return "v1," + base64.b64encode(d).decode()
-if scheme in ("stdwh", "svix"):
-    p = "webhook" if scheme == "stdwh" else "svix"
-    hdr += [p + "-id: msg_" + ts, p + "-timestamp: " + ts,
-            p + "-signature: v1,AAAA " + stdwh(key, "msg_" + ts)]
-elif scheme in ("github", "meta"):
-    hdr.append("X-Hub-Signature-256: sha256=" + mac(key, body).hexdigest())
-elif scheme == "stripe":
-    hdr.append("Stripe-Signature: t=%s,v1=%s" % (ts, mac(key, ts.encode() + b"." + body).hexdigest()))
-elif scheme == "hmac":
-    hdr.append("X-Signature: sha512=" + base64.b64encode(mac(key, body, hashlib.sha512).digest()).decode())
-elif scheme == "shopify":
-    hdr.append("X-Shopify-Hmac-Sha256: " + base64.b64encode(mac(key, body).digest()).decode())
-elif scheme in ("slack", "zoom"):
-    sig = "v0=" + mac(key, b"v0:" + ts.encode() + b":" + body).hexdigest()
-    if scheme == "slack":
-        hdr += ["X-Slack-Request-Timestamp: " + ts, "X-Slack-Signature: " + sig]
-    else:
-        hdr += ["x-zm-request-timestamp: " + ts, "x-zm-signature: " + sig]
-elif scheme == "twilio" and "form" in opt:
-    from urllib.parse import parse_qsl
-    pairs = sorted(parse_qsl(body.decode(), keep_blank_values=True))
-    msg = opt["url"] + "".join(n + v for n, v in pairs)
-    hdr.append("X-Twilio-Signature: " + base64.b64encode(mac(key, msg.encode(), hashlib.sha1).digest()).decode())
-elif scheme == "twilio":
-    q = "a=b&bodySHA256=" + hashlib.sha256(body).hexdigest()
-    url = opt["url"] + "?" + q
-    hdr += ["?" + q, "X-Twilio-Signature: " + base64.b64encode(mac(key, url.encode(), hashlib.sha1).digest()).decode()]
-elif scheme == "gitlab":
-    hdr.append("X-Gitlab-Token: " + key)
-elif scheme == "paddle":
-    hdr.append("Paddle-Signature: ts=%s;h1=%s" % (ts, mac(key, ts.encode() + b":" + body).hexdigest()))
-elif scheme == "mailgun":
-    d = json.loads(body)
-    import os	# a token per request, as Mailgun's
-    tok = "tok" + hashlib.sha256(body + ts.encode() + os.urandom(8)).hexdigest()[:40]
-    d["signature"] = {"timestamp": ts, "token": tok,
-                      "signature": mac(key, (ts + tok).encode()).hexdigest()}
-    body = json.dumps(d).encode()
-if "nosig" in opt:
-    hdr = [h for h in hdr if not h.lower().split(":")[0].endswith(("signature", "hmac-sha256", "token", "signature-256"))]
-    if scheme == "mailgun":
-        del d["signature"]
-        body = json.dumps(d).encode()
-if "tamper" in opt and scheme == "mailgun":	# what its MAC covers
-    d["signature"]["token"] += "x"
-    body = json.dumps(d).encode()
-elif "tamper" in opt:
-    body = body.replace(b"AAAA", b"AAAB")
-open(out, "wb").write(body)
-print("\n".join(hdr))
-PY
 APORT=$(free_port)
 lighttpd_conf "$T/lt-all.conf" "$APORT" "$T/all.ini"
 start_lighttpd "$T/lt-all.conf" "$APORT" || fail "lighttpd for every scheme starts"
@@ -291,7 +217,7 @@ spost() {
 		'?'*) url=$url$h ;;
 		*) args+=(-H "$h") ;;
 		esac
-	done < <("$PY3" "$T/sign.py" "${scheme/v1a/stdwh}" "$secret" "$T/sbody" \
+	done < <("$PY3" "$SIGN" "${scheme/v1a/stdwh}" "$secret" "$T/sbody" \
 	    "$T/sbody.out" url="$TW_URL" "${opts[@]}")
 	post "$url" "${args[@]}" "$@" --data-binary "@$T/sbody.out"
 }
@@ -365,7 +291,7 @@ row mailgun delivered mg-1 1 '{"event-data":{"event":"delivered","id":"mg-1","x"
 # signature over another event-data passes (each token is to be accepted
 # once: the receiver's to keep).
 printf '{"event-data":{"event":"delivered","id":"mg-2"}}' > "$T/mg"
-"$PY3" "$T/sign.py" mailgun "${SEC}mailgun" "$T/mg" "$T/mg.out" > /dev/null
+"$PY3" "$SIGN" mailgun "${SEC}mailgun" "$T/mg" "$T/mg.out" > /dev/null
 sed 's/"mg-2"/"mg-3"/' "$T/mg.out" > "$T/mg.out2"
 post "http://127.0.0.1:$APORT/hooks/mailgun" -H 'Content-Type: application/json' \
     --data-binary "@$T/mg.out2"

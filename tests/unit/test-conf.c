@@ -931,6 +931,158 @@ test_endpoints(void)
 	diag_free(&d);
 }
 
+/* preset = NAME: every preset hookpipe.ini(5) lists loads, with its
+ * keys; written keys win; [auth]'s gives the default endpoint's fields;
+ * an unknown one is one error naming the presets. */
+static void
+test_presets(void)
+{
+	static const struct {
+		const char	*name;
+		int		 scheme;
+		const char	*event, *id;	/* event_field, id_field */
+		const char	*param;		/* verify.param, or NULL */
+	} want[] = {
+		{ "harmonics", VERIFY_TOKEN, "event", "id", NULL },
+		{ "standard-webhooks", VERIFY_STDWH, "type",
+		  "header:webhook-id", NULL },
+		{ "svix", VERIFY_SVIX, "type", "header:svix-id", NULL },
+		{ "github", VERIFY_GITHUB, "header:X-GitHub-Event",
+		  "header:X-GitHub-Delivery", NULL },
+		{ "stripe", VERIFY_STRIPE, "type", "id", NULL },
+		{ "shopify", VERIFY_SHOPIFY, "header:X-Shopify-Topic",
+		  "header:X-Shopify-Webhook-Id", NULL },
+		{ "slack", VERIFY_SLACK, "event.type", "event_id", NULL },
+		{ "twilio", VERIFY_TWILIO, "EventType",
+		  "header:I-Twilio-Idempotency-Token", NULL },
+		{ "gitlab", VERIFY_GITLAB, "object_kind",
+		  "header:X-Gitlab-Event-UUID", NULL },
+		{ "paddle", VERIFY_PADDLE, "event_type", "event_id", NULL },
+		{ "zoom", VERIFY_ZOOM, "event", "id", NULL },
+		{ "meta", VERIFY_META, "object", "id", NULL },
+		{ "mailgun", VERIFY_MAILGUN, "event-data.event",
+		  "event-data.id", NULL },
+		{ "woocommerce", VERIFY_HMAC, "header:X-WC-Webhook-Topic",
+		  "header:X-WC-Webhook-Delivery-ID",
+		  "HTTP_X_WC_WEBHOOK_SIGNATURE" },
+		{ "typeform", VERIFY_HMAC, "event_type", "event_id",
+		  "HTTP_TYPEFORM_SIGNATURE" },
+		{ "gitea", VERIFY_HMAC, "header:X-Gitea-Event",
+		  "header:X-Gitea-Delivery", "HTTP_X_GITEA_SIGNATURE" },
+	};
+	struct diag		 d = { { NULL, 0, 0, 0 }, 0, 0 };
+	struct conf_keydoc	 kd;
+	const struct endpoint	*ep;
+	struct conf		*c;
+	char			 text[600];
+	const char *const	*names = NULL;
+	size_t			 n, i, j;
+
+	/* whsec_ and base64, as Standard Webhooks and Svix want; any text
+	 * for the others. */
+	put("p.secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", 0600);
+	for (n = 0; conf_key_doc(n, &kd) == 0; n++)
+		if (strcmp(kd.key, "preset") == 0)
+			names = kd.values;
+	ok(names != NULL, "preset is a key of the table, with its values");
+	for (i = 0; names != NULL && names[i] != NULL; i++) {
+		for (j = 0; j < sizeof(want) / sizeof(want[0]); j++)
+			if (strcmp(want[j].name, names[i]) == 0)
+				break;
+		if (j == sizeof(want) / sizeof(want[0])) {
+			ok(0, "preset %s: the test knows it", names[i]);
+			continue;
+		}
+		(void)snprintf(text, sizeof(text), BASE "[endpoint e]\n"
+		    "preset = %s\n%s = %s\n%s", names[i],
+		    want[j].scheme == VERIFY_TOKEN ? "token_file" :
+		    "secret_file", want[j].scheme == VERIFY_TOKEN ? "tokens" :
+		    "p.secret", want[j].scheme == VERIFY_TWILIO ?
+		    "public_url = https://example.com/hooks/e\n" : "");
+		c = load(text, &d);
+		ok(c != NULL, "preset %s: loads", names[i]);
+		if (c == NULL) {
+			printf("#   %s", buf_cstr(&d.text));
+			continue;
+		}
+		ep = conf_endpoint(c, "e");
+		is_int(ep->verify.scheme, want[j].scheme, "preset %s: verify",
+		    names[i]);
+		is_str(ep->event_field, want[j].event, "preset %s: event_field",
+		    names[i]);
+		is_str(ep->id_field, want[j].id, "preset %s: id_field",
+		    names[i]);
+		if (want[j].param != NULL)
+			is_str(ep->verify.param, want[j].param,
+			    "preset %s: signature_header", names[i]);
+		conf_free(c);
+	}
+	is_int(i, sizeof(want) / sizeof(want[0]), "every preset is listed");
+
+	c = load(BASE "[endpoint e]\npreset = typeform\nsecret_file = "
+	    "p.secret\nevent_field = form_response.form_id\n"
+	    "signature_header = X-Sig\nprefix =\n", &d);
+	ok(c != NULL, "preset and written keys: loads");
+	if (c != NULL) {
+		ep = conf_endpoint(c, "e");
+		is_str(ep->event_field, "form_response.form_id",
+		    "a written event_field wins over the preset's");
+		is_str(ep->verify.param, "HTTP_X_SIG",
+		    "a written signature_header wins over the preset's");
+		ok(ep->verify.prefix == NULL,
+		    "an empty written prefix wins over the preset's sha256=");
+		is_int(ep->verify.enc, VERIFY_BASE64,
+		    "an unwritten key is still the preset's (encoding)");
+		is_str(ep->id_field, "event_id", "and id_field");
+	}
+	conf_free(c);
+
+	c = load("[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\n"
+	    "[auth]\npreset = stripe\nsecret_file = p.secret\n"
+	    "[endpoint a]\ntoken_file = tokens\n", &d);
+	ok(c != NULL, "preset in [auth]: loads");
+	if (c != NULL) {
+		is_int(c->ep[0].verify.scheme, VERIFY_STRIPE,
+		    "[auth] preset: the default endpoint's verify");
+		is_str(c->ep[0].event_field, "type",
+		    "[auth] preset: the default endpoint's event_field");
+		ep = conf_endpoint(c, "a");
+		is_int(ep->verify.scheme, VERIFY_TOKEN,
+		    "[auth] preset: not an endpoint's verify");
+		is_str(ep->event_field, "event",
+		    "[auth] preset: not an endpoint's event_field");
+	}
+	conf_free(c);
+	c = load("[auth]\npreset = stripe\nsecret_file = p.secret\n"
+	    "[hookpipe]\nspool_dir = spool\nhandlers_dir = handlers\n"
+	    "event_field = kind\n", &d);
+	ok(c != NULL && strcmp(c->ep[0].event_field, "kind") == 0,
+	    "[auth] preset: [hookpipe]'s written event_field wins");
+	conf_free(c);
+
+	refused(BASE "[endpoint e]\npreset = Stripe\nsecret_file = "
+	    "p.secret\n", at_line(7, "[endpoint e] preset: 'Stripe' is no "
+	    "preset: write harmonics, standard-webhooks, svix, github, "
+	    "stripe, "), "an unknown preset: one error, its line, the names");
+	refused(BASE "[endpoint e]\npreset = nope\ntoken_file = tokens\n",
+	    "or gitea (or leave preset", "the names end the list");
+	refused(BASE_H "preset = github\n",
+	    at_line(6, "unknown key 'preset' in [hookpipe]"),
+	    "preset is not a [hookpipe] key");
+	c = load(BASE "[endpoint e]\npreset = woocommerce\nverify = github\n"
+	    "secret_file = p.secret\n", &d);
+	ok(c == NULL && has(&d, at_line(7, "[endpoint e] algorithm (set by "
+	    "preset = woocommerce): applies to verify = hmac only")),
+	    "a preset's key the written verify does not take: named, at the "
+	    "preset's line");
+	conf_free(c);
+	refused(BASE "[endpoint e]\npreset = twilio\nsecret_file = "
+	    "p.secret\n", at_line(6, "[endpoint e] verify = twilio needs "
+	    "public_url"), "a key the preset's scheme needs is still needed");
+	(void)unlink(at("p.secret"));
+	diag_free(&d);
+}
+
 /* token = env:NAME, secret = env:NAME: from the process environment. */
 static void
 test_env_secrets(void)
@@ -1066,6 +1218,7 @@ main(void)
 	test_relative_ini();
 	test_stale();
 	test_endpoints();
+	test_presets();
 	test_env_secrets();
 	test_limits();
 	test_event_case();
