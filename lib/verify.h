@@ -119,7 +119,8 @@ struct verify_row {
 	const char	*event[VERIFY_SOURCES];
 	const char	*id[VERIFY_SOURCES];
 	/* Meta: the event name is event[0]'s value, a dot and this path's
-	 * (arrays indexed by number), like "page.feed". */
+	 * (arrays indexed by number), like "page.feed", while event_field
+	 * is event[0]; event[0]'s alone where the path holds no string. */
 	const char	*event_suffix;
 };
 
