@@ -46,9 +46,11 @@ static const struct command {
 	    "--run runs them now" },
 	{ "purge", cmd_purge, "purge --older-than AGE [--state done|dead|"
 	    "retry]\n  delete old events (default state done)" },
-	{ "send", cmd_send, "send URL [--event E] [--file F] [--token-file F] "
-	    "[--header NAME] [--endpoint NAME] [--insecure]\n"
-	    "  post an event as a sender would; exit 0 on 2xx, 1 otherwise" },
+	{ "send", cmd_send, "send URL [--event E] [--id ID] [--file F] "
+	    "[--sign SCHEME] [--secret-file F]\n    [--header NAME] "
+	    "[--endpoint NAME] [--insecure]\n"
+	    "  post an event as a sender would, token or signed; exit 0 on "
+	    "2xx, 1 otherwise" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,5 +1,5 @@
 /* crypto: HMAC, SHA-256, Ed25519 and base64 blocks from libcrypto for
- * lib/verify.c. A
+ * lib/verify.c (Ed25519 signing for hookpipe send only). A
  * linked libcrypto costs every responder 1.4 MiB of resident pages
  * (relocations and constructors run at start-up) though the shared token
  * needs none of it; so, by default, it is loaded with dlopen when a
@@ -45,6 +45,9 @@ struct fns {
 	__typeof__(EVP_MD_CTX_free)			*md_ctx_free;
 	__typeof__(EVP_DigestVerifyInit)		*verify_init;
 	__typeof__(EVP_DigestVerify)			*verify;
+	__typeof__(EVP_PKEY_new_raw_private_key)	*pkey_raw_private;
+	__typeof__(EVP_DigestSignInit)			*sign_init;
+	__typeof__(EVP_DigestSign)			*sign;
 };
 
 #ifdef CRYPTO_DLOPEN
@@ -78,6 +81,10 @@ static const struct {
 	{ "EVP_MD_CTX_free", offsetof(struct fns, md_ctx_free) },
 	{ "EVP_DigestVerifyInit", offsetof(struct fns, verify_init) },
 	{ "EVP_DigestVerify", offsetof(struct fns, verify) },
+	{ "EVP_PKEY_new_raw_private_key",
+	    offsetof(struct fns, pkey_raw_private) },
+	{ "EVP_DigestSignInit", offsetof(struct fns, sign_init) },
+	{ "EVP_DigestSign", offsetof(struct fns, sign) },
 };
 
 int
@@ -131,7 +138,8 @@ static const struct fns fn = {
 	OSSL_PARAM_construct_utf8_string, OSSL_PARAM_construct_end,
 	EVP_DecodeBlock, EVP_Digest, EVP_sha256, EVP_PKEY_new_raw_public_key,
 	EVP_PKEY_free, EVP_MD_CTX_new, EVP_MD_CTX_free, EVP_DigestVerifyInit,
-	EVP_DigestVerify
+	EVP_DigestVerify, EVP_PKEY_new_raw_private_key, EVP_DigestSignInit,
+	EVP_DigestSign
 };
 static const int ready = 1;
 
@@ -209,6 +217,29 @@ crypto_ed25519_verify(const unsigned char *pub, const unsigned char *sig,
 		fn.md_ctx_free(ctx);
 	fn.pkey_free(key);
 	return ok;
+}
+
+int
+crypto_ed25519_sign(const unsigned char *seed, const void *msg, size_t len,
+    unsigned char *sig)
+{
+	EVP_PKEY	*key;
+	EVP_MD_CTX	*ctx;
+	size_t		 siglen = CRYPTO_ED25519_SIG_LEN;
+	int		 rc = -1;
+
+	if (!ready || (key = fn.pkey_raw_private(EVP_PKEY_ED25519, NULL, seed,
+	    CRYPTO_ED25519_KEY_LEN)) == NULL)
+		return -1;
+	if ((ctx = fn.md_ctx_new()) != NULL &&
+	    fn.sign_init(ctx, NULL, NULL, NULL, key) == 1 &&
+	    fn.sign(ctx, sig, &siglen, msg, len) == 1 &&
+	    siglen == CRYPTO_ED25519_SIG_LEN)
+		rc = 0;
+	if (ctx != NULL)
+		fn.md_ctx_free(ctx);
+	fn.pkey_free(key);
+	return rc;
 }
 
 int

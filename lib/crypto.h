@@ -30,6 +30,10 @@ int	crypto_sha256(const void *, size_t, unsigned char *);
  * (CRYPTO_ED25519_KEY_LEN bytes); 0 otherwise, or before crypto_load. */
 int	crypto_ed25519_verify(const unsigned char *, const unsigned char *,
 	    size_t, const void *, size_t);
+/* The Ed25519 signature (CRYPTO_ED25519_SIG_LEN bytes) of msg by the
+ * raw private key seed (CRYPTO_ED25519_KEY_LEN bytes): 0, or -1. */
+int	crypto_ed25519_sign(const unsigned char *, const void *, size_t,
+	    unsigned char *);
 /* EVP_DecodeBlock: n base64 characters (n % 4 == 0) into out (n / 4 * 3
  * bytes), padding counted as zero bytes; the bytes written, or -1. */
 int	crypto_b64_block(unsigned char *, const char *, int);

@@ -824,6 +824,61 @@ from_row(struct ctx *c, const char *const *src, int isid, int *bad)
 	return val;
 }
 
+/* The member at a dotted path whose parts may also index arrays
+ * ("entry.0.changes.0.field"), or NULL. */
+static json_object *
+get_indexed(json_object *o, const char *path)
+{
+	char		 part[64], *end;
+	const char	*dot;
+	size_t		 n;
+	long		 i;
+
+	for (; o != NULL; path = dot + 1) {
+		dot = strchr(path, '.');
+		n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+		if (n == 0 || n >= sizeof(part))
+			return NULL;
+		memcpy(part, path, n);
+		part[n] = '\0';
+		if (json_object_is_type(o, json_type_array)) {
+			i = strtol(part, &end, 10);
+			if (*end != '\0' || i < 0 ||
+			    (size_t)i >= json_object_array_length(o))
+				return NULL;
+			o = json_object_array_get_idx(o, (size_t)i);
+		} else if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, part, &o))
+			return NULL;
+		if (dot == NULL)
+			return o;
+	}
+	return NULL;
+}
+
+/* The row's event suffix (Meta: the object, a dot, the first change's
+ * field: "page.feed"), where the event comes from the row's own source;
+ * the name alone when the body has no such member. */
+static const char *
+event_suffixed(struct ctx *c, const struct verify_row *row, const char *ev)
+{
+	json_object	*v;
+	int		 n;
+
+	if (ev == NULL || row->event_suffix == NULL || c->root == NULL ||
+	    row->event[0] == NULL ||
+	    strcmp(c->ep->event_field, row->event[0]) != 0 ||
+	    !is_string(v = get_indexed(c->root, row->event_suffix)))
+		return ev;
+	n = snprintf(c->evbuf, sizeof(c->evbuf), "%s.%s", ev,
+	    json_object_get_string(v));
+	/* Too long for an event name: "" is no name either, so the request
+	 * gets the same 422 as any name past EVENT_NAME_MAX. */
+	if (n < 0 || (size_t)n >= sizeof(c->evbuf))
+		c->evbuf[0] = '\0';
+	return c->evbuf;
+}
+
 /* The body, parsed: JSON, or a form (whose payload field is JSON in
  * Slack's interactive messages). */
 static int
@@ -869,7 +924,8 @@ st_validate(struct ctx *c)
 	} else if (ep->event_param[0] != '\0')
 		c->event = c->in.event;
 	else
-		c->event = source(c, ep->event_field, 0, &badid);
+		c->event = event_suffixed(c, row,
+		    source(c, ep->event_field, 0, &badid));
 	badid = 0;
 	if (c->event == NULL && row_sources(row->event, ep->event_field))
 		c->event = from_row(c, row->event, 0, &badid);

@@ -393,6 +393,7 @@ verify_free(struct verify *v)
 {
 	tokens_free(&v->secrets);
 	tokens_free(&v->pubkeys);
+	tokens_free(&v->privkeys);
 	free(v->prefix);
 	free(v->public_url);
 	v->prefix = v->public_url = NULL;
@@ -649,6 +650,31 @@ twilio_urls(const char *base, const char *query, struct buf u[2])
 	return u[0].oom || u[1].oom ? -1 : 2;
 }
 
+/* Twilio's signed text after the URL: each name and value of the form,
+ * sorted; a pair repeated whole counts once, as in Twilio's helper
+ * libraries. verify_twilio and verify_sign both make it here. */
+static int
+twilio_form(const char *body, size_t len, struct buf *text, struct err *e)
+{
+	const struct form_pair	*prev = NULL;
+	struct form		 f;
+	size_t			 i;
+
+	if (form_parse(body, len, &f, e) == -1)
+		return -1;
+	for (i = 0; i < f.n; prev = &f.v[i], i++) {
+		if (prev != NULL && prev->namelen == f.v[i].namelen &&
+		    prev->valuelen == f.v[i].valuelen &&
+		    memcmp(prev->name, f.v[i].name, prev->namelen) == 0 &&
+		    memcmp(prev->value, f.v[i].value, prev->valuelen) == 0)
+			continue;
+		buf_add(text, f.v[i].name, f.v[i].namelen);
+		buf_add(text, f.v[i].value, f.v[i].valuelen);
+	}
+	form_free(&f);
+	return 0;
+}
+
 /* Twilio: the MAC of the URL followed by the form's sorted parameters;
  * a JSON body comes with ?bodySHA256=<hex>, covered by the URL, and
  * must have that SHA-256. */
@@ -657,10 +683,10 @@ verify_twilio(const struct verify *v, const struct scheme *s,
     char *const *params, const char *body, size_t len,
     const struct offered *o, struct err *e)
 {
-	const struct form_pair	*hp, *prev = NULL;
+	const struct form_pair	*hp;
 	unsigned char		 want[CRYPTO_SHA256_LEN];
 	unsigned char		 got[CRYPTO_SHA256_LEN];
-	struct form		 q, f;
+	struct form		 q;
 	struct buf		 u[2], text;
 	const char		*query = param_get(params, "QUERY_STRING");
 	size_t			 i;
@@ -668,7 +694,6 @@ verify_twilio(const struct verify *v, const struct scheme *s,
 
 	memset(u, 0, sizeof(u));
 	memset(&text, 0, sizeof(text));
-	memset(&f, 0, sizeof(f));
 	if (v->public_url == NULL)
 		return err_set(e, "public_url is not set"), 0;
 	if (form_parse(query ? query : "", query ? strlen(query) : 0, &q,
@@ -683,23 +708,11 @@ verify_twilio(const struct verify *v, const struct scheme *s,
 			return err_set(e, "bodySHA256 is not the body's "
 			    "SHA-256"), 0;
 		}
-	} else if (form_parse(body, len, &f, e) == -1) {
+	} else if (twilio_form(body, len, &text, e) == -1) {
 		form_free(&q);
 		return 0;
 	}
 	form_free(&q);
-	/* Each name and value, sorted; a pair repeated whole counts once,
-	 * as in Twilio's helper libraries. */
-	for (i = 0; i < f.n; prev = &f.v[i], i++) {
-		if (prev != NULL && prev->namelen == f.v[i].namelen &&
-		    prev->valuelen == f.v[i].valuelen &&
-		    memcmp(prev->name, f.v[i].name, prev->namelen) == 0 &&
-		    memcmp(prev->value, f.v[i].value, prev->valuelen) == 0)
-			continue;
-		buf_add(&text, f.v[i].name, f.v[i].namelen);
-		buf_add(&text, f.v[i].value, f.v[i].valuelen);
-	}
-	form_free(&f);
 	if (text.oom || (n = twilio_urls(v->public_url, query, u)) < 0)
 		err_set(e, "out of memory");
 	else {
@@ -892,4 +905,412 @@ verify_sha256_hex(const void *p, size_t len, char *out)
 		return -1;
 	hex_of(d, sizeof(d), out);
 	return 0;
+}
+
+/*
+ * The sender's side: verify_sign walks the same row verify_signature
+ * reads (header names, head, hash, encoding, tags, separator, where the
+ * timestamp goes), so that what hookpipe send signs and what the
+ * receiver checks cannot drift apart.
+ */
+
+static void
+b64_of(const unsigned char *p, size_t n, struct buf *out)
+{
+	static const char	digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long		w;
+	size_t			i;
+
+	for (i = 0; i < n; i += 3) {
+		w = (unsigned long)p[i] << 16;
+		if (i + 1 < n)
+			w |= (unsigned long)p[i + 1] << 8;
+		if (i + 2 < n)
+			w |= p[i + 2];
+		buf_putc(out, digits[w >> 18 & 63]);
+		buf_putc(out, digits[w >> 12 & 63]);
+		buf_putc(out, i + 1 < n ? digits[w >> 6 & 63] : '=');
+		buf_putc(out, i + 2 < n ? digits[w & 63] : '=');
+	}
+}
+
+static void
+encode(const unsigned char *p, size_t n, enum verify_enc enc,
+    struct buf *out)
+{
+	char hex[2 * MAC_MAX + 1];
+
+	if (enc == VERIFY_BASE64) {
+		b64_of(p, n, out);
+		return;
+	}
+	hex_of(p, n < MAC_MAX ? n : MAC_MAX, hex);
+	buf_puts(out, hex);
+}
+
+static int
+add_header(struct verify_signed *out, const char *name, const char *value,
+    struct err *e)
+{
+	struct buf *h;
+
+	if (out->nhdr == VERIFY_SIGN_HEADERS)
+		return err_set(e, "too many headers");
+	h = &out->hdr[out->nhdr++];
+	buf_printf(h, "%s: %s", name, value);
+	return h->oom ? err_set(e, "out of memory") : 0;
+}
+
+/* The header a CGI name stands for: HTTP_X_SIGNATURE -> X-Signature
+ * (the names are case-blind; '_' was '-'). */
+static void
+header_of_param(const char *param, char *out, size_t size)
+{
+	size_t	i;
+	int	up = 1;
+
+	if (strncmp(param, "HTTP_", 5) == 0)
+		param += 5;
+	for (i = 0; param[i] != '\0' && i + 1 < size; i++) {
+		out[i] = param[i] == '_' ? '-' : up ? param[i] :
+		    (char)tolower((unsigned char)param[i]);
+		up = param[i] == '_';
+	}
+	out[i] = '\0';
+}
+
+/* Move the whsk_ secrets of v to privkeys, as 32-byte seeds. */
+static int
+take_privkeys(struct verify *v, struct err *e)
+{
+	unsigned char	 raw[64];
+	struct token	*nv, *t;
+	long		 n;
+	size_t		 i, k;
+
+	for (i = 0, k = 1; i < v->secrets.n; k++) {
+		t = &v->secrets.v[i];
+		if (strncmp(t->p, "whsk_", 5) != 0) {
+			i++;
+			continue;
+		}
+		n = verify_b64_decode(t->p + 5, strlen(t->p + 5), raw,
+		    sizeof(raw));
+		if (n != 32 && n != 64) {
+			wipe(raw, sizeof(raw));
+			return err_set(e, "secret %zu is not whsk_ followed "
+			    "by the base64 of an Ed25519 private key (32 "
+			    "bytes, or libsodium's 64)", k);
+		}
+		nv = reallocarray(v->privkeys.v, v->privkeys.n + 1,
+		    sizeof(*nv));
+		if (nv == NULL) {
+			wipe(raw, sizeof(raw));
+			return err_sys(e, "private key %zu", k);
+		}
+		v->privkeys.v = nv;
+		nv[v->privkeys.n] = *t;
+		wipe(nv[v->privkeys.n].p, t->n);
+		memcpy(nv[v->privkeys.n].p, raw, CRYPTO_ED25519_KEY_LEN);
+		nv[v->privkeys.n].n = CRYPTO_ED25519_KEY_LEN;
+		wipe(nv[v->privkeys.n].pad, sizeof(t->pad));
+		wipe(raw, sizeof(raw));
+		v->privkeys.n++;
+		memmove(t, t + 1, (v->secrets.n - i - 1) * sizeof(*t));
+		v->secrets.n--;
+	}
+	return 0;
+}
+
+int
+verify_sign_secrets(struct verify *v, struct err *e)
+{
+	if (!(verify_row(v->scheme)->flags & VERIFY_F_WHSEC))
+		return 0;
+	if (take_privkeys(v, e) == -1)
+		return -1;
+	return verify_decode_secrets(v, e);
+}
+
+void
+verify_signed_free(struct verify_signed *out)
+{
+	size_t i;
+
+	for (i = 0; i < VERIFY_SIGN_HEADERS; i++) {
+		if (out->hdr[i].p != NULL)
+			wipe(out->hdr[i].p, out->hdr[i].len);
+		buf_free(&out->hdr[i]);
+	}
+	buf_free(&out->body);
+	buf_free(&out->url);
+	out->nhdr = 0;
+}
+
+/* Set the string at a dotted path, making the objects on the way. */
+static int
+set_path(json_object *root, const char *path, const char *value)
+{
+	json_object	*o = root, *next;
+	const char	*dot;
+	char		 key[128];
+	size_t		 n;
+
+	for (;;) {
+		dot = strchr(path, '.');
+		n = dot != NULL ? (size_t)(dot - path) : strlen(path);
+		if (n == 0 || n >= sizeof(key) ||
+		    !json_object_is_type(o, json_type_object))
+			return -1;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		if (dot == NULL)
+			return json_object_object_add(o, key,
+			    json_object_new_string(value));
+		if (!json_object_object_get_ex(o, key, &next)) {
+			next = json_object_new_object();
+			if (json_object_object_add(o, key, next) != 0)
+				return -1;
+		}
+		o = next;
+		path = dot + 1;
+	}
+}
+
+/* The first member name of a dotted path, in key (128 bytes). */
+static void
+first_key(const char *path, char *key)
+{
+	size_t n = strcspn(path, ".");
+
+	(void)snprintf(key, 128, "%.*s", (int)(n < 127 ? n : 127), path);
+}
+
+/*
+ * Mailgun: the signature object goes into the body. Where the body has
+ * none of the row's top-level members, the object's members are written
+ * after the body's opening brace, and the rest of the body stays byte
+ * for byte as given; else the body is rewritten by json-c.
+ */
+static int
+sign_fields(const struct verify *v, const struct scheme *s,
+    const struct verify_req *in, struct verify_signed *out, struct err *e)
+{
+	const struct verify_row	*r = s->r;
+	json_object		*root = NULL, *sig = NULL, *tgt;
+	unsigned char		 mac[MAC_MAX];
+	struct buf		 hex = { 0 };
+	const char		*text, *brace;
+	char			 ts[24], token[51], key[128];
+	size_t			 maclen;
+	int			 rc = -1, whole = 0;
+
+	if (payload_parse(in->body, in->len, PAYLOAD_MAX_DEPTH, &root, e) ==
+	    -1)
+		return -1;
+	if (!json_object_is_type(root, json_type_object)) {
+		err_set(e, "the body is not a JSON object: %s signs into it",
+		    verify_scheme_name(v->scheme));
+		goto fail;
+	}
+	(void)snprintf(ts, sizeof(ts), "%lld", in->ts);
+	if (random_hex(token, 25) == -1) {
+		err_sys(e, "random token");
+		goto fail;
+	}
+	maclen = crypto_hmac(s->digest, v->secrets.v[0].p, v->secrets.v[0].n,
+	    ts, strlen(ts), token, strlen(token), mac);
+	if (maclen == 0) {
+		err_set(e, "HMAC failed (libcrypto)");
+		goto fail;
+	}
+	encode(mac, maclen, s->enc, &hex);
+	first_key(r->body_ts, key);
+	whole |= json_object_object_get_ex(root, key, NULL);
+	first_key(r->body_token, key);
+	whole |= json_object_object_get_ex(root, key, NULL);
+	first_key(r->body_sig, key);
+	whole |= json_object_object_get_ex(root, key, NULL);
+	tgt = whole ? root : (sig = json_object_new_object());
+	if (tgt == NULL || set_path(tgt, r->body_ts, ts) != 0 ||
+	    set_path(tgt, r->body_token, token) != 0 ||
+	    set_path(tgt, r->body_sig, buf_cstr(&hex)) != 0) {
+		err_set(e, "unable to write the signature into the body");
+		goto fail;
+	}
+	text = json_object_to_json_string_ext(tgt, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	buf_reset(&out->body);
+	if (whole)
+		buf_puts(&out->body, text);
+	else {
+		/* {"signature":{...}} without its braces, after the body's. */
+		brace = memchr(in->body, '{', in->len);
+		buf_add(&out->body, in->body, (size_t)(brace - in->body) + 1);
+		buf_add(&out->body, text + 1, strlen(text) - 2);
+		if (json_object_object_length(root) > 0)
+			buf_putc(&out->body, ',');
+		buf_add(&out->body, brace + 1,
+		    in->len - (size_t)(brace + 1 - in->body));
+	}
+	rc = out->body.oom ? err_set(e, "out of memory") : 0;
+fail:
+	wipe(mac, sizeof(mac));
+	buf_free(&hex);
+	json_object_put(sig);
+	json_object_put(root);
+	return rc;
+}
+
+/* Twilio: the URL (a JSON body's SHA-256 added to its query as
+ * bodySHA256) followed by the sorted form, into text; the URL to post
+ * to into out->url. */
+static int
+sign_twilio_text(const struct verify_req *in, struct verify_signed *out,
+    struct buf *text, struct err *e)
+{
+	char hash[2 * CRYPTO_SHA256_LEN + 1];
+
+	if (in->url == NULL || strncmp(in->url, "http", 4) != 0)
+		return err_set(e, "twilio signs the URL: none given");
+	if (!in->form) {
+		if (verify_sha256_hex(in->body, in->len, hash) == -1)
+			return err_set(e, "SHA-256 failed (libcrypto)");
+		buf_printf(&out->url, "%cbodySHA256=%s",
+		    strchr(in->url, '?') != NULL ? '&' : '?', hash);
+	}
+	buf_add(text, out->url.p, out->url.len);
+	if (in->form && twilio_form(in->body, in->len, text, e) == -1)
+		return -1;
+	return text->oom || out->url.oom ? err_set(e, "out of memory") : 0;
+}
+
+/* The signature header's value: the timestamp item, the HMAC of the
+ * first secret over a || b, the Ed25519 signature of the first private
+ * key, each with its tag, separated as the row says. */
+static int
+sign_value(const struct verify *v, const struct scheme *s,
+    const char *ts, const char *a, size_t alen, const char *b, size_t blen,
+    struct buf *val, struct err *e)
+{
+	const struct verify_row	*r = s->r;
+	unsigned char		 mac[MAC_MAX], *msg;
+	size_t			 maclen;
+
+	if (r->ts == VERIFY_TS_ITEM)
+		buf_printf(val, "%s%s%c", r->ts_tag, ts, r->sep);
+	if (v->secrets.n > 0) {
+		maclen = crypto_hmac(s->digest, v->secrets.v[0].p,
+		    v->secrets.v[0].n, a, alen, b, blen, mac);
+		if (maclen == 0)
+			return err_set(e, "HMAC failed (libcrypto)");
+		buf_puts(val, s->sig_tag != NULL ? s->sig_tag : "");
+		encode(mac, maclen, s->enc, val);
+		wipe(mac, sizeof(mac));
+	}
+	if (v->privkeys.n > 0 && r->asym_tag != NULL) {
+		if ((msg = malloc(alen + blen + 1)) == NULL)
+			return err_sys(e, "Ed25519 message");
+		memcpy(msg, a, alen);
+		memcpy(msg + alen, b, blen);
+		if (crypto_ed25519_sign((const unsigned char *)
+		    v->privkeys.v[0].p, msg, alen + blen, mac) == -1) {
+			free(msg);
+			return err_set(e, "Ed25519 signing failed (libcrypto)");
+		}
+		free(msg);
+		if (v->secrets.n > 0)
+			buf_putc(val, r->sep);
+		buf_puts(val, r->asym_tag);
+		encode(mac, CRYPTO_ED25519_SIG_LEN, VERIFY_BASE64, val);
+	}
+	return val->oom ? err_set(e, "out of memory") : 0;
+}
+
+static int
+sign_request(const struct verify *v, const struct verify_req *in,
+    struct verify_signed *out, struct err *e)
+{
+	const struct verify_row	*r;
+	struct scheme		 s;
+	struct buf		 val = { 0 }, text = { 0 };
+	const char		*id = in->id, *a;
+	char			 ts[24], idbuf[40], name[PARAM_MAX];
+	char			 head[SIGNED_MAX];
+	size_t			 alen;
+	int			 n, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	scheme_of(v, &s);
+	r = s.r;
+	buf_add(&out->body, in->body, in->len);
+	buf_puts(&out->url, in->url != NULL ? in->url : "");
+	if (v->secrets.n == 0 && (v->privkeys.n == 0 || r->asym_tag == NULL))
+		return err_set(e, "no secret to sign with%s",
+		    v->pubkeys.n > 0 ? " (a whpk_ public key only verifies: "
+		    "give the whsk_ private key)" : "");
+	if (s.sig_param[0] != '\0')
+		header_of_param(s.sig_param, name, sizeof(name));
+	else
+		(void)snprintf(name, sizeof(name), "%s", in->token_header ?
+		    in->token_header : "x-auth-token");
+	if (r->recipe == VERIFY_R_TOKEN)
+		return add_header(out, name, v->secrets.v[0].p, e);
+	if (r->recipe == VERIFY_R_BODY_FIELDS)
+		return sign_fields(v, &s, in, out, e);
+	(void)snprintf(ts, sizeof(ts), "%lld", in->ts);
+	if (r->ts == VERIFY_TS_HEADER &&
+	    add_header(out, r->ts_header, ts, e) == -1)
+		goto fail;
+	if (r->head != NULL && strstr(r->head, "{id}") != NULL) {
+		if (id == NULL) {
+			memcpy(idbuf, "msg_", 4);
+			if (random_hex(idbuf + 4, 12) == -1) {
+				err_sys(e, "random id");
+				goto fail;
+			}
+			id = idbuf;
+		}
+		if (*id == '\0' || strchr(id, '.') != NULL) {
+			err_set(e, "%s '%s' is empty or holds a dot",
+			    r->id_header, id);
+			goto fail;
+		}
+		if (add_header(out, r->id_header, id, e) == -1)
+			goto fail;
+	}
+	if (r->recipe == VERIFY_R_URL_FORM) {
+		if (sign_twilio_text(in, out, &text, e) == -1)
+			goto fail;
+		a = text.p;
+		alen = text.len;
+	} else if ((n = expand(r->head, id, in->ts, head, sizeof(head))) <
+	    0) {
+		err_set(e, "%s too long", r->id_header);
+		goto fail;
+	} else {
+		a = head;
+		alen = (size_t)n;
+	}
+	if (r->recipe == VERIFY_R_URL_FORM)
+		rc = sign_value(v, &s, ts, a, alen, "", 0, &val, e);
+	else
+		rc = sign_value(v, &s, ts, a, alen, in->body, in->len, &val, e);
+	if (rc == 0)
+		rc = add_header(out, name, buf_cstr(&val), e);
+fail:
+	buf_free(&val);
+	buf_free(&text);
+	return rc;
+}
+
+int
+verify_sign(const struct verify *v, const struct verify_req *in,
+    struct verify_signed *out, struct err *e)
+{
+	if (sign_request(v, in, out, e) == 0)
+		return 0;
+	verify_signed_free(out);
+	return -1;
 }

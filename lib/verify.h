@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "buf.h"
 #include "util.h"
 
 enum verify_scheme {
@@ -118,7 +119,8 @@ struct verify_row {
 	const char	*event[VERIFY_SOURCES];
 	const char	*id[VERIFY_SOURCES];
 	/* Meta: the event name is event[0]'s value, a dot and this path's
-	 * (arrays indexed by number), like "page.feed". */
+	 * (arrays indexed by number), like "page.feed", while event_field
+	 * is event[0]; event[0]'s alone where the path holds no string. */
 	const char	*event_suffix;
 };
 
@@ -126,6 +128,8 @@ struct verify {
 	enum verify_scheme	 scheme;
 	struct tokens		 secrets;	/* raw key bytes, rotation: several */
 	struct tokens		 pubkeys;	/* Ed25519 public keys (whpk_) */
+	struct tokens		 privkeys;	/* Ed25519 private keys (whsk_),
+						   sender side only */
 	long			 tolerance;	/* seconds, for timestamped schemes */
 	char			 param[160];	/* CGI name of signature_header */
 	enum verify_alg		 alg;		/* algorithm = (hmac) */
@@ -177,5 +181,38 @@ int	verify_sha256_hex(const void *, size_t, char *);
 /* Decoders, exported for the tests: bytes written, or -1. */
 long	verify_hex_decode(const char *, size_t, unsigned char *, size_t);
 long	verify_b64_decode(const char *, size_t, unsigned char *, size_t);
+
+/* What verify_sign is to sign: a request as its sender would post it. */
+struct verify_req {
+	const char	*body;
+	size_t		 len;
+	const char	*url;		/* where it goes; Twilio signs it */
+	int		 form;		/* the body is a form (Twilio) */
+	const char	*id;		/* the row's {id}; NULL: one is made */
+	long long	 ts;		/* the timestamp signed */
+	const char	*token_header;	/* the header of verify = token */
+};
+
+#define VERIFY_SIGN_HEADERS	4
+/* The request signed: headers to add, and the body and URL to post
+ * (changed where the scheme signs into them: Mailgun, Twilio). */
+struct verify_signed {
+	struct buf	 hdr[VERIFY_SIGN_HEADERS];	/* "Name: value" */
+	size_t		 nhdr;
+	struct buf	 body;
+	struct buf	 url;
+};
+
+/* Sender side of verify_decode_secrets: "whsk_" + base64 Ed25519
+ * private keys (a 32-byte seed, or libsodium's 64 bytes) move to
+ * privkeys; whsec_ ones decode. */
+int	verify_sign_secrets(struct verify *, struct err *);
+/* Sign a request as the scheme's sender does, walking the same row
+ * verify_signature reads, with the first secret (and, for v1a, the
+ * first private key): 0, or -1 with the reason in err. */
+int	verify_sign(const struct verify *, const struct verify_req *,
+	    struct verify_signed *, struct err *);
+/* Wipe and free what verify_sign made. */
+void	verify_signed_free(struct verify_signed *);
 
 #endif

@@ -285,7 +285,8 @@ row paddle transaction.completed evt_AAAA 1 \
     '{"event_id":"evt_AAAA","event_type":"transaction.completed"}'
 # Zoom and Meta send no id: a hash of the body (Meta: of its entry).
 row zoom meeting.started '[0-9a-f]{64}' 1 '{"event":"meeting.started","payload":{"id":"AAAA"}}'
-row meta page '[0-9a-f]{64}' 0 '{"object":"page","entry":[{"id":"AAAA","changes":[{"field":"feed"}]}]}'
+row meta page.feed '[0-9a-f]{64}' 0 '{"object":"page","entry":[{"id":"AAAA","changes":[{"field":"feed"}]}]}'
+row meta instagram '[0-9a-f]{64}' 0 '{"object":"instagram","entry":[{"id":"AAAA","messaging":[]}]}'
 row mailgun delivered mg-1 1 '{"event-data":{"event":"delivered","id":"mg-1","x":"AAAA"}}'
 # Mailgun signs its token and timestamp, not the event: the same
 # signature over another event-data passes (each token is to be accepted

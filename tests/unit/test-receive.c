@@ -98,7 +98,7 @@ static const char MAIN_INI[] =
     "verify = mailgun\nsecret_file = secret\nhandlers_dir = handlers\n"
     "[endpoint meta]\n"
     "verify = meta\nsecret_file = secret\nhandlers_dir = handlers\n"
-    "verify_token_file = vtok\n"
+    "verify_token_file = vtok\nmax_depth = 8\nunknown_events = accept\n"
     "[endpoint limited]\n"
     "token_file = token\nhandlers_dir = handlers\nrate_limit = 1/h\n"
     "[endpoint few]\n"
@@ -854,6 +854,22 @@ test_sync(void)
 	    "only the successful sync run is in done/");
 }
 
+/* A signed Meta POST of body: stored as event want. */
+static void
+meta_event(const char *body, const char *want, const char *what)
+{
+	struct fake	f;
+	char		sig[200];
+
+	fake(&f, "/meta", body);
+	del(&f, "HTTP_X_AUTH_TOKEN");
+	sign(0, KEY, "", body, 0, sig);
+	setf(&f, "HTTP_X_HUB_SIGNATURE_256", "sha256=%s", sig);
+	row("meta: signed", &f, 200, "accepted", STORED);
+	is_str(jstr(g.body, "event"), want, "meta event: %s", what);
+	fake_free(&f);
+}
+
 static void
 test_signatures(void)
 {
@@ -1038,6 +1054,18 @@ test_handshakes(void)
 	add(&f, "CONTENT_TYPE", "application/json");
 	row("meta: a POST unsigned", &f, 401, "authentication failed", NONE);
 	fake_free(&f);
+	meta_event("{\"object\":\"page\",\"entry\":[{\"id\":\"1\",\"changes\":"
+	    "[{\"field\":\"feed\",\"value\":{}}]}]}", "page.feed",
+	    "the object and the change's field");
+	meta_event("{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+	    "\"id\":\"2\",\"changes\":[{\"field\":\"messages\"}]}]}",
+	    "whatsapp_business_account.messages", "WhatsApp's, the same shape");
+	meta_event("{\"object\":\"instagram\",\"entry\":[{\"id\":\"3\","
+	    "\"messaging\":[]}]}", "instagram", "no change field: the object "
+	    "alone");
+	meta_event("{\"object\":\"page\",\"entry\":[{\"id\":\"4\",\"changes\":"
+	    "[{\"field\":7}]}]}", "page", "a field that is no string: the "
+	    "object alone");
 	fake(&f, "/github", "");
 	set(&f, "REQUEST_METHOD", "GET");
 	add(&f, "QUERY_STRING", "hub.mode=subscribe&hub.challenge=1"

@@ -5,6 +5,7 @@
  * cryptography, and the ways a signature can be wrong. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -746,6 +747,210 @@ test_urls(void)
 	    "public_url: a space is refused");
 }
 
+/* ---- verify_sign: the sender's side of each row ------------------------ */
+
+#define MG_BODY	"{\"event-data\":{\"event\":\"delivered\",\"id\":\"ev-1\"," \
+		"\"x\":\"AAAA\"}}"
+#define SK1	"whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
+
+/* A signed request as the receiver sees it: each "Name: value" header as
+ * its CGI parameter, the URL's query as QUERY_STRING. */
+static void
+as_request(const struct verify_signed *sg, struct req *q)
+{
+	const char	*h, *colon, *query;
+	char		 name[160];
+	size_t		 i, j, n;
+
+	req_init(q, "");
+	memcpy(q->body, sg->body.p, sg->body.len);
+	q->len = sg->body.len;
+	for (i = 0; i < sg->nhdr; i++) {
+		h = sg->hdr[i].p;
+		colon = strchr(h, ':');
+		n = (size_t)(colon - h);
+		for (j = 0; j < n && j + 1 < sizeof(name); j++)
+			name[j] = h[j] == '-' ? '_' :
+			    (char)toupper((unsigned char)h[j]);
+		name[j] = '\0';
+		param(q, "HTTP_%s=%s", name, colon + 2);
+	}
+	if (sg->url.p != NULL && (query = strchr(sg->url.p, '?')) != NULL)
+		param(q, "QUERY_STRING=%s", query + 1);
+}
+
+/* The value of parameter name in q, or "". */
+static const char *
+param_of(const struct req *q, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < q->n; i++)
+		if (strncmp(q->p[i], name, n) == 0 && q->p[i][n] == '=')
+			return q->p[i] + n + 1;
+	return "";
+}
+
+static int
+sign_one(const struct verify *v, const struct req *ref, const char *id,
+    struct verify_signed *sg, struct req *q)
+{
+	struct verify_req	 in;
+	struct err		 e;
+
+	memset(&in, 0, sizeof(in));
+	in.body = ref->body;
+	in.len = ref->len;
+	in.ts = TS;
+	in.id = id;
+	in.url = v->scheme == VERIFY_TWILIO ? TWILIO_URL "?x=1&y=2" :
+	    "http://127.0.0.1/hooks";
+	in.form = v->scheme == VERIFY_TWILIO;
+	if (verify_sign(v, &in, sg, &e) == -1) {
+		printf("# verify_sign %s: %s\n", verify_scheme_name(v->scheme),
+		    e.msg);
+		return -1;
+	}
+	as_request(sg, q);
+	return 0;
+}
+
+static void
+test_sign_row(enum verify_scheme s)
+{
+	const struct verify_row	*r = verify_row(s);
+	const char		*name = verify_scheme_name(s);
+	int			 whsec = (r->flags & VERIFY_F_WHSEC) != 0;
+	struct verify		 v, old, one;
+	struct verify_signed	 sg;
+	struct req		 ref, q, m;
+	struct err		 e;
+	char			*p;
+	size_t			 i;
+
+	sign_request(s, &ref);	/* the test's own signer, id msg_1 */
+	if (r->recipe == VERIFY_R_BODY_FIELDS)	/* to be signed into */
+		req_init(&ref, MG_BODY);
+	if (setup(s, whsec ? WHSEC "\n" : KEY "\n", &one) == -1 ||
+	    setup(s, whsec ? WHSEC_OLD "\n" : KEY_OLD "\n", &old) == -1 ||
+	    setup(s, whsec ? WHSEC_OLD "\n" WHSEC "\n" : KEY_OLD "\n" KEY "\n",
+	    &v) == -1 || sign_one(&one, &ref, "msg_1", &sg, &q) == -1) {
+		ok(0, "%s: verify_sign", name);
+		return;
+	}
+	is_int(check(&v, &q, TS, &e), 1, "%s: verify_sign's request "
+	    "verifies%s%s", name, e.msg[0] ? ": " : "", e.msg);
+	is_int(check(&old, &q, TS, &e), 0, "%s: not under another secret",
+	    name);
+	if (r->recipe != VERIFY_R_TOKEN) {
+		m = q;
+		if ((p = strstr(m.body, "AAAA")) != NULL)
+			p[3] = 'B';
+		if (r->recipe == VERIFY_R_BODY_FIELDS &&
+		    (p = strstr(m.body, "\"token\":\"")) != NULL)
+			p[9] ^= 1;	/* what Mailgun's MAC covers */
+		is_int(check(&v, &m, TS, &e), 0, "%s: signed, then changed: "
+		    "refused", name);
+	}
+	/* The same bytes as the test's own signer, where nothing random
+	 * goes in (Mailgun's token is). */
+	if (r->recipe != VERIFY_R_BODY_FIELDS)
+		for (i = 0; i < ref.n; i++) {
+			char pn[160];
+
+			(void)snprintf(pn, sizeof(pn), "%.*s",
+			    (int)strcspn(ref.p[i], "="), ref.p[i]);
+			is_str(param_of(&q, pn), param_of(&ref, pn), "%s: %s "
+			    "as the reference signer writes it", name, pn);
+		}
+	else
+		ok(strncmp(q.body, "{\"signature\":{\"timestamp\":\"1700000000"
+		    "\",\"token\":\"", 39) == 0 && q.len > strlen(MG_BODY) &&
+		    strcmp(q.body + q.len - strlen(MG_BODY) + 1, MG_BODY + 1) ==
+		    0 && q.body[q.len - strlen(MG_BODY)] == ',', "%s: the "
+		    "signature object goes before the body's members, and the "
+		    "body stays byte for byte (%s)", name, q.body);
+	verify_signed_free(&sg);
+	verify_free(&v);
+	verify_free(&old);
+	verify_free(&one);
+}
+
+static void
+test_sign(void)
+{
+	struct verify		 v;
+	struct verify_signed	 sg;
+	struct verify_req	 in;
+	struct req		 q;
+	struct err		 e;
+	const char		*body = "{\"test\": 2432232314}";
+	size_t			 i;
+
+	for (i = 1; i < VERIFY_NSCHEMES; i++)
+		test_sign_row((enum verify_scheme)i);
+
+	/* Mailgun: a body that has a signature object already gets it
+	 * replaced (json-c writes the body anew). */
+	v = make(VERIFY_MAILGUN, KEY "\n");
+	req_init(&q, "{\"signature\":{\"token\":\"old\"},\"a\":1}");
+	memset(&in, 0, sizeof(in));
+	in.body = q.body;
+	in.len = q.len;
+	in.ts = TS;
+	is_int(verify_sign(&v, &in, &sg, &e), 0, "mailgun: a body with a "
+	    "signature object: signed");
+	as_request(&sg, &q);
+	is_int(verify_signature(&v, q.params, q.body, q.len, TS, &e), 1,
+	    "mailgun: and verifies (%s)", q.body);
+	verify_signed_free(&sg);
+	verify_free(&v);
+
+	/* token: the header named, the token as is. */
+	memset(&v, 0, sizeof(v));
+	(void)tokens_parse(KEY "\n", "test", &v.secrets, &e);
+	memset(&in, 0, sizeof(in));
+	in.body = body;
+	in.len = strlen(body);
+	in.token_header = "X-Auth-Token";
+	is_int(verify_sign(&v, &in, &sg, &e), 0, "token: signed");
+	is_str(sg.nhdr == 1 ? sg.hdr[0].p : "", "X-Auth-Token: " KEY,
+	    "token: the header holds the token");
+	verify_signed_free(&sg);
+	verify_free(&v);
+
+	/* v1a: the private key of RFC 8032 test 1 signs the Standard
+	 * Webhooks example exactly as the published vector. */
+	memset(&v, 0, sizeof(v));
+	v.scheme = VERIFY_STDWH;
+	(void)tokens_parse(SK1 "\n", "test", &v.secrets, &e);
+	is_int(verify_sign_secrets(&v, &e), 0, "whsk_: decoded");
+	is_int((long long)v.privkeys.n, 1, "whsk_: a private key");
+	in.id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+	in.ts = 1614265330;
+	is_int(verify_sign(&v, &in, &sg, &e), 0, "v1a: signed");
+	as_request(&sg, &q);
+	is_str(param_of(&q, "HTTP_WEBHOOK_SIGNATURE"), SIG1A, "v1a: the "
+	    "published signature");
+	verify_signed_free(&sg);
+	verify_free(&v);
+	v = make(VERIFY_STDWH, PK1 "\n");
+	(void)verify_decode_secrets(&v, &e);
+	is_int(verify_signature(&v, q.params, q.body, q.len, 1614265330, &e),
+	    1, "v1a: verifies under its whpk_ key");
+	tokens_free(&v.pubkeys);
+	tokens_free(&v.secrets);
+
+	/* A whpk_ key cannot sign, and says why. */
+	v = make(VERIFY_STDWH, PK1 "\n");
+	(void)verify_sign_secrets(&v, &e);
+	is_int(verify_sign(&v, &in, &sg, &e), -1, "a whpk_ key alone: "
+	    "cannot sign");
+	ok(strstr(e.msg, "whsk_") != NULL, "and names the key needed (%s)",
+	    e.msg);
+	verify_free(&v);
+}
+
 int
 main(void)
 {
@@ -779,5 +984,6 @@ main(void)
 	test_ed25519();
 	test_mailgun_once();
 	test_urls();
+	test_sign();
 	return tap_done();
 }
