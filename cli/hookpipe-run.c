@@ -1,6 +1,6 @@
 /* hookpipe-run: run the handlers of spooled events. Once (started by the
- * responder after an accepted event, or by cron every minute), or with
- * --watch as a long-running process. */
+ * responder after an accepted event, with --linger, or by cron every
+ * minute), or with --watch as a long-running process. */
 #include "config.h"
 
 #include <getopt.h>
@@ -27,9 +27,12 @@ on_term(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: hookpipe-run [-qw] [-c FILE]\n"
+	fprintf(f, "usage: hookpipe-run [-lqw] [-c FILE]\n"
 	    "  -c, --config FILE  configuration (default: $HOOKPIPE_CONFIG, "
 	    "then " SYSCONFDIR "/hookpipe.ini)\n"
+	    "  -l, --linger       once drained, wait [delivery] linger "
+	    "seconds for new events\n"
+	    "                     (the responder starts the runner so)\n"
 	    "  -q, --quiet        print nothing when all went well\n"
 	    "  -w, --watch        keep running: new events at once (inotify), "
 	    "retries when due;\n"
@@ -57,6 +60,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "linger", no_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "watch", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -75,11 +79,14 @@ main(int argc, char *argv[])
 
 	say_init(argc > 0 ? argv[0] : "hookpipe-run");
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:qwhV", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, ":c:lqwhV", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
 			cfg = optarg;
+			break;
+		case 'l':
+			flags |= RUNNER_LINGER;
 			break;
 		case 'q':
 			quiet = 1;

@@ -305,6 +305,10 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_DELIVERY, "runner", K_PATH), CF(runner),
 	  .doc = "the hookpipe-run the responder starts; default the one "
 	  "beside it" },
+	{ KEY(SC_DELIVERY, "linger", K_DURATION), RANGE(0, 600), .def = "2",
+	  CF(linger),
+	  .doc = "how long a runner the responder started waits for new "
+	  "events once the spool is drained; 0: it exits at once" },
 	{ KEY(SC_DELIVERY, "path", K_STRING), .def = CONF_DEFAULT_PATH,
 	  CF(handler_path), .doc = "PATH given to handlers" },
 	{ KEY(SC_DELIVERY, "retries", K_INT), RANGE(0, 1000), .def = "8",

@@ -98,6 +98,8 @@ struct conf {
 	long		 timeout;
 	long		 kill_grace;
 	char		*runner;
+	long		 linger;		/* seconds a started runner
+						   waits idle (-l) */
 	char		*handler_path;		/* PATH given to handlers */
 	int		 retries;		/* after the first attempt */
 	long		*backoff;		/* seconds before retry n */

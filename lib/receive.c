@@ -1223,7 +1223,7 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	posix_spawn_file_actions_t	fa;
 	posix_spawnattr_t		at;
 	sigset_t			all, none;
-	char				*argv[5];
+	char				*argv[6];
 	pid_t				pid;
 	int				rc;
 
@@ -1264,10 +1264,13 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	rc |= posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 #endif
 	argv[0] = r->runner;
+	/* --linger: the runner waits a while once drained, so that the
+	 * rest of a burst finds its lock held and starts no other one. */
 	argv[1] = (char *)(uintptr_t)"-q";
-	argv[2] = (char *)(uintptr_t)"-c";
-	argv[3] = r->conf_path;
-	argv[4] = NULL;
+	argv[2] = (char *)(uintptr_t)"--linger";
+	argv[3] = (char *)(uintptr_t)"-c";
+	argv[4] = r->conf_path;
+	argv[5] = NULL;
 	if (rc != 0)
 		err_set(e, "unable to start %s: its spawn attributes cannot be "
 		    "set", r->runner);

@@ -72,6 +72,10 @@ struct run {
 	int			 gave_up;
 	/* How this run goes: once or --watch, and its stop signals. */
 	int			 watch;
+	int64_t			 linger_ms;	/* once drained, wait this long
+						   for more (0: exit at once) */
+	int64_t			 idle_since;	/* mono ms since nothing ran
+						   nor was claimed; 0: busy */
 	volatile sig_atomic_t	*stop;
 	int			 infd;		/* inotify on new/, or -1 */
 	int64_t			 upkeep;	/* mono ms of the last clean-up */
@@ -510,8 +514,8 @@ drain_inotify(int fd)
 		;
 }
 
-/* Watch new/ with inotify (--watch); -1 without: the periodic rescan
- * still finds events. */
+/* Watch new/ with inotify (--watch, and a lingering runner); -1 without:
+ * the periodic rescan still finds events. */
 static int
 watch_new(struct spool *s)
 {
@@ -581,6 +585,8 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 		wake = now + next * 1000;
 	if (!halt && r->hold_until > now && r->hold_until < wake)
 		wake = r->hold_until;
+	if (r->idle_since != 0 && r->idle_since + r->linger_ms < wake)
+		wake = r->idle_since + r->linger_ms;
 	for (k = 0; k < r->nslots; k++) {
 		if (!r->slots[k].used)
 			continue;
@@ -620,8 +626,29 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 	return 0;
 }
 
+/*
+ * Drained, without --watch: stay a while? A runner started on demand
+ * waits linger ms after the last event settled, so that the next events
+ * of a burst find its lock held and start no runner of their own; new/
+ * is watched and the wait ends early for a due retry (wait_round), which
+ * the next fill() claims. Not while the spool fails: the pass ends so
+ * that the exit status says so.
+ */
+static int
+linger(struct run *r)
+{
+	int64_t now = mono_ms();
+
+	if (r->linger_ms == 0 || r->fault_since != 0)
+		return 0;
+	if (r->idle_since == 0)
+		r->idle_since = now;
+	return now - r->idle_since < r->linger_ms;
+}
+
 /* One pass under the lock: claim and run until nothing is due (or, with
- * --watch, until stopped). -1 when the wait failed. */
+ * --watch, until stopped; lingering, until nothing was due for a while).
+ * -1 when the wait failed. */
 static int
 drain(struct run *r, struct err *e)
 {
@@ -634,6 +661,8 @@ drain(struct run *r, struct err *e)
 		before = r->claims;
 		next = halt ? -1 : fill(r);
 		r->st->next_due = (int)next;
+		if (r->active != 0 || r->claims != before)
+			r->idle_since = 0;
 		if (r->active == 0 && (!r->watch || halt)) {
 			/* Events that settled at once may have left others
 			 * waiting for a slot: look again before leaving. */
@@ -641,7 +670,8 @@ drain(struct run *r, struct err *e)
 				take_signals(&r->oldmask, &r->stopsigs);
 				continue;
 			}
-			return 0;
+			if (halt || !linger(r))
+				return 0;
 		}
 		if (wait_round(r, next, halt, e) == -1)
 			return -1;
@@ -665,6 +695,8 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	r.st = st;
 	r.stop = stop;
 	r.watch = (flags & RUNNER_WATCH) != 0;
+	if (!r.watch && (flags & RUNNER_LINGER))
+		r.linger_ms = (int64_t)c->linger * 1000;
 	r.infd = -1;
 	r.upkeep = mono_ms();
 	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
@@ -691,8 +723,9 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 		}
 		recover(&r);
 		st->pruned += spool_prune(s, c->keep, PRUNE_EVERY);
-		if (r.watch && r.infd == -1)
+		if ((r.watch || r.linger_ms != 0) && r.infd == -1)
 			r.infd = watch_new(s);
+		r.idle_since = 0;
 		failed = drain(&r, e) == -1;
 		if (!failed)
 			checkpoint(&r, 0);

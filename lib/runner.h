@@ -21,10 +21,14 @@ struct runner_stats {
 };
 
 #define RUNNER_WATCH	0x01	/* keep running: inotify on new/, timers */
+#define RUNNER_LINGER	0x02	/* without RUNNER_WATCH: once drained, wait
+				   [delivery] linger seconds for new events
+				   (inotify on new/) and due retries */
 
 /* Take the runner lock (or return 0 at once, busy, when another runner
  * holds it), recover what a killed runner left, then run every due event.
- * Without RUNNER_WATCH it returns when nothing is due; with it, when
+ * Without RUNNER_WATCH it returns when nothing is due (with
+ * RUNNER_LINGER, once nothing was due for the linger time); with it, when
  * *stop becomes non-zero (after the running handlers finished). When the
  * spool fails (EIO...), claims pause; without RUNNER_WATCH it returns -1
  * with failing set once nothing runs; with it, when *stop is set or the
