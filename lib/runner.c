@@ -641,8 +641,13 @@ linger(struct run *r)
 
 	if (r->linger_ms == 0 || r->fault_since != 0)
 		return 0;
-	if (r->idle_since == 0)
+	if (r->idle_since == 0) {
+		/* Nothing runs: a good time to retire the journal, and to
+		 * say so in run.lock (no handler of ours is at work). */
+		checkpoint(r, 0);
+		spool_lock_idle(r->s, 1);
 		r->idle_since = now;
+	}
 	return now - r->idle_since < r->linger_ms;
 }
 
@@ -661,8 +666,11 @@ drain(struct run *r, struct err *e)
 		before = r->claims;
 		next = halt ? -1 : fill(r);
 		r->st->next_due = (int)next;
-		if (r->active != 0 || r->claims != before)
+		if ((r->active != 0 || r->claims != before) &&
+		    r->idle_since != 0) {
 			r->idle_since = 0;
+			spool_lock_idle(r->s, 0);
+		}
 		if (r->active == 0 && (!r->watch || halt)) {
 			/* Events that settled at once may have left others
 			 * waiting for a slot: look again before leaving. */

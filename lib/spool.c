@@ -1133,6 +1133,21 @@ spool_lock(struct spool *s, struct err *e)
 	return 1;
 }
 
+void
+spool_lock_idle(struct spool *s, int idle)
+{
+	char	b[40];
+	int	n;
+
+	/* One pwrite of the whole line, never shorter than the one before
+	 * it without the truncate: a reader sees one or the other. */
+	n = snprintf(b, sizeof(b), "%ld%s\n", (long)getpid(),
+	    idle ? " idle" : "");
+	if (!idle)
+		(void)ftruncate(s->lockfd, n);
+	(void)pwrite(s->lockfd, b, (size_t)n, 0);
+}
+
 int
 spool_unlock(struct spool *s, struct err *e)
 {

@@ -158,6 +158,9 @@ int	spool_purge(struct spool *, enum spool_dir, int64_t, unsigned *,
  * noted in it), 0 another runner holds it, -1 error. */
 int	spool_lock(struct spool *, struct err *);
 int	spool_unlock(struct spool *, struct err *);
+/* The holder says it is lingering with nothing running ("PID idle"), or
+ * at work again ("PID"): `hookpipe status` and the tests read it. */
+void	spool_lock_idle(struct spool *, int);
 /* 1 when no runner holds the lock (taken and let go at once: a runner
  * starting in that instant finds it busy, so the caller starts one).
  * Not for the holder: the trial would let its own lock go. */

@@ -402,8 +402,8 @@ secret_file = $f/secret.fifo" > "$f/secret.ini"
 	ok $? "fifo in new/: hookpipe-run returns (exit $rc)"
 	is "$(cat "$T/sq.ran" 2>/dev/null | wc -l)" 1 \
 	    "fifo in new/: the regular event beside it ran"
-	[ -p "$T/fifo-spool/dead/0000000001.000000.1.000001.fifo" ]
-	ok $? "fifo in new/: set aside in dead/"
+	[ -p "$T/fifo-spool/quarantine/0000000001.000000.1.000001.fifo" ]
+	ok $? "fifo in new/: set aside in quarantine/ (no event, not a failed one)"
 	like "$(cat "$T/sq.log")" 'fifo.*not a regular file' \
 	    "fifo in new/: the log says why"
 }

@@ -109,6 +109,28 @@ unlike() {	# unlike TEXT REGEX DESCRIPTION
 	fi
 }
 
+# stop_runners: the runners that responders of this test started, at
+# work or lingering (found by pid: each holds the run.lock of a spool in
+# $T), are stopped (SIGTERM, then SIGKILL after 5 s) and waited for, so
+# that none outlives the test or writes a sanitizer report after it.
+stop_runners() {
+	local f p alive pids=()
+	while IFS= read -r f; do
+		mapfile -t -O "${#pids[@]}" pids < <(lock_holders "$f" | grep -E '^[0-9]+$')
+	done < <(find "$T" -name run.lock -type f 2>/dev/null)
+	[ "${#pids[@]}" -gt 0 ] || return 0
+	kill -TERM "${pids[@]}" 2>/dev/null
+	for _ in $(seq 50); do
+		alive=0
+		for p in "${pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ "$alive" = 0 ] && return 0
+		sleep 0.1
+	done
+	kill -KILL "${pids[@]}" 2>/dev/null
+}
+
 cleanup() {
 	local pid m
 	for pid in "${STARTED_PIDS[@]}"; do
@@ -117,6 +139,7 @@ cleanup() {
 	for pid in "${STARTED_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
+	stop_runners
 	for m in "${MOUNTS[@]}"; do
 		umount "$m" 2>/dev/null
 	done
@@ -130,8 +153,9 @@ trap cleanup EXIT
 
 finish() {
 	# Every process this test started has written its sanitizer report
-	# by now (servers are stopped first).
+	# by now (servers are stopped first, then the runners they started).
 	stop_servers
+	stop_runners
 	local reports
 	reports=$(cat "$T"/san.* 2>/dev/null | head -c 4000)
 	is "$reports" "" "no sanitizer reports"
@@ -228,8 +252,10 @@ runner_idle() {	# runner_idle SPOOL [SECONDS]: until no runner holds run.lock
 }
 
 # spool_settled SPOOL [SECONDS]: wait, at most SECONDS (30), until the
-# spool is at rest: new/ and cur/ empty and no runner holding run.lock
-# (looked at last: an entry leaves new/ and cur/ only under the lock).
+# spool is at rest: new/ and cur/ empty and no runner holding run.lock,
+# or only one lingering with nothing running ("PID idle" in it; looked
+# at last: an entry leaves new/ and cur/ only under the lock, and the
+# runner says "idle" only with no handler at work).
 # Then every entry is in its final folder and every handler the runner
 # started has exited, so its files are complete. Use it before looking
 # at spool folders or handler output wherever a runner may be at work
@@ -245,6 +271,9 @@ spool_settled() {
 		if [ -z "$left" ]; then
 			pids=$(lock_holders "$sp/run.lock")
 			[ -z "$pids" ] && return 0
+			# A runner lingering with nothing running says so.
+			[ "$(cut -d' ' -f2 "$sp/run.lock" 2>/dev/null)" = idle ] &&
+			    return 0
 		fi
 		sleep 0.1
 	done

@@ -59,7 +59,7 @@ printf '#!/bin/sh\ncat > "$REC/${HOOKPIPE_ENDPOINT:-default}.$HOOKPIPE_ID"\necho
 chmod 755 "$T/h/booking.updated"
 for e in invoice.paid push payment_intent.succeeded orders.create app_mention \
     com.twilio.messaging.inbound-message.received transaction.completed \
-    meeting.started page delivered; do
+    meeting.started page.feed delivered; do
 	cp "$T/h/booking.updated" "$T/h/$e"
 done
 out=$("$BUILD/hookpipe" -c "$T/hookpipe.ini" check 2>&1)

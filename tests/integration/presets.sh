@@ -140,7 +140,7 @@ case_of() {
 		ID=$(printf '%s' "$REQ" | sha256sum | cut -d' ' -f1) ;;
 	meta)	# no id: the hash of entry, as JSON without spaces
 		REQ='{"object":"page","entry":[{"id":"0","time":1700000000,"changes":[{"field":"feed","value":{"item":"status"}}]}]}'
-		EV=page
+		EV=page.feed
 		ID=$("$PY3" -c 'import hashlib, json, sys
 e = json.loads(sys.argv[1])["entry"]
 print(hashlib.sha256(json.dumps(e, separators=(",", ":")).encode()).hexdigest())' "$REQ") ;;
