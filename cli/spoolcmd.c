@@ -26,7 +26,7 @@
 #include "runner.h"
 
 static const enum spool_dir states[] = {
-	SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD
+	SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_QUAR
 };
 #define NSTATES	(sizeof(states) / sizeof(states[0]))
 
@@ -246,16 +246,45 @@ fmt_age(int64_t secs, char *out, size_t len)
 		(void)snprintf(out, len, "%lldd", (long long)(secs / 86400));
 }
 
+/* hookpipe status counts without sorting or copying names: a backlog
+ * of a million entries is one pass of readdir. */
+struct tally {
+	struct spool	*s;
+	enum spool_dir	 d;
+	size_t		 n;
+	long		 bound;
+	int64_t		 now, oldest;
+	time_t		 next;
+};
+
+static int
+tally_one(void *arg, const char *name)
+{
+	struct tally	*t = arg;
+	int64_t		 v;
+
+	t->n++;
+	if (t->d == SP_NEW || t->d == SP_CUR || t->d == SP_RETRY) {
+		v = spool_name_time(name);
+		if (v > 0 && (t->oldest == 0 || v < t->oldest))
+			t->oldest = v;
+	}
+	if (t->d == SP_RETRY && (v = spool_retry_due(t->s, name, t->bound,
+	    t->now) / 1000000) > 0 && (t->next == 0 || v < t->next))
+		t->next = (time_t)v;
+	return 0;
+}
+
 int
 cmd_status(const char *cfg, int argc, char **argv)
 {
-	struct strlist	 l;
+	struct tally	 tally;
 	struct spool	*s;
 	struct conf	*c;
 	struct err	 e;
-	int64_t		 oldest = 0, t, now = now_us();
+	int64_t		 oldest = 0, now = now_us();
 	time_t		 next = 0;
-	size_t		 counts[NSTATES], i, j;
+	size_t		 counts[NSTATES], i;
 	char		 age[32];
 	long		 pid = 0;
 	int		 json = 0, running, failures;
@@ -271,27 +300,19 @@ cmd_status(const char *cfg, int argc, char **argv)
 	}
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
+	memset(&tally, 0, sizeof(tally));
+	tally.s = s;
+	tally.bound = runner_due_bound(c);
+	tally.now = now;
 	for (i = 0; i < NSTATES; i++) {
-		counts[i] = 0;
-		if (spool_list(s, states[i], &l, &e) == -1) {
+		tally.d = states[i];
+		tally.n = 0;
+		if (spool_each(s, states[i], tally_one, &tally, &e) == -1)
 			say(SAY_ERROR, "%s", e.msg);
-			continue;
-		}
-		counts[i] = l.n;
-		for (j = 0; j < l.n; j++) {
-			if (states[i] == SP_NEW || states[i] == SP_CUR ||
-			    states[i] == SP_RETRY) {
-				t = spool_name_time(l.v[j]);
-				if (t > 0 && (oldest == 0 || t < oldest))
-					oldest = t;
-			}
-			if (states[i] == SP_RETRY && (t = spool_retry_due(s,
-			    l.v[j], runner_due_bound(c), now) / 1000000) > 0 &&
-			    (next == 0 || t < next))
-				next = (time_t)t;
-		}
-		strlist_free(&l);
+		counts[i] = tally.n;
 	}
+	oldest = tally.oldest;
+	next = tally.next;
 	pid = (long)spool_runner(s);
 	running = pid > 0;
 	failures = dlog_failures(c->log_file, now - 3600LL * 1000000);
@@ -326,7 +347,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 	} else {
 		printf("spool    %s\n", c->spool_dir);
 		for (i = 0; i < NSTATES; i++)
-			printf("%-8s %zu\n", spool_dirname(states[i]),
+			printf("%-10s %zu\n", spool_dirname(states[i]),
 			    counts[i]);
 		if (oldest) {
 			fmt_age((now - oldest) / 1000000, age, sizeof(age));
@@ -398,7 +419,7 @@ cmd_ls(const char *cfg, int argc, char **argv)
 		if ((want[nwant] = state_of(argv[optind])) == SP_NDIRS ||
 		    nwant == NSTATES) {
 			say(SAY_FATAL, "'%s' is not a state: new, cur, "
-			    "retry, done or dead", argv[optind]);
+			    "retry, done, dead or quarantine", argv[optind]);
 			return EXIT_USAGE;
 		}
 		nwant++;

@@ -870,6 +870,36 @@ cmp_str(const void *a, const void *b)
 }
 
 int
+spool_each(struct spool *s, enum spool_dir d, int (*fn)(void *, const char *),
+    void *arg, struct err *e)
+{
+	struct dirent	*de;
+	DIR		*dir;
+	int		 fd;
+
+	if ((fd = openat(s->fd[d], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return err_sys(e, "unable to open %s/%s", s->path, dirnames[d]);
+	if ((dir = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return err_sys(e, "unable to read %s/%s", s->path, dirnames[d]);
+	}
+	errno = 0;
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] != '.' && fn(arg, de->d_name) != 0)
+			break;
+		errno = 0;
+	}
+	if (de == NULL && errno != 0) {
+		err_sys(e, "unable to read %s/%s", s->path, dirnames[d]);
+		(void)closedir(dir);
+		return -1;
+	}
+	(void)closedir(dir);
+	return 0;
+}
+
+int
 spool_list(struct spool *s, enum spool_dir d, struct strlist *l,
     struct err *e)
 {

@@ -118,6 +118,11 @@ int	spool_remove(struct spool *, enum spool_dir, const char *, struct err *);
 /* The state folder holding an entry (looked at twice, as entries move
  * on), or SP_NDIRS when none does. */
 enum spool_dir spool_find(struct spool *, const char *);
+/* Call fn for each entry name of a state folder, unsorted and without
+ * copying them (for counts over a large backlog); fn returns non-zero
+ * to stop. */
+int	spool_each(struct spool *, enum spool_dir,
+	    int (*)(void *, const char *), void *, struct err *);
 /* Sorted entry names of a state folder (oldest first); free with
  * strlist_free. */
 int	spool_list(struct spool *, enum spool_dir, struct strlist *,
