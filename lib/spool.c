@@ -202,9 +202,9 @@ spool_audit(const char *path, void (*report)(void *, const char *),
 		report(arg, e.msg);
 		return 1;
 	}
-	for (i = 0; i < SP_NDIRS; i++) {
-		if ((fd = open_sub(top, path, dirnames[i], 0, &dev, &e)) ==
-		    -1) {
+	for (i = 0; i <= SP_NDIRS; i++) {
+		if ((fd = open_sub(top, path, i < SP_NDIRS ? dirnames[i] :
+		    "journal", 0, &dev, &e)) == -1) {
 			if (e.errnum != ENOENT) {
 				report(arg, e.msg);
 				n++;
