@@ -651,10 +651,12 @@ restore(struct spool *s, const struct jrec *r, unsigned *restored,
 	char		tmp[SPOOL_NAME_MAX + 8];
 	size_t		k;
 
-	if (d == SP_TMP)	/* a sync event has no record: not ours */
-		return 0;
-	if (d == SP_NDIRS || !spool_entry_intact(s, r->name)) {
-		if (d == SP_NDIRS)
+	/* In tmp/: the rename into new/ was lost with the cut (a sync
+	 * event, the only other entry of tmp/, has no record). */
+	if (d == SP_NDIRS || d == SP_TMP || !spool_entry_intact(s, r->name)) {
+		enum spool_dir was = d;
+
+		if (d == SP_NDIRS || d == SP_TMP)
 			d = SP_NEW;
 		/* Only recovery makes NAME.rec, under the runner lock: one
 		 * left there is from a recovery a crash cut short. */
@@ -664,6 +666,8 @@ restore(struct spool *s, const struct jrec *r, unsigned *restored,
 		iov.iov_len = r->len;
 		if (spool_place(s, &iov, 1, 1, tmp, d, r->name, e) == -1)
 			return -1;
+		if (was == SP_TMP)
+			(void)unlinkat(s->fd[SP_TMP], r->name, 0);
 		if (fstatat(s->fd[SP_QUAR], r->name, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0)
 			(void)unlinkat(s->fd[SP_QUAR], r->name, 0);

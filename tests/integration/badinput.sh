@@ -631,8 +631,11 @@ settle
 
 # ==== after the table ======================================================
 # A runner pass over every spool: an event queued by mistake would run
-# now. Only the positive controls may have run, each once.
+# now. Only the positive controls may have run, each once. The runners
+# the responders started may still linger (holding the lock, idle):
+# stopped first, so this pass is not turned away as busy.
 settle
+stop_runners
 for m in "${MOUNTS_ALL[@]}"; do
 	"$BUILD/hookpipe-run" -q -c "$SITE/$m.ini" ||
 	    fail "hookpipe-run -c $m.ini exited $?"
