@@ -51,6 +51,9 @@ static const struct command {
 	    "[--endpoint NAME] [--insecure]\n"
 	    "  post an event as a sender would, token or signed; exit 0 on "
 	    "2xx, 1 otherwise" },
+	{ "passwd", cmd_passwd, "passwd [--stdin] FILE\n"
+	    "  write the status page's password hash (yescrypt) to FILE; the "
+	    "password\n  is asked twice on the terminal, or read from stdin" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -663,7 +663,7 @@ usage:
 	return EXIT_USAGE;
 }
 
-/* Put one entry back into new/ as a fresh delivery. */
+/* Put one entry back into new/ as a fresh delivery (deliver_replay). */
 static int
 replay_one(struct spool *s, struct dlog *log, const char *name,
     enum spool_dir from)
@@ -671,45 +671,25 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	struct buf	 b1 = { 0 }, b2 = { 0 };
 	struct envelope	 env;
 	struct err	 e;
-	char		 fields[96], why[32];
-	int		 rc = 0;
+	char		 by[64];
 
-	if (from == SP_CUR || from == SP_NEW || from == SP_TMP) {
-		say(SAY_ERROR, "unable to replay %s: it is in %s/, %s already",
-		    cli_safe(&b1, name, ""), spool_dirname(from),
-		    from == SP_CUR ? "running" : "waiting to run");
+	(void)snprintf(by, sizeof(by), "hookpipe replay (uid %ld)",
+	    (long)getuid());
+	if (deliver_replay(s, log, name, from, by, &e) == -1) {
+		buf_reset(&b1);
+		tty_escape(&b1, e.msg, strlen(e.msg), 0);
+		say(SAY_ERROR, "%s", buf_cstr(&b1));
 		buf_free(&b1);
-		return -1;
-	}
-	(void)snprintf(fields, sizeof(fields), ",\"by\":\"hookpipe replay "
-	    "(uid %ld)\",\"from\":\"%s\"", (long)getuid(),
-	    spool_dirname(from));
-	/* Through cur/, where no runner picks it up, so the replay record
-	 * is in place before the entry is seen again in new/. */
-	if (spool_move(s, from, SP_CUR, name, &e) == -1) {
-		say(SAY_ERROR, "%s", e.msg);
-		return -1;
-	}
-	if (spool_hist_add(s, name, "replay", fields, &e) == -1) {
-		say(SAY_ERROR, "%s", e.msg);
-		(void)spool_move(s, SP_CUR, from, name, &e);
-		return -1;
-	}
-	if (spool_move(s, SP_CUR, SP_NEW, name, &e) == -1 && errno != ENOENT) {
-		say(SAY_ERROR, "%s", e.msg);
 		return -1;
 	}
 	if (envelope_of(s, SP_NEW, name, &env, NULL) == -1)
 		memset(&env, 0, sizeof(env));
-	(void)snprintf(why, sizeof(why), "replay from %s",
-	    spool_dirname(from));
-	deliver_log_state(s, log, name, &env, "new", why, 0);
 	printf("replayed %s (%s, from %s)\n", cli_safe(&b1, name, ""),
 	    cli_safe(&b2, env.event, "?"), spool_dirname(from));
 	envelope_free(&env);
 	buf_free(&b1);
 	buf_free(&b2);
-	return rc;
+	return 0;
 }
 
 int

@@ -24,6 +24,7 @@ status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -57,6 +58,7 @@ format_answer(struct buf *out, struct answer *a)
 		buf_printf(out, "Retry-After: %d\r\n", a->retry_after);
 	if (a->allow_post)
 		buf_puts(out, "Allow: POST\r\n");
+	buf_add(out, a->headers.p, a->headers.len);
 	/* Text (Meta's challenge) goes back exactly; JSON ends a line. */
 	buf_printf(out, "Content-Length: %zu\r\n\r\n", a->body.len +
 	    (a->content_type == NULL));

@@ -47,7 +47,9 @@
 
 /* Where a key may stand: [hookpipe] takes GLOBAL and FIELDS keys, [auth]
  * AUTH, [endpoint NAME] FIELDS and AUTH (see kinds[]). */
-enum kscope { SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT };
+enum kscope {
+	SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT, SC_STATUS
+};
 
 enum ktype {
 	K_PATH,		/* char *, made absolute against the INI's folder */
@@ -360,11 +362,26 @@ static const struct conf_key keys[] = {
 	  .doc = "replaces [delivery] backoff" },
 	{ KEY(SC_EVENT, "serialize", K_BOOL), .def = "no", EV(serialize),
 	  .doc = "run one event of this name at a time, in arrival order" },
+
+	/* [status] */
+	{ KEY(SC_STATUS, "password_file", K_PATH), CF(status_password_file),
+	  .doc = "the file with the crypt(3) hash of the status page's "
+	  "password (hookpipe passwd FILE); required" },
+	{ KEY(SC_STATUS, "session_max_age", K_DURATION), RANGE(60, 30 * 86400),
+	  .def = "8h", CF(status_max_age),
+	  .doc = "how long a login to the status page lasts" },
+	{ KEY(SC_STATUS, "login_attempts", K_INT), RANGE(1, 1000),
+	  .def = "5", CF(status_login_attempts),
+	  .doc = "logins (right or wrong) allowed per address in 15 "
+	  "minutes, then 429" },
+	{ KEY(SC_STATUS, "allow_from", K_CIDRS), CF(status_allow_from),
+	  .doc = "addresses and ranges that may see the status page; default "
+	  "any" },
 };
 
 enum skind {
 	SK_UNKNOWN, SK_HOOKPIPE, SK_AUTH, SK_DELIVERY, SK_ENV, SK_EVENT,
-	SK_ENDPOINT
+	SK_ENDPOINT, SK_STATUS
 };
 
 static const struct {
@@ -378,6 +395,7 @@ static const struct {
 	{ "env", SK_ENV, 0 },
 	{ "event", SK_EVENT, 1 << SC_EVENT },
 	{ "endpoint", SK_ENDPOINT, 1 << SC_FIELDS | 1 << SC_AUTH },
+	{ "status", SK_STATUS, 1 << SC_STATUS },
 };
 
 /* A section as the file writes it. */
@@ -466,7 +484,8 @@ int
 conf_key_doc(size_t n, struct conf_keydoc *doc)
 {
 	static const char *const sections[] = {
-		"hookpipe", "hookpipe", "auth", "delivery", "event NAME"
+		"hookpipe", "hookpipe", "auth", "delivery", "event NAME",
+		"status"
 	};
 	const struct conf_key *k;
 
@@ -1866,6 +1885,24 @@ conf_dir(struct loader *l)
 	return 0;
 }
 
+/* [status]: present, it turns the status page on, which then needs its
+ * password. */
+static void
+load_status(struct loader *l, struct conf *c)
+{
+	struct where w;
+
+	w.sec = find_section(l, SK_STATUS);
+	w.label = "status";
+	load_scope(l, &w, SC_STATUS, c, NULL);
+	if (w.sec == -1)
+		return;
+	c->status_on = 1;
+	if (c->status_password_file == NULL)
+		sect_err(l, &w, "[status] password_file is not set: make one "
+		    "with 'hookpipe passwd FILE' and name it here");
+}
+
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
@@ -1906,6 +1943,7 @@ conf_load(const char *path, struct diag *d)
 	load_scope(&l, &w, SC_DELIVERY, c, NULL);
 	load_env(&l, c);
 	load_events(&l, c);
+	load_status(&l, c);
 out:
 	if (l.ini != NULL)
 		iniparser_freedict(l.ini);
@@ -1946,6 +1984,8 @@ conf_free(struct conf *c)
 		strlist_free(&c->events[i].required);
 	}
 	free(c->events);
+	free(c->status_password_file);
+	cidr_list_free(&c->status_allow_from);
 	free(c);
 }
 

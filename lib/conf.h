@@ -114,6 +114,13 @@ struct conf {
 	size_t		 nenv;
 	struct event_conf *events;
 	size_t		 nevents;
+	/* [status]: the status page under MOUNT/_status, off without the
+	 * section. */
+	int		 status_on;
+	char		*status_password_file;	/* one crypt(3) hash */
+	long		 status_max_age;	/* seconds a login lasts */
+	int		 status_login_attempts;	/* per 15 minutes and address */
+	struct cidr_list status_allow_from;	/* empty: any address */
 };
 
 /* Diagnostics of a load: one line per problem, "FILE:LINE: message". */
@@ -125,7 +132,8 @@ struct diag {
 
 /* One row of the key table, as hookpipe.ini(5) documents it. */
 struct conf_keydoc {
-	const char	*section;	/* "hookpipe", "auth", "delivery" or
+	const char	*section;	/* "hookpipe", "auth", "delivery",
+					   "status" or
 					   "event NAME"; [endpoint NAME] takes
 					   those of [auth] and of [hookpipe]
 					   but spool_dir, log_file and

@@ -170,6 +170,51 @@ deliver_log_state(struct spool *s, struct dlog *log, const char *name,
 	buf_free(&line);
 }
 
+int
+deliver_replay(struct spool *s, struct dlog *log, const char *name,
+    enum spool_dir from, const char *by, struct err *e)
+{
+	struct buf	 fields = { 0 };
+	struct envelope	 env;
+	struct err	 e2;
+	char		 why[32];
+	int		 fd;
+
+	if (from != SP_RETRY && from != SP_DEAD && from != SP_DONE)
+		return err_set(e, "unable to replay %s: it is in %s/, %s "
+		    "already", name, spool_dirname(from), from == SP_CUR ?
+		    "running" : "waiting to run");
+	buf_json_kv(&fields, "by", by);
+	buf_json_kv(&fields, "from", spool_dirname(from));
+	if (fields.oom) {
+		buf_free(&fields);
+		return err_set(e, "unable to replay %s: out of memory", name);
+	}
+	/* Through cur/, where no runner picks it up, so the replay record
+	 * is in place before the entry is seen again in new/. */
+	if (spool_move(s, from, SP_CUR, name, e) == -1) {
+		buf_free(&fields);
+		return -1;
+	}
+	if (spool_hist_add(s, name, "replay", buf_cstr(&fields), e) == -1) {
+		buf_free(&fields);
+		(void)spool_move(s, SP_CUR, from, name, &e2);
+		return -1;
+	}
+	buf_free(&fields);
+	if (spool_move(s, SP_CUR, SP_NEW, name, e) == -1 && errno != ENOENT)
+		return -1;
+	if ((fd = spool_open_entry(s, SP_NEW, name, &env, &e2)) == -1)
+		memset(&env, 0, sizeof(env));
+	else
+		(void)close(fd);
+	(void)snprintf(why, sizeof(why), "replay from %s",
+	    spool_dirname(from));
+	deliver_log_state(s, log, name, &env, "new", why, 0);
+	envelope_free(&env);
+	return 0;
+}
+
 /* Does the body after the envelope have the length and checksum the
  * envelope gives? The descriptor is left where it was. */
 static int

@@ -103,5 +103,12 @@ void	deliver_log_error(struct dlog *, const char *, const char *,
  * (but for "cur", which the history does not need). */
 void	deliver_log_state(struct spool *, struct dlog *, const char *,
 	    const struct envelope *, const char *, const char *, int);
+/* Replay: put an entry of retry/, dead/ or done/ back into new/ as a
+ * fresh delivery, through cur/ so that its "replay" record (by: who
+ * asked) is in place before a runner sees it; logged as a state change.
+ * The one replay of `hookpipe replay` and the status page. -1 with the
+ * reason (an entry in new/ or cur/ is refused: it runs already). */
+int	deliver_replay(struct spool *, struct dlog *, const char *,
+	    enum spool_dir, const char *, struct err *);
 
 #endif

@@ -29,6 +29,7 @@
 #include "handler.h"
 #include "payload.h"
 #include "receive.h"
+#include "status.h"
 #include "verify.h"
 
 #ifndef BINDIR
@@ -1146,9 +1147,25 @@ st_answer(struct ctx *c)
 	return 0;
 }
 
+/* The operator paths under the mount, on names no endpoint can take.
+ * Only /_status for now; /_health and /_metrics join here. */
+static int
+st_reserved(struct ctx *c)
+{
+	const char *p = c->in.path_info;
+
+	if (p == NULL || strncmp(p, "/_status", 8) != 0 ||
+	    (p[8] != '\0' && p[8] != '/'))
+		return 0;
+	c->rl.endpoint = "_status";
+	status_serve(c->r, c->req, c->a);
+	return -1;
+}
+
 /* DESIGN.md's pipeline, in order: cheap refusals come first. */
 static int (*const stages[])(struct ctx *) = {
 	st_config,
+	st_reserved,
 	st_admit,
 	st_token,
 	st_read,
@@ -1177,6 +1194,7 @@ begin(struct ctx *c, struct receiver *r, const struct request *req,
 	a->retry_after = a->allow_post = a->kick = 0;
 	a->content_type = NULL;
 	a->reason[0] = '\0';
+	buf_reset(&a->headers);
 	if (random_hex(a->request_id, 8) == -1)
 		(void)snprintf(a->request_id, sizeof(a->request_id), "%016llx",
 		    (unsigned long long)c->t0);
@@ -1288,4 +1306,5 @@ void
 answer_free(struct answer *a)
 {
 	buf_free(&a->body);
+	buf_free(&a->headers);
 }

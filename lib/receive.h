@@ -30,6 +30,8 @@ struct answer {
 	char		request_id[17];
 	char		reason[512];	/* of an error answer */
 	struct buf	body;		/* JSON */
+	struct buf	headers;	/* more header lines, each with its
+					   CRLF (the status page's) */
 };
 
 /* Per-process state: the loaded configuration, the open spool and log,
