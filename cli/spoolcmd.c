@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "metrics.h"
 #include "dlog.h"
 #include "payload.h"
 #include "deliver.h"
@@ -683,6 +684,7 @@ replay_one(struct spool *s, struct dlog *log, const char *name,
 	(void)snprintf(why, sizeof(why), "replay from %s",
 	    spool_dirname(from));
 	deliver_log_state(s, log, name, &env, "new", why, 0);
+	metrics_replay(1);
 	printf("replayed %s (%s, from %s)\n", cli_safe(&b1, name, ""),
 	    cli_safe(&b2, env.event, "?"), spool_dirname(from));
 	envelope_free(&env);
@@ -755,6 +757,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	}
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
+	(void)metrics_attach(c->spool_dir, 0, &e);	/* counted if kept */
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		say(SAY_WARNING, "%s", e.msg);
 	for (; optind < argc; optind++) {

@@ -181,7 +181,8 @@ metrics_attach(const char *spool_dir, int create, struct err *e)
 		err_sys(e, "unable to stat %s", path);
 		goto fail;
 	}
-	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+	if ((st.st_uid != geteuid() && geteuid() != 0) ||
+	    (st.st_mode & 022) != 0) {
 		err_set(e, "%s belongs to uid %lu or is writable by others: "
 		    "refused (remove it; it is made again)", path,
 		    (unsigned long)st.st_uid);
@@ -321,6 +322,25 @@ metrics_dead(void)
 {
 	if (usable())
 		add(&mx.m->dead, 1);
+}
+
+void
+metrics_settled(enum spool_dir to, int64_t received_us)
+{
+	if (to == SP_DONE)
+		metrics_done(received_us);
+	else if (to == SP_DEAD)
+		metrics_dead();
+}
+
+int
+metrics_conf_attach(const struct conf *c, struct err *e)
+{
+	if (!c->metrics.on && !c->health.on) {
+		metrics_detach();
+		return 0;
+	}
+	return metrics_attach(c->spool_dir, 1, e);
 }
 
 void

@@ -58,6 +58,11 @@ void	metrics_handler(int, int64_t);
  * dead/. */
 void	metrics_done(int64_t);
 void	metrics_dead(void);
+/* An event settled into a state folder: done/ or dead/ count. */
+void	metrics_settled(enum spool_dir, int64_t);
+/* Attach to the configuration's spool when [metrics] or [health] is
+ * there (creating the file), else let any file go. */
+int	metrics_conf_attach(const struct conf *, struct err *);
 /* Events replayed. */
 void	metrics_replay(unsigned);
 /* The runner is at work now (its last-run stamp). */

@@ -175,9 +175,7 @@ receiver_load(struct receiver *r, const char *path)
 		goto fail;
 	/* Counters are kept only when asked for; a file that cannot be
 	 * used costs the counts, not the requests (_metrics says why). */
-	metrics_detach();
-	if ((r->conf->metrics.on || r->conf->health.on) && metrics_attach(
-	    r->conf->spool_dir, 1, &e) == -1)
+	if (metrics_conf_attach(r->conf, &e) == -1)
 		(void)snprintf(r->metrics_error, sizeof(r->metrics_error),
 		    "%s", e.msg);
 	else
@@ -1080,6 +1078,9 @@ store_entry(struct ctx *c, int sync)
 	env.remote = c->rl.remote;
 	env.content_type = c->in.content_type;
 	env.user_agent = param_get(c->in.params, "HTTP_USER_AGENT");
+	env.traceparent = param_get(c->in.params, "HTTP_TRACEPARENT");
+	if (!metrics_traceparent_ok(env.traceparent))
+		env.traceparent = NULL;
 	env.bytes = c->len;
 	env.sync = sync;
 	if (sync)
