@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,10 @@ struct mx_file {
 	/* Slot 0 is "_other": endpoints past the table. */
 	struct mx_endpoint	ep[METRICS_ENDPOINTS];
 };
+
+/* hookpipe-spool(5) gives these offsets. */
+_Static_assert(sizeof(struct mx_file) == 13104, "layout: hookpipe-spool(5)");
+_Static_assert(offsetof(struct mx_file, ep) == 816, "layout");
 
 static struct {
 	int		 fd;
