@@ -16,6 +16,8 @@
 #   webhook-async           adnanh/webhook, /bin/true, answers first
 #   hookpipe-reject         hookpipe.fcgi under lighttpd, wrong token (401)
 #   hookpipe-accept         valid events, runner on as shipped, no handler
+#   hookpipe-accept-metrics hookpipe-accept with [metrics] and [health]
+#                           (counters in SPOOL/metrics; target: within 5%)
 #   hookpipe-accept-process (diagnostic) ... with durability = process
 #   hookpipe-e2e            ... handler /bin/true; delivered/s until drained
 #   noop-spool-noisy        noop-spool while dd writes 4 GB beside the spool
@@ -90,7 +92,7 @@ apache_warm=$((quick ? 3 : 5))
 # The order keeps the points a ratio compares next to each other: the
 # two noisy ones, and the backlog after its empty-spool twin (-held).
 all_scens="noop noop-spool webhook-sync webhook-async hookpipe-reject
-hookpipe-accept hookpipe-accept-process hookpipe-e2e
+hookpipe-accept hookpipe-accept-metrics hookpipe-accept-process hookpipe-e2e
 noop-spool-noisy hookpipe-accept-noisy
 hookpipe-accept-held hookpipe-backlog hookpipe-apache"
 all_scens=$(printf '%s' "$all_scens" | tr '\n' ' ')
@@ -549,11 +551,14 @@ setup() {
 		send_token=wrong-token-0123456789abcdef expect=401
 		start_hookpipe "$build" '[event bench.event]\nhandler = /bin/true\n'
 		url=http://127.0.0.1:$port/hooks ;;
-	hookpipe-accept|hookpipe-accept-process|hookpipe-accept-noisy|hookpipe-e2e)
+	hookpipe-accept|hookpipe-accept-metrics|hookpipe-accept-process|hookpipe-accept-noisy|hookpipe-e2e)
 		# The runner as shipped: started by the responders when
 		# they find run.lock free, through the counting wrapper.
 		runner=on extra="" more="[delivery]\nrunner = $W/runner\n"
 		[ "$scen" = hookpipe-accept-process ] && extra='durability = process\n'
+		# The counters on: each request adds to SPOOL/metrics.
+		[ "$scen" = hookpipe-accept-metrics ] &&
+		    more="${more}[metrics]\n[health]\n"
 		if [ "$scen" = hookpipe-e2e ]; then
 			kind=e2e
 			more="${more}[event bench.event]\nhandler = /bin/true\n"

@@ -12,6 +12,7 @@ int	cmd_replay(const char *, int, char **);
 int	cmd_purge(const char *, int, char **);
 int	cmd_send(const char *, int, char **);
 int	cmd_passwd(const char *, int, char **);
+int	cmd_metrics(const char *, int, char **);
 
 /* Load the configuration and open its spool; prints why on failure. */
 struct conf *cli_open(const char *, struct spool **);

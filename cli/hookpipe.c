@@ -44,6 +44,10 @@ static const struct command {
 	    "ENTRY|EVENT-ID ... | --dead [--since T] | --event E [--since T]\n"
 	    "  put events back in new/ as fresh deliveries (bypasses dedupe); "
 	    "--run runs them now" },
+	{ "metrics", cmd_metrics, "metrics [--textfile DIR]\n"
+	    "  the counters and spool gauges in Prometheus text format; "
+	    "--textfile: into\n  DIR/hookpipe.prom (write, rename) for "
+	    "node_exporter" },
 	{ "purge", cmd_purge, "purge --older-than AGE [--state done|dead|"
 	    "retry]\n  delete old events (default state done)" },
 	{ "send", cmd_send, "send URL [--event E] [--id ID] [--file F] "

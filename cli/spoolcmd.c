@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "metrics.h"
 #include "dlog.h"
 #include "payload.h"
 #include "deliver.h"
@@ -756,6 +757,7 @@ cmd_replay(const char *cfg, int argc, char **argv)
 	}
 	if ((c = cli_open(cfg, &s)) == NULL)
 		return EXIT_FAIL;
+	(void)metrics_attach(c->spool_dir, 0, &e);	/* counted if kept */
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		say(SAY_WARNING, "%s", e.msg);
 	for (; optind < argc; optind++) {

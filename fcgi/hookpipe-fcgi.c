@@ -62,6 +62,8 @@ format_answer(struct buf *out, struct answer *a)
 	/* Text (Meta's challenge) goes back exactly; JSON ends a line. */
 	buf_printf(out, "Content-Length: %zu\r\n\r\n", a->body.len +
 	    (a->content_type == NULL));
+	if (a->head)		/* HEAD: GET's headers, no body */
+		return;
 	buf_add(out, a->body.p, a->body.len);
 	if (a->content_type == NULL)
 		buf_putc(out, '\n');

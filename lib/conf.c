@@ -48,7 +48,8 @@
 /* Where a key may stand: [hookpipe] takes GLOBAL and FIELDS keys, [auth]
  * AUTH, [endpoint NAME] FIELDS and AUTH (see kinds[]). */
 enum kscope {
-	SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT, SC_STATUS
+	SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT, SC_STATUS,
+	SC_HEALTH, SC_METRICS
 };
 
 enum ktype {
@@ -377,11 +378,35 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_STATUS, "allow_from", K_CIDRS), CF(status_allow_from),
 	  .doc = "addresses and ranges that may see the status page; default "
 	  "any" },
+	/* [health]: /hooks/_health */
+	{ KEY(SC_HEALTH, "allow_from", K_CIDRS), CF(health.allow_from),
+	  .def = "127.0.0.0/8, ::1",
+	  .fix = " (write 0.0.0.0/0, ::/0 to allow any address)",
+	  .doc = "addresses that may ask" },
+	{ KEY(SC_HEALTH, "min_free", K_SIZE), RANGE(0, LONG_MAX),
+	  .def = "64M", CF(health.min_free),
+	  .doc = "free space the spool's file system must have" },
+	{ KEY(SC_HEALTH, "min_inodes", K_INT), RANGE(0, LONG_MAX),
+	  .def = "1000", CF(health.min_inodes),
+	  .doc = "free inodes the spool's file system must have" },
+	{ KEY(SC_HEALTH, "runner_max_age", K_DURATION), RANGE(0, 30 * 86400),
+	  .def = "0", CF(health.runner_max_age),
+	  .doc = "longest time since a runner was last at work (cron "
+	  "mode); 0: not checked" },
+
+	/* [metrics]: /hooks/_metrics, the counters file */
+	{ KEY(SC_METRICS, "allow_from", K_CIDRS), CF(metrics.allow_from),
+	  .def = "127.0.0.0/8, ::1",
+	  .fix = " (write 0.0.0.0/0, ::/0 to allow any address)",
+	  .doc = "addresses that may scrape" },
+	{ KEY(SC_METRICS, "token_file", K_PATH), CF(metrics.token_file),
+	  .doc = "bearer tokens a scrape must send, one a line; default "
+	  "none" },
 };
 
 enum skind {
 	SK_UNKNOWN, SK_HOOKPIPE, SK_AUTH, SK_DELIVERY, SK_ENV, SK_EVENT,
-	SK_ENDPOINT, SK_STATUS
+	SK_ENDPOINT, SK_STATUS, SK_HEALTH, SK_METRICS
 };
 
 static const struct {
@@ -396,6 +421,8 @@ static const struct {
 	{ "event", SK_EVENT, 1 << SC_EVENT },
 	{ "endpoint", SK_ENDPOINT, 1 << SC_FIELDS | 1 << SC_AUTH },
 	{ "status", SK_STATUS, 1 << SC_STATUS },
+	{ "health", SK_HEALTH, 1 << SC_HEALTH },
+	{ "metrics", SK_METRICS, 1 << SC_METRICS },
 };
 
 /* A section as the file writes it. */
@@ -485,7 +512,7 @@ conf_key_doc(size_t n, struct conf_keydoc *doc)
 {
 	static const char *const sections[] = {
 		"hookpipe", "hookpipe", "auth", "delivery", "event NAME",
-		"status"
+		"status", "health", "metrics"
 	};
 	const struct conf_key *k;
 
@@ -838,8 +865,8 @@ check_sections(struct loader *l)
 		else if (s->kind == SK_UNKNOWN)
 			diag_add(l->diag, 0, l->path, s->line, "unknown "
 			    "section [%s]: known are [hookpipe], [auth], "
-			    "[delivery], [env], [event NAME] and [endpoint "
-			    "NAME]", s->orig);
+			    "[delivery], [env], [event NAME], [endpoint "
+			    "NAME], [health] and [metrics]", s->orig);
 		else if (s->kind == SK_EVENT && !event_name_ok(s->arg))
 			diag_add(l->diag, 0, l->path, s->line, "[%s]: an event "
 			    "name is 1-128 of A-Z a-z 0-9 . _ - and starts "
@@ -1335,6 +1362,8 @@ set_cidrs(struct loader *l, const struct where *w, const struct conf_key *k,
 {
 	size_t badi = 0;
 
+	if (v == NULL)
+		v = k->def;
 	if (v != NULL && cidr_list_parse(v, (struct cidr_list *)(void *)
 	    ((char *)obj + k->off), &badi) == -1)
 		bad(l, w, k->name, "item %zu is not an IPv4/IPv6 address or "
@@ -1941,6 +1970,15 @@ conf_load(const char *path, struct diag *d)
 	w.sec = find_section(&l, SK_DELIVERY);
 	w.label = "delivery";
 	load_scope(&l, &w, SC_DELIVERY, c, NULL);
+	/* The operator paths are off unless their section is there. */
+	w.sec = find_section(&l, SK_HEALTH);
+	w.label = "health";
+	if ((c->health.on = w.sec != -1))
+		load_scope(&l, &w, SC_HEALTH, c, NULL);
+	w.sec = find_section(&l, SK_METRICS);
+	w.label = "metrics";
+	if ((c->metrics.on = w.sec != -1))
+		load_scope(&l, &w, SC_METRICS, c, NULL);
 	load_env(&l, c);
 	load_events(&l, c);
 	load_status(&l, c);
@@ -1986,6 +2024,9 @@ conf_free(struct conf *c)
 	free(c->events);
 	free(c->status_password_file);
 	cidr_list_free(&c->status_allow_from);
+	cidr_list_free(&c->health.allow_from);
+	cidr_list_free(&c->metrics.allow_from);
+	free(c->metrics.token_file);
 	free(c);
 }
 

@@ -82,6 +82,23 @@ enum durability {
 				   any process, not a power loss */
 };
 
+/* [health]: /hooks/_health, on when the section is there. */
+struct health_conf {
+	int		 on;
+	struct cidr_list allow_from;
+	size_t		 min_free;		/* bytes free on the spool */
+	long		 min_inodes;		/* inodes free on the spool */
+	long		 runner_max_age;	/* seconds; 0: not checked */
+};
+
+/* [metrics]: /hooks/_metrics and the counters file, on when the section
+ * is there. */
+struct metrics_conf {
+	int		 on;
+	struct cidr_list allow_from;
+	char		*token_file;		/* bearer tokens; NULL: none */
+};
+
 struct conf {
 	char		*path;
 	dev_t		 dev;
@@ -121,6 +138,9 @@ struct conf {
 	long		 status_max_age;	/* seconds a login lasts */
 	int		 status_login_attempts;	/* per 15 minutes and address */
 	struct cidr_list status_allow_from;	/* empty: any address */
+
+	struct health_conf  health;
+	struct metrics_conf metrics;
 };
 
 /* Diagnostics of a load: one line per problem, "FILE:LINE: message". */

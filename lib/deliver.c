@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "metrics.h"
 
 #define RETRY_SYNC	30	/* Retry-After of a sync event to retry */
 
@@ -211,6 +212,7 @@ deliver_replay(struct spool *s, struct dlog *log, const char *name,
 	(void)snprintf(why, sizeof(why), "replay from %s",
 	    spool_dirname(from));
 	deliver_log_state(s, log, name, &env, "new", why, 0);
+	metrics_replay(1);
 	envelope_free(&env);
 	return 0;
 }
@@ -290,6 +292,7 @@ start_next(struct delivery *d)
 	    &lim, note, &e);
 	(void)close(note);
 	if (rc == -1) {
+		metrics_handler(OUT_NORUN, 0);
 		deliver_log_error(d->log, "handler", d->progs.v[d->next],
 		    e.msg);
 		return -1;
@@ -337,6 +340,7 @@ meta_of(const struct delivery *d, struct handler_meta *m)
 	m->spool_file = d->path;
 	m->mode = d->dir == SP_TMP ? "sync" : "queue";
 	m->attempt = d->attempt;
+	m->traceparent = d->env.traceparent;
 }
 
 int
@@ -424,6 +428,7 @@ deliver_step(struct delivery *d)
 	handler_result_free(&d->last);
 	d->last = *res;
 	memset(res, 0, sizeof(*res));
+	metrics_handler(deliver_outcome(&d->last), d->last.ms);
 	if ((out = deliver_outcome(&d->last)) != OUT_OK)
 		return finished(d, out, NULL);
 	d->next++;
@@ -488,6 +493,7 @@ deliver_finish(struct delivery *d, long *delay, struct err *e)
 		 * sender retries: nothing of it is kept but the log. */
 		if (d->out == OUT_OK &&
 		    spool_move(d->s, SP_TMP, SP_DONE, d->name, e) == 0) {
+			metrics_settled(SP_DONE, d->env.received_us);
 			deliver_log_state(d->s, d->log, d->name, &d->env,
 			    "done", why[0] ? why : NULL, d->attempt);
 			return SP_DONE;
@@ -515,6 +521,7 @@ deliver_finish(struct delivery *d, long *delay, struct err *e)
 		(void)snprintf(why + strlen(why), sizeof(why) - strlen(why),
 		    "; next attempt in %lds", *delay);
 	}
+	metrics_settled(to, d->env.received_us);
 	state = spool_dirname(to);
 	deliver_log_state(d->s, d->log, d->name, &d->env, state,
 	    why[0] ? why : NULL, d->attempt);

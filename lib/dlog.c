@@ -127,6 +127,8 @@ dlog_handler_fields(struct buf *b, const struct handler_meta *m,
 	buf_json_kv(b, "id", m->id);
 	buf_json_kv(b, "mode", m->mode);
 	buf_printf(b, ",\"attempt\":%d", m->attempt);
+	if (m->traceparent != NULL && strlen(m->traceparent) > 35)
+		buf_printf(b, ",\"trace_id\":\"%.32s\"", m->traceparent + 3);
 	handler_result_str(r, res, sizeof(res));
 	buf_json_kv(b, "handler", path);
 	buf_json_kv(b, "result", res);

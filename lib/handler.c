@@ -257,6 +257,8 @@ handler_env(const struct conf *c, const struct handler_meta *m)
 	if (m->content_type != NULL)
 		rc |= env_push(&v, &n, "HOOKPIPE_CONTENT_TYPE",
 		    m->content_type);
+	if (m->traceparent != NULL)
+		rc |= env_push(&v, &n, "TRACEPARENT", m->traceparent);
 	if (rc != 0) {
 		handler_env_free(v);
 		return NULL;

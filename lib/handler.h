@@ -33,6 +33,7 @@ struct handler_meta {
 	const char	*spool_file;
 	const char	*mode;
 	const char	*content_type;	/* as the sender wrote it; NULL: none */
+	const char	*traceparent;	/* W3C trace context; NULL: none */
 	int		 attempt;
 };
 

@@ -27,10 +27,12 @@
 #include "deliver.h"
 #include "form.h"
 #include "handler.h"
+#include "metrics.h"
 #include "payload.h"
 #include "receive.h"
 #include "status.h"
 #include "verify.h"
+
 
 #ifndef BINDIR
 #define BINDIR "/usr/local/bin"
@@ -165,6 +167,13 @@ receiver_load(struct receiver *r, const char *path)
 	}
 	if ((r->runner = find_runner(r->conf)) == NULL)
 		goto fail;
+	/* Counters are kept only when asked for; a file that cannot be
+	 * used costs the counts, not the requests (_metrics says why). */
+	if (metrics_conf_attach(r->conf, &e) == -1)
+		(void)snprintf(r->metrics_error, sizeof(r->metrics_error),
+		    "%s", e.msg);
+	else
+		r->metrics_error[0] = '\0';
 	r->conf_error[0] = '\0';
 	return 0;
 fail:
@@ -445,6 +454,9 @@ struct ctx {
 	struct err		 e;	/* rl.reason may point here */
 	struct reqlog		 rl;
 	int64_t			 t0;
+	int			 reserved;	/* an operator path */
+	int			(*last)(struct ctx *);	/* the stage that
+							   answered */
 };
 
 /* Every stage returns 0 to go on, or -1 once the answer is final. */
@@ -1060,6 +1072,9 @@ store_entry(struct ctx *c, int sync)
 	env.remote = c->rl.remote;
 	env.content_type = c->in.content_type;
 	env.user_agent = param_get(c->in.params, "HTTP_USER_AGENT");
+	env.traceparent = param_get(c->in.params, "HTTP_TRACEPARENT");
+	if (!metrics_traceparent_ok(env.traceparent))
+		env.traceparent = NULL;
 	env.bytes = c->len;
 	env.sync = sync;
 	if (sync)
@@ -1147,19 +1162,145 @@ st_answer(struct ctx *c)
 	return 0;
 }
 
-/* The operator paths under the mount, on names no endpoint can take.
- * Only /_status for now; /_health and /_metrics join here. */
+
+/*
+ * The operator paths: MOUNT/_NAME, which no endpoint can take (their
+ * names start with a letter or digit). Each is off (404, as any path
+ * without an endpoint) unless its section is in the INI, and guards
+ * itself: its own allow_from (REMOTE_ADDR as the server gives it; no
+ * X-Forwarded-For) and, for _metrics, its own bearer token.
+ */
+static int
+reserved_allowed(struct answer *a, char *const *params,
+    const struct cidr_list *allow)
+{
+	if (!cidr_list_match(allow, param_get(params, "REMOTE_ADDR"))) {
+		answer_error(a, 403, "source address not allowed");
+		return 0;
+	}
+	return 1;
+}
+
+/* GET and HEAD only; HEAD gets the headers of GET. */
+static int
+reserved_method(struct answer *a, char *const *params)
+{
+	const char *m = param_get(params, "REQUEST_METHOD");
+
+	if (m != NULL && strcmp(m, "HEAD") == 0)
+		a->head = 1;
+	else if (m == NULL || strcmp(m, "GET") != 0) {
+		answer_error(a, 405, "method not allowed: use GET or HEAD");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+serve_health(struct receiver *r, const struct request *req,
+    struct answer *a)
+{
+	const struct health_conf *h = &r->conf->health;
+
+	if (!h->on) {
+		answer_error(a, 404, "no such endpoint");
+		return a->status;
+	}
+	if (!reserved_allowed(a, req->params, &h->allow_from) ||
+	    !reserved_method(a, req->params))
+		return a->status;
+	buf_reset(&a->body);
+	a->status = metrics_health(&a->body, r->conf, r->spool) == 0 ? 200 :
+	    503;
+	return a->status;
+}
+
+/* "Authorization: Bearer TOKEN", one of token_file's (read at each
+ * scrape: scrapes are rare, and a rotated file takes effect at once). */
+static int
+bearer_ok(const struct metrics_conf *m, char *const *params, struct err *e)
+{
+	struct tokens	 t = { NULL, 0 };
+	const char	*v = param_get(params, "HTTP_AUTHORIZATION");
+	int		 good;
+
+	if (m->token_file == NULL)
+		return 1;
+	if (tokens_load(m->token_file, &t, e) == -1)
+		return 0;
+	good = v != NULL && strncasecmp(v, "Bearer ", 7) == 0 &&
+	    auth_token_ok(&t, v + 7);
+	tokens_free(&t);
+	return good;
+}
+
+static int
+serve_metrics(struct receiver *r, const struct request *req,
+    struct answer *a)
+{
+	const struct metrics_conf	*m = &r->conf->metrics;
+	struct err			 e;
+
+	if (!m->on) {
+		answer_error(a, 404, "no such endpoint");
+		return a->status;
+	}
+	if (!reserved_allowed(a, req->params, &m->allow_from))
+		return a->status;
+	e.msg[0] = '\0';
+	if (!bearer_ok(m, req->params, &e)) {
+		(void)snprintf(a->reason, sizeof(a->reason), "%s", e.msg);
+		answer_error(a, 401, "authentication failed");
+		return a->status;
+	}
+	if (!reserved_method(a, req->params))
+		return a->status;
+	if (r->metrics_error[0] != '\0') {
+		answer_error(a, 503, "the counters file is not usable");
+		a->retry_after = RETRY_CONFIG;
+		return a->status;
+	}
+	a->status = 200;
+	a->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	buf_reset(&a->body);
+	metrics_render(&a->body, r->conf, r->spool);
+	return a->status;
+}
+
+/* The reserved names, each with what serves it. */
+static const struct reserved {
+	const char	*name;		/* PATH_INFO: /NAME or /NAME/... */
+	int		 subpaths;	/* /NAME/... is its too */
+	int		(*serve)(struct receiver *, const struct request *,
+			    struct answer *);
+} reserved[] = {
+	{ "_health", 0, serve_health },
+	{ "_metrics", 0, serve_metrics },
+	{ "_status", 1, status_serve },
+};
+
+/* A path under MOUNT/_ is an operator path, never an endpoint. */
 static int
 st_reserved(struct ctx *c)
 {
-	const char *p = c->in.path_info;
+	const char	*p = c->in.path_info;
+	size_t		 i, n;
 
-	if (p == NULL || strncmp(p, "/_status", 8) != 0 ||
-	    (p[8] != '\0' && p[8] != '/'))
+	if (p == NULL || p[0] != '/' || p[1] != '_')
 		return 0;
-	c->rl.endpoint = "_status";
-	status_serve(c->r, c->req, c->a);
-	return -1;
+	c->rl.endpoint = p + 1;
+	c->reserved = 1;
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		n = strlen(reserved[i].name);
+		if (strncmp(p + 1, reserved[i].name, n) != 0 ||
+		    !(p[n + 1] == '\0' || (p[n + 1] == '/' &&
+		    (reserved[i].subpaths || p[n + 2] == '\0'))))
+			continue;
+		c->rl.endpoint = reserved[i].name;
+		(void)reserved[i].serve(c->r, c->req, c->a);
+		return -1;
+	}
+	return refuse(c, 404, "no such endpoint");
 }
 
 /* DESIGN.md's pipeline, in order: cheap refusals come first. */
@@ -1191,7 +1332,7 @@ begin(struct ctx *c, struct receiver *r, const struct request *req,
 	c->oncefd = -1;
 	c->t0 = now_us();
 	a->status = 500;
-	a->retry_after = a->allow_post = a->kick = 0;
+	a->retry_after = a->allow_post = a->kick = a->head = 0;
 	a->content_type = NULL;
 	a->reason[0] = '\0';
 	buf_reset(&a->headers);
@@ -1201,6 +1342,44 @@ begin(struct ctx *c, struct receiver *r, const struct request *req,
 	req_parse(&c->in, req->params);
 	c->rl.remote = c->in.remote;
 	c->rl.method = c->in.method;
+}
+
+/* The reason class of hookpipe_refusals_total, from the stage that
+ * answered and the status it chose. */
+static enum metrics_refusal
+refusal(const struct ctx *c)
+{
+	int st = c->a->status;
+
+	if (st == 200)
+		return MR_NONE;
+	if (c->last == st_store && c->rl.spool != NULL)
+		return MR_NONE;		/* stored; a sync handler's answer */
+	if (st == 503)
+		return MR_UNAVAILABLE;
+	if (st == 401 || c->last == st_token || c->last == st_signature ||
+	    c->last == st_once)
+		return MR_AUTH;
+	if (st == 403)
+		return strcmp(c->a->reason, "HTTPS required") == 0 ? MR_HTTPS :
+		    strcmp(c->a->reason, "source address not allowed") == 0 ?
+		    MR_ADDRESS : MR_AUTH;
+	if (st == 429)
+		return MR_RATE;
+	if (st == 411 || st == 413 || st == 431)
+		return MR_SIZE;
+	if (st == 415)
+		return MR_TYPE;
+	if (st == 405)
+		return MR_METHOD;
+	if (c->last == st_route)
+		return MR_UNKNOWN_EVENT;
+	if (st == 422)
+		return MR_FIELD;
+	if (st == 400 && (c->last == st_validate ||
+	    c->last == st_handshake))
+		return MR_JSON;
+	return MR_REQUEST;
 }
 
 /* Every request, answered or refused, gets its line in the log. */
@@ -1217,6 +1396,9 @@ finish(struct ctx *c)
 		c->rl.reason = a->reason;
 	id_done(c, 0);		/* refused after the token was kept */
 	log_request(c->r, a, &c->rl, c->t0);
+	if (!c->reserved)
+		metrics_request(c->ep != NULL ? c->ep->name : "", a->status,
+		    refusal(c), c->rl.bytes, c->rl.duplicate, now_us() - c->t0);
 	json_object_put(c->root);
 	form_free(&c->form);
 }
@@ -1230,7 +1412,7 @@ receiver_handle(struct receiver *r, const struct request *req,
 
 	begin(&c, r, req, a);
 	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
-		if (stages[i](&c) == -1)
+		if ((c.last = stages[i])(&c) == -1)
 			break;
 	finish(&c);
 }

@@ -26,6 +26,7 @@ struct answer {
 	int		retry_after;	/* seconds; 0 = no header */
 	int		allow_post;	/* send Allow: POST */
 	int		kick;		/* start a runner after answering */
+	int		head;		/* HEAD: the headers, no body */
 	const char	*content_type;	/* of the body; NULL: JSON */
 	char		request_id[17];
 	char		reason[512];	/* of an error answer */
@@ -42,6 +43,7 @@ struct receiver {
 	struct stat	 failed;	/* the config file as last refused */
 	int64_t		 failed_ms;	/* when (monotonic) */
 	char		 conf_error[2048];
+	char		 metrics_error[1024];	/* SPOOL/metrics unusable */
 	struct spool	*spool;
 	struct dlog	 log;
 	struct ratelimit rate;		/* open when an endpoint limits */

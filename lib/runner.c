@@ -23,6 +23,7 @@
 #include "deliver.h"
 #include "handler.h"
 #include "payload.h"
+#include "metrics.h"
 #include "runner.h"
 
 #define STALE_TMP_SECONDS	3600
@@ -617,6 +618,7 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 		r->upkeep = mono_ms();
 	}
 	checkpoint(r, CHECKPOINT_BYTES);
+	metrics_runner_stamp();		/* --watch, lingering: at work */
 	if (r->infd != -1)
 		drain_inotify(r->infd);
 	for (k = 0; k < r->nslots; k++)
@@ -715,6 +717,8 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	(void)sigaddset(&r.stopsigs, SIGINT);
 	(void)sigaddset(&r.stopsigs, SIGHUP);
 	(void)sigprocmask(SIG_BLOCK, &r.stopsigs, &r.oldmask);
+	if (metrics_conf_attach(c, e) == -1)
+		deliver_log_error(log, "spool", c->spool_dir, e->msg);
 	for (;;) {
 		if ((k = spool_lock(s, e)) != 1) {
 			st->busy = k == 0;
@@ -722,6 +726,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 			break;
 		}
 		start = r.claims;
+		metrics_runner_stamp();
 		/* After a power cut: what the journal holds and the entry
 		 * files lost or tore comes back before anything runs, or
 		 * nothing runs (a torn entry would be quarantined). */

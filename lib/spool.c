@@ -191,7 +191,7 @@ spool_audit(const char *path, void (*report)(void *, const char *),
     void *arg)
 {
 	static const char *const own[] = { "run.lock", "journal.state",
-	    "ratelimit", "prune.stamp" };
+	    "ratelimit", "prune.stamp", "metrics" };
 	struct stat	st;
 	struct err	e;
 	dev_t		dev = 0;

@@ -69,6 +69,7 @@ struct envelope {
 	const char	*remote;
 	const char	*content_type;
 	const char	*user_agent;
+	const char	*traceparent;	/* W3C trace context, or NULL */
 	int64_t		 received_us;
 	size_t		 bytes;
 	uint32_t	 crc;		/* CRC-32C of the body */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "payload.h"
 #include "spool.h"
 
@@ -33,6 +34,8 @@ envelope_encode(struct buf *b, struct envelope *env)
 	    "{\"content-type\":", env->bytes, (unsigned)env->crc);
 	buf_json_cstr(b, env->content_type);
 	buf_json_kv(b, "user-agent", env->user_agent);
+	if (env->traceparent != NULL)
+		buf_json_kv(b, "traceparent", env->traceparent);
 	buf_puts(b, "}}");
 }
 
@@ -116,10 +119,15 @@ envelope_parse(const char *line, struct envelope *env, struct err *e)
 	if (json_object_object_get_ex(o, "headers", &h) &&
 	    json_object_is_type(h, json_type_object) &&
 	    (member(h, "content-type", &env->content_type) == -1 ||
-	    member(h, "user-agent", &env->user_agent) == -1)) {
+	    member(h, "user-agent", &env->user_agent) == -1 ||
+	    member(h, "traceparent", &env->traceparent) == -1)) {
 		envelope_free(env);
 		return err_set(e, "the envelope's headers are not strings");
 	}
+	/* It reaches handlers' environment: only the W3C shape. */
+	if (env->traceparent != NULL &&
+	    !metrics_traceparent_ok(env->traceparent))
+		env->traceparent = NULL;
 	if (member(o, "received_at", &mode) == 0 && mode != NULL)
 		(void)snprintf(env->received_at, sizeof(env->received_at),
 		    "%s", mode);
