@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "dest.h"
 #include "handler.h"
 #include "payload.h"
 #include "spool.h"
@@ -344,6 +345,13 @@ cmd_check(const char *cfg, int argc, char **argv)
 		else
 			label[0] = '\0';
 		check_endpoint(&r, c, &c->ep[i], label);
+	}
+	for (i = 0; i < c->nevents; i++) {
+		struct err e;
+
+		if (dest_check(&c->events[i], &e) == -1)
+			problem(&r, 0, "[event %s] %s", c->events[i].name,
+			    e.msg);
 	}
 	for (i = 0; i < c->nevents; i++)
 		if (c->events[i].mode == MODE_SYNC &&
