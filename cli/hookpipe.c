@@ -202,7 +202,7 @@ check_endpoint(struct report *r, const struct conf *c,
 		if (handler_resolve(c, ep, c->events[i].name, &progs, &e) == -1)
 			problem(r, 0, "%s[event %s]: %s", label,
 			    c->events[i].name, e.msg);
-		else if (progs.n == 0) {
+		else if (progs.n == 0 && c->events[i].forward == NULL) {
 			(void)snprintf(path, sizeof(path), "%s/%s",
 			    ep->handlers_dir, c->events[i].name);
 			problem(r, ep->unknown_reject ? 0 : 1, "%s[event %s] "

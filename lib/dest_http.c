@@ -204,6 +204,7 @@ sign_https(struct cjob *c, const struct dest_msg *m, struct err *e)
 	struct verify		v;
 	struct verify_req	in;
 	struct verify_signed	sg;
+	char			id[SPOOL_NAME_MAX + 80];
 	size_t			i;
 	int			rc = -1;
 
@@ -221,7 +222,26 @@ sign_https(struct cjob *c, const struct dest_msg *m, struct err *e)
 	memset(&in, 0, sizeof(in));
 	in.body = c->post.p != NULL ? c->post.p : "";
 	in.len = c->post.len;
-	in.id = m->env->id != NULL ? m->env->id : m->name;
+	/* webhook-id: the same at every attempt, so that the receiver
+	 * can drop a second copy. The scheme signs "id.ts.body": an id
+	 * with a dot goes by its hash, a spool name with '_' for dots. */
+	if (m->env->id != NULL && strchr(m->env->id, '.') == NULL &&
+	    strlen(m->env->id) < sizeof(id))
+		(void)snprintf(id, sizeof(id), "%s", m->env->id);
+	else if (m->env->id != NULL) {
+		(void)snprintf(id, sizeof(id), "sha256_");
+		if (verify_sha256_hex(m->env->id, strlen(m->env->id), id +
+		    7) == -1) {
+			err_set(e, "cannot hash the event id");
+			goto out;
+		}
+	} else {
+		(void)snprintf(id, sizeof(id), "%s", m->name);
+		for (i = 0; id[i] != '\0'; i++)
+			if (id[i] == '.')
+				id[i] = '_';
+	}
+	in.id = id;
 	in.ts = (long long)time(NULL);
 	if (verify_sign(&v, &in, &sg, e) == -1)
 		goto out;
@@ -401,10 +421,12 @@ start_sqs(struct dest_job *j, const struct dest_url *u,
 		err_set(e, "out of memory");
 		goto out;
 	}
+	/* No "Expect:" here: libcurl would sign the header it removes,
+	 * and AWS would not find it in the request. */
 	if (sqs_json(c, u, buf_cstr(&qurl), m, e) == -1 ||
 	    add_header(c, "Content-Type: application/x-amz-json-1.0", e) ==
 	    -1 || add_header(c, "X-Amz-Target: AmazonSQS.SendMessage", e) ==
-	    -1 || add_header(c, "Expect:", e) == -1)
+	    -1)
 		goto out;
 	if (token[0] != '\0') {
 		struct buf h = { 0 };
@@ -492,8 +514,9 @@ retry_after(struct dest_job *j, CURL *h, char *note, size_t len)
 	curl_off_t secs = -1;
 
 	*note = '\0';
+	/* libcurl says 0 for no (or a past) Retry-After: the backoff. */
 	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &secs) == CURLE_OK &&
-	    secs >= 0) {
+	    secs > 0) {
 		j->due_us = now_us() + (int64_t)secs * 1000000;
 		(void)snprintf(note, len, "; Retry-After %llds",
 		    (long long)secs);
