@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "dest.h"
 #include "handler.h"
 #include "payload.h"
 #include "spool.h"
@@ -208,7 +209,7 @@ check_endpoint(struct report *r, const struct conf *c,
 		if (handler_resolve(c, ep, c->events[i].name, &progs, &e) == -1)
 			problem(r, 0, "%s[event %s]: %s", label,
 			    c->events[i].name, e.msg);
-		else if (progs.n == 0) {
+		else if (progs.n == 0 && c->events[i].forward == NULL) {
 			(void)snprintf(path, sizeof(path), "%s/%s",
 			    ep->handlers_dir, c->events[i].name);
 			problem(r, ep->unknown_reject ? 0 : 1, "%s[event %s] "
@@ -351,6 +352,13 @@ cmd_check(const char *cfg, int argc, char **argv)
 		else
 			label[0] = '\0';
 		check_endpoint(&r, c, &c->ep[i], label);
+	}
+	for (i = 0; i < c->nevents; i++) {
+		struct err e;
+
+		if (dest_check(&c->events[i], &e) == -1)
+			problem(&r, 0, "[event %s] %s", c->events[i].name,
+			    e.msg);
 	}
 	for (i = 0; i < c->nevents; i++)
 		if (c->events[i].mode == MODE_SYNC &&

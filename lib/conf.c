@@ -34,6 +34,7 @@
 #endif
 
 #include "conf.h"
+#include "dest.h"
 #include "dlog.h"
 #include "payload.h"
 
@@ -402,6 +403,24 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_METRICS, "token_file", K_PATH), CF(metrics.token_file),
 	  .doc = "bearer tokens a scrape must send, one a line; default "
 	  "none" },
+	{ KEY(SC_EVENT, "forward", K_STRING), EV(forward),
+	  .doc = "also send the event to https://... (Standard Webhooks "
+	  "signed) or sqs://REGION/ACCOUNT/QUEUE, after its handlers" },
+	{ KEY(SC_EVENT, "secret_file", K_PATH), EV(secret_file),
+	  .doc = "with forward = https://, a private file holding the "
+	  "whsec_ secret it signs with" },
+	{ KEY(SC_EVENT, "credentials_file", K_PATH), EV(credentials_file),
+	  .doc = "with forward = sqs://, a private file with "
+	  "aws_access_key_id and aws_secret_access_key" },
+	{ KEY(SC_EVENT, "ca_file", K_PATH), EV(ca_file),
+	  .doc = "with forward, the CA certificates (PEM) to trust instead "
+	  "of the system's" },
+	{ KEY(SC_EVENT, "tls_verify", K_BOOL), .def = "yes", EV(tls_verify),
+	  .doc = "with forward, verify the server's certificate and name; "
+	  "no is for tests only" },
+	{ KEY(SC_EVENT, "endpoint_url", K_STRING), EV(endpoint_url),
+	  .doc = "with forward = sqs://, where to post instead of "
+	  "https://sqs.REGION.amazonaws.com" },
 };
 
 enum skind {
@@ -1807,6 +1826,32 @@ load_env(struct loader *l, struct conf *c)
 	}
 }
 
+/* forward = and its options (lib/dest.c has the schemes): the URL
+ * parses, the options fit its scheme. Files are read at each attempt
+ * (and by hookpipe check): a missing secret must not stop the responder
+ * from receiving. */
+static void
+load_forward(struct loader *l, struct where *w, struct event_conf *ev)
+{
+	struct dest_url	 u;
+	struct err	 e;
+	const char	*key;
+
+	if (ev->forward != NULL && dest_parse(ev->forward, &u, &e) == -1)
+		bad(l, w, "forward", "%s", e.msg);
+	else if (ev->forward != NULL && ev->mode == MODE_SYNC)
+		bad(l, w, "forward", "a sync event answers with its handler's "
+		    "result: forward only from mode = queue");
+	else if (ev->endpoint_url != NULL && dest_parse(ev->endpoint_url, &u,
+	    &e) == -1)
+		bad(l, w, "endpoint_url", "%s", e.msg);
+	else if (ev->endpoint_url != NULL && strcmp(u.scheme, "https") != 0 &&
+	    strcmp(u.scheme, "http") != 0)
+		bad(l, w, "endpoint_url", "write https://HOST[:PORT]");
+	else if (dest_options(ev, &key, &e) == -1)
+		bad(l, w, key, "%s", e.msg);
+}
+
 /* One [event NAME] per name as written: [event a] and [event A] are two
  * events (iniparser sees two sections, see ini_text). */
 static void
@@ -1838,6 +1883,7 @@ load_events(struct loader *l, struct conf *c)
 			    "its handler: %lds is longer than the %ds allowed "
 			    "(senders give up much sooner)",
 			    conf_timeout(c, ev), CONF_SYNC_TIMEOUT_MAX);
+		load_forward(l, &w, ev);
 	}
 }
 
@@ -2019,6 +2065,11 @@ conf_free(struct conf *c)
 		free(c->events[i].name);
 		free(c->events[i].handler);
 		free(c->events[i].backoff);
+		free(c->events[i].forward);
+		free(c->events[i].secret_file);
+		free(c->events[i].credentials_file);
+		free(c->events[i].ca_file);
+		free(c->events[i].endpoint_url);
 		strlist_free(&c->events[i].required);
 	}
 	free(c->events);

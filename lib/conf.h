@@ -35,6 +35,13 @@ struct event_conf {
 	int		 retries;	/* -1 = [delivery] retries */
 	long		*backoff;	/* NULL = [delivery] backoff */
 	size_t		 nbackoff;
+	/* forward = URL (lib/dest.c) and its options */
+	char		*forward;	/* NULL: none */
+	char		*secret_file;	/* https: whsec_ signing secret */
+	char		*credentials_file;	/* sqs: access key, secret */
+	char		*ca_file;	/* TLS: trust this CA file only */
+	int		 tls_verify;	/* 0 only for tests */
+	char		*endpoint_url;	/* sqs: instead of AWS's host */
 };
 
 struct envvar {

@@ -266,9 +266,36 @@ static int
 finished(struct delivery *d, enum outcome out, const char *why)
 {
 	d->out = out;
-	(void)snprintf(d->why, sizeof(d->why), "%s", why != NULL ? why : "");
+	(void)snprintf(d->why, sizeof(d->why), "%.*s", (int)sizeof(d->why) -
+	    1, why != NULL ? why : "");
 	d->running = 0;
 	return 0;
+}
+
+/* The event's destination, run as its last "handler": 1 started, -1. */
+static int
+start_dest(struct delivery *d)
+{
+	struct dest_msg	m;
+	struct err	e;
+
+	memset(&m, 0, sizeof(m));
+	m.c = d->c;
+	m.ev = d->ev;
+	m.env = &d->env;
+	m.name = d->name;
+	m.body = d->body;
+	m.attempt = d->attempt;
+	m.timeout = conf_timeout(d->c, d->ev);
+	if (dest_start(&d->dest, d->ev->forward, &m, &e) == -1) {
+		deliver_log_error(d->log, "forward", d->ev->forward, e.msg);
+		(void)snprintf(d->fwd_err, sizeof(d->fwd_err), "cannot "
+		    "forward: %.200s", e.msg);
+		dest_cancel(&d->dest);
+		return -1;
+	}
+	d->forwarding = d->running = 1;
+	return 1;
 }
 
 /* Start the next handler still to run: 1 started, 0 none left, -1. */
@@ -281,6 +308,10 @@ start_next(struct delivery *d)
 
 	if (d->next >= d->progs.n)
 		return 0;
+	if (d->ev != NULL && d->ev->forward != NULL &&
+	    d->next == d->progs.n - 1 &&
+	    strcmp(d->progs.v[d->next], d->ev->forward) == 0)
+		return start_dest(d);
 	/* The child notes who runs in the history before it execs, so a
 	 * runner recovering after a crash can stop what is left. */
 	if ((note = spool_hist_open(d->s, d->name, &e)) == -1) {
@@ -317,6 +348,16 @@ still_to_run(struct delivery *d, const struct history *h, int *unknown,
 		for (done = 0, j = 0; j < h->ok.n && !done; j++)
 			done = strcmp(all.v[i], h->ok.v[j]) == 0;
 		if (!done && strlist_push(&d->progs, all.v[i]) == -1) {
+			strlist_free(&all);
+			return err_sys(e, "handler list");
+		}
+	}
+	/* The destination goes last: handlers can act on an event before
+	 * it leaves the host, and their failure holds it back. */
+	if (d->ev != NULL && d->ev->forward != NULL) {
+		for (done = 0, j = 0; j < h->ok.n && !done; j++)
+			done = strcmp(d->ev->forward, h->ok.v[j]) == 0;
+		if (!done && strlist_push(&d->progs, d->ev->forward) == -1) {
 			strlist_free(&all);
 			return err_sys(e, "handler list");
 		}
@@ -397,14 +438,15 @@ deliver_begin(struct delivery *d, enum spool_dir at)
 		return finished(d, OUT_NORUN, NULL);
 	}
 	if (start_next(d) != 1)
-		return finished(d, OUT_NORUN, NULL);
+		return finished(d, OUT_NORUN, d->fwd_err);
 	return 1;
 }
 
 int
 deliver_step(struct delivery *d)
 {
-	struct handler_result	*res = &d->job.res;
+	struct handler_result	*res = d->forwarding ? &d->dest.res :
+				    &d->job.res;
 	struct handler_meta	 m;
 	struct buf		 line = { 0 };
 	struct err		 e;
@@ -429,6 +471,15 @@ deliver_step(struct delivery *d)
 	d->last = *res;
 	memset(res, 0, sizeof(*res));
 	metrics_handler(deliver_outcome(&d->last), d->last.ms);
+	if (d->forwarding) {
+		/* Its reason (an HTTP status, a TLS error) says more than
+		 * the row's; a Retry-After it got sets the retry's time. */
+		d->due_us = d->dest.due_us;
+		dest_cancel(&d->dest);
+		d->forwarding = 0;
+		if ((out = deliver_outcome(&d->last)) != OUT_OK)
+			return finished(d, out, d->last.tail);
+	}
 	if ((out = deliver_outcome(&d->last)) != OUT_OK)
 		return finished(d, out, NULL);
 	d->next++;
@@ -438,24 +489,58 @@ deliver_step(struct delivery *d)
 	case 0:
 		return finished(d, OUT_OK, NULL);
 	default:
-		return finished(d, OUT_NORUN, NULL);
+		return finished(d, OUT_NORUN, d->fwd_err);
 	}
+}
+
+int
+deliver_pollfds(struct delivery *d, struct pollfd *p)
+{
+	if (!d->running)
+		return 0;
+	return d->forwarding ? dest_pollfds(&d->dest, p) :
+	    handler_pollfds(&d->job, p);
+}
+
+int64_t
+deliver_wake(const struct delivery *d)
+{
+	if (!d->running)
+		return INT64_MAX;
+	return d->forwarding ? dest_wake(&d->dest) : handler_wake(&d->job);
+}
+
+int
+deliver_poll(struct delivery *d)
+{
+	if (!d->running)
+		return 0;
+	return d->forwarding ? dest_step(&d->dest) : handler_step(&d->job);
+}
+
+void
+deliver_kill(struct delivery *d)
+{
+	if (d->forwarding)
+		dest_cancel(&d->dest);
+	else if (d->running)
+		handler_kill(&d->job);
 }
 
 void
 deliver_wait(struct delivery *d)
 {
-	struct pollfd	pfd[3];
+	struct pollfd	pfd[DELIVER_POLLFDS];
 	int64_t		wait;
 	int		n;
 
 	while (d->running) {
-		if (!handler_step(&d->job)) {
-			n = handler_pollfds(&d->job, pfd);
-			wait = handler_wake(&d->job) - mono_ms();
-			if (poll(pfd, (nfds_t)n, wait < 0 ? 0 : (int)wait) ==
-			    -1 && errno != EINTR)
-				handler_kill(&d->job);
+		if (!deliver_poll(d)) {
+			n = deliver_pollfds(d, pfd);
+			wait = deliver_wake(d) - mono_ms();
+			if (poll(pfd, (nfds_t)n, wait < 0 ? 0 : wait > 1000 ?
+			    1000 : (int)wait) == -1 && errno != EINTR)
+				deliver_kill(d);
 			continue;
 		}
 		(void)deliver_step(d);
@@ -514,7 +599,13 @@ deliver_finish(struct delivery *d, long *delay, struct err *e)
 		return SP_CUR;
 	}
 	if (to == SP_RETRY) {
-		*delay = backoff(d);
+		/* A destination's Retry-After, within the longest wait a
+		 * runner believes (runner_due_bound's day). */
+		if (d->due_us > 0)
+			*delay = (long)((d->due_us - now_us() + 999999) /
+			    1000000);
+		if (d->due_us <= 0 || *delay < 0 || *delay > 86400)
+			*delay = backoff(d);
 		if (spool_retry_set(d->s, d->name, now_us() +
 		    (int64_t)*delay * 1000000, e) == -1)
 			deliver_log_error(d->log, "spool", d->name, e->msg);
@@ -540,6 +631,7 @@ deliver_free(struct delivery *d)
 		(void)close(d->body);
 	handler_result_free(&d->job.res);
 	handler_result_free(&d->last);
+	dest_cancel(&d->dest);
 	memset(d, 0, sizeof(*d));
 	d->fd = d->body = -1;
 }

@@ -12,6 +12,7 @@
 #include <limits.h>
 
 #include "conf.h"
+#include "dest.h"
 #include "dlog.h"
 #include "handler.h"
 #include "spool.h"
@@ -61,8 +62,14 @@ struct delivery {
 	int			 body;		/* sealed memfd */
 	char			**envp;
 	int			 attempt;
-	int			 running;	/* job holds a handler */
+	int			 running;	/* job (or dest) is at work */
 	struct handler_job	 job;
+	int			 forwarding;	/* dest, not job, runs: the
+						   last of progs, ev->forward */
+	struct dest_job		 dest;
+	int64_t			 due_us;	/* the destination asked for
+						   this retry time; 0: none */
+	char			 fwd_err[256];	/* why it could not start */
 	struct handler_result	 last;		/* the last handler's result */
 	enum outcome		 out;		/* once finished */
 	char			 why[256];	/* said with the outcome */
@@ -80,6 +87,15 @@ int	deliver_begin(struct delivery *, enum spool_dir);
 /* The running handler finished (handler_step said so): record it, then
  * start the next or finish. 1 while a handler runs, 0 when finished. */
 int	deliver_step(struct delivery *);
+/* What the runner waits on for a running delivery, handler or
+ * destination alike: descriptors to poll (at most DELIVER_POLLFDS), the
+ * monotonic ms to step by anyway, a step (1: its run finished, call
+ * deliver_step), and the kill at shutdown. */
+#define DELIVER_POLLFDS	3
+int	deliver_pollfds(struct delivery *, struct pollfd *);
+int64_t	deliver_wake(const struct delivery *);
+int	deliver_poll(struct delivery *);
+void	deliver_kill(struct delivery *);
 /* Run a begun delivery to its end, waiting for each handler (sync). */
 void	deliver_wait(struct delivery *);
 /* Settle a finished delivery: a queued event moves to the state its

@@ -576,7 +576,7 @@ checkpoint(struct run *r, size_t min)
 static int
 wait_round(struct run *r, long next, int halt, struct err *e)
 {
-	struct pollfd	pfd[MAX_SLOTS * 3 + 1];
+	struct pollfd	pfd[MAX_SLOTS * DELIVER_POLLFDS + 1];
 	struct timespec	ts;
 	int64_t		wake, now = mono_ms();
 	int		n = 0, k, waitms;
@@ -591,9 +591,9 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 	for (k = 0; k < r->nslots; k++) {
 		if (!r->slots[k].used)
 			continue;
-		n += handler_pollfds(&r->slots[k].d.job, pfd + n);
-		if (handler_wake(&r->slots[k].d.job) < wake)
-			wake = handler_wake(&r->slots[k].d.job);
+		n += deliver_pollfds(&r->slots[k].d, pfd + n);
+		if (deliver_wake(&r->slots[k].d) < wake)
+			wake = deliver_wake(&r->slots[k].d);
 	}
 	if (r->infd != -1) {
 		pfd[n].fd = r->infd;
@@ -609,7 +609,7 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 		err_sys(e, "poll");
 		for (k = 0; k < r->nslots; k++)
 			if (r->slots[k].used)
-				handler_kill(&r->slots[k].d.job);
+				deliver_kill(&r->slots[k].d);
 		return -1;
 	}
 	if (r->watch && mono_ms() - r->upkeep > RESCAN_MS) {
@@ -622,8 +622,7 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 	if (r->infd != -1)
 		drain_inotify(r->infd);
 	for (k = 0; k < r->nslots; k++)
-		if (r->slots[k].used && r->slots[k].d.running &&
-		    handler_step(&r->slots[k].d.job))
+		if (r->slots[k].used && deliver_poll(&r->slots[k].d))
 			advance(r, &r->slots[k]);
 	return 0;
 }
@@ -699,6 +698,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 
 	memset(st, 0, sizeof(*st));
 	memset(&r, 0, sizeof(r));
+	dest_net_init();
 	r.c = c;
 	r.s = s;
 	r.log = log;
