@@ -303,7 +303,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 		return EXIT_FAIL;
 	memset(&tally, 0, sizeof(tally));
 	tally.s = s;
-	tally.bound = runner_due_bound(c);
+	tally.bound = conf_due_bound(c);
 	tally.now = now;
 	for (i = 0; i < NSTATES; i++) {
 		tally.d = states[i];

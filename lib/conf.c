@@ -2194,3 +2194,23 @@ conf_locate(const char *flag)
 		return env;
 	return SYSCONFDIR "/hookpipe.ini";
 }
+
+/* How far ahead a retry/ entry's due time may be, in seconds: the
+ * longest backoff of the configuration with its +10% jitter, and at
+ * least a day, for entries set by hand or under an earlier backoff. */
+long
+conf_due_bound(const struct conf *c)
+{
+	long	max = 0;
+	size_t	i, j;
+
+	for (i = 0; i < c->nbackoff; i++)
+		if (c->backoff[i] > max)
+			max = c->backoff[i];
+	for (i = 0; i < c->nevents; i++)
+		for (j = 0; j < c->events[i].nbackoff; j++)
+			if (c->events[i].backoff[j] > max)
+				max = c->events[i].backoff[j];
+	max += max / 10 + 1;
+	return max > 86400 ? max : 86400;
+}

@@ -200,4 +200,9 @@ void		 diag_free(struct diag *);
 /* Row n of the key table into the doc; -1 past the last row. */
 int		 conf_key_doc(size_t, struct conf_keydoc *);
 
+/* How far ahead (seconds) a retry/ entry's due time may be: the longest
+ * backoff of the configuration with its jitter, at least a day; one
+ * further ahead was set while the clock ran ahead, and is due now. */
+long	conf_due_bound(const struct conf *);
+
 #endif

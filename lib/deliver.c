@@ -600,7 +600,7 @@ deliver_finish(struct delivery *d, long *delay, struct err *e)
 	}
 	if (to == SP_RETRY) {
 		/* A destination's Retry-After, within the longest wait a
-		 * runner believes (runner_due_bound's day). */
+		 * runner believes (conf_due_bound's day). */
 		if (d->due_us > 0)
 			*delay = (long)((d->due_us - now_us() + 999999) /
 			    1000000);

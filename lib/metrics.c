@@ -537,7 +537,7 @@ render_gauges(struct buf *b, const struct conf *c, struct spool *s)
 			    t < oldest))
 				oldest = t;
 			if (states[i] == SP_RETRY && (t = spool_retry_due(s,
-			    l.v[j], runner_due_bound(c), now)) > 0 &&
+			    l.v[j], conf_due_bound(c), now)) > 0 &&
 			    (next == 0 || t < next))
 				next = t;
 		}

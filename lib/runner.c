@@ -463,26 +463,6 @@ recover(struct run *r)
 	spool_clean_tmp(r->s, STALE_TMP_SECONDS);
 }
 
-/* How far ahead a retry/ entry's due time may be, in seconds: the
- * longest backoff of the configuration with its +10% jitter, and at
- * least a day, for entries set by hand or under an earlier backoff. */
-long
-runner_due_bound(const struct conf *c)
-{
-	long	max = 0;
-	size_t	i, j;
-
-	for (i = 0; i < c->nbackoff; i++)
-		if (c->backoff[i] > max)
-			max = c->backoff[i];
-	for (i = 0; i < c->nevents; i++)
-		for (j = 0; j < c->events[i].nbackoff; j++)
-			if (c->events[i].backoff[j] > max)
-				max = c->events[i].backoff[j];
-	max += max / 10 + 1;
-	return max > 86400 ? max : 86400;
-}
-
 /* A stop signal that came while they were blocked, outside the wait,
  * runs its handler now: a pass that does not wait still sees it. */
 static void
@@ -710,7 +690,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 	r.infd = -1;
 	r.upkeep = mono_ms();
 	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
-	r.due_bound = runner_due_bound(c);
+	r.due_bound = conf_due_bound(c);
 	st->next_due = -1;
 	(void)sigemptyset(&r.stopsigs);
 	(void)sigaddset(&r.stopsigs, SIGTERM);

@@ -36,9 +36,5 @@ struct runner_stats {
 int	runner_run(const struct conf *, struct spool *, struct dlog *, int,
 	    volatile sig_atomic_t *, struct runner_stats *, struct err *);
 
-/* How far ahead (seconds) a retry/ entry's due time may be: the longest
- * backoff of the configuration with its jitter, at least a day; one
- * further ahead was set while the clock ran ahead, and is due now. */
-long	runner_due_bound(const struct conf *);
 
 #endif

@@ -465,7 +465,7 @@ test_clock(void)
 	first = st.next_due;
 	ok(first >= 3240 && first <= 3961,
 	    "clock: due in the backoff, 3600 s +-10%% (%d)", first);
-	due = spool_retry_due(s, name, runner_due_bound(conf), now_us());
+	due = spool_retry_due(s, name, conf_due_bound(conf), now_us());
 	ok(due - now_us() > (first - 2) * SEC && due - now_us() <= first * SEC,
 	    "clock: the entry's due time is read back on the moved clock");
 	ok(stat(fx_at(fx_at(fx_at(root, "clock"), "retry"), name), &sb) == 0 &&
