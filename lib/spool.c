@@ -24,7 +24,8 @@
 
 
 static const char *const dirnames[SP_NDIRS] = {
-	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist", "quarantine"
+	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist",
+	"quarantine"
 };
 
 const char *
@@ -554,7 +555,8 @@ spool_id_reserve(struct spool *s, const char *id, int *out, struct err *e)
 	/* A record naming a stored entry makes a duplicate, unless that
 	 * entry was torn by a crash before its commit was flushed: then it
 	 * was never acknowledged, and this retry is the event. */
-	if (rec[0] != '\0' && spool_stored(s, rec) && spool_entry_intact(s, rec)) {
+	if (rec[0] != '\0' && spool_stored(s, rec) &&
+	    spool_entry_intact(s, rec)) {
 		(void)close(fd);
 		return 0;
 	}

@@ -16,7 +16,7 @@ struct spool {
 	unsigned		 counter;
 	int			 nosync;	/* durability = process */
 	int			 jdir;		/* journal/ */
-	int			 jfd;		/* its generation we append to */
+	int			 jfd;		/* the generation appended to */
 	uint64_t		 jgen;		/* which one */
 	int			 statefd;	/* journal.state */
 	struct spool_sync	*sync;		/* mapped from it */
