@@ -45,6 +45,8 @@
 #define JHDR_MAX	160		/* a header line, with its '\n' */
 #define JROTATE		(64 * 1024 * 1024) /* responders start anew */
 #define JKEYS_MAX	4		/* ids/ keys a record carries */
+#define RETIRE_CHUNK	256		/* records flushed together */
+#define RETIRE_MS	200		/* a checkpoint's time for retiring */
 
 struct jrec {
 	char		 name[SPOOL_NAME_MAX];
@@ -533,35 +535,50 @@ flush_entry(struct spool *s, const struct jrec *r, int start_only)
 
 /*
  * Retire a generation: every entry it names, wherever it has moved
- * since, and its ids/ records are flushed (writeback started for all,
- * then waited for, so the flushes share the file system's commits),
- * then the folders, then the generation goes. Entries purged since are
- * simply not there.
+ * since, and its ids/ records are flushed, then the folders, then the
+ * generation goes. Entries purged since are simply not there. Done in
+ * chunks (writeback started for a chunk, then waited for, so the
+ * flushes share the file system's commits) until `deadline` (mono ms):
+ * a generation of a long backlog is retired over several calls, from
+ * where the last one stopped (s->rgen, s->roff), and delivery goes on
+ * meanwhile. 1 when the time ran out first.
  */
 static int
-retire(struct spool *s, uint64_t gen, struct err *e)
+retire(struct spool *s, uint64_t gen, int64_t deadline, struct err *e)
 {
 	static const enum spool_dir dirs[] = {
 		SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_IDS
 	};
 	struct jrec	r;
 	char		*map, b[24];
-	size_t		 len, off, l, i;
-	int		 pass;
+	size_t		 len, off, end, l, i, k;
+	int		 pass, rc = 0;
 
 	if (map_gen(s, gen, &map, &len, e) == -1)
 		return -1;
-	for (pass = 0; pass < 2; pass++)
-		for (off = 0; off < len && (l = parse_rec(map + off,
-		    len - off, &r)) > 0; off += l)
-			if (flush_entry(s, &r, pass == 0) == -1) {
-				err_sys(e, "unable to flush %s's entry %s",
-				    s->path, r.name);
-				(void)munmap(map, len);
-				return -1;
-			}
+	off = s->rgen == gen ? s->roff : 0;
+	while (off < len && rc == 0) {
+		if (mono_ms() >= deadline) {
+			rc = 1;
+			break;
+		}
+		for (pass = 0, end = off; pass < 2 && rc == 0; pass++)
+			for (end = off, k = 0; k < RETIRE_CHUNK && end < len &&
+			    (l = parse_rec(map + end, len - end, &r)) > 0;
+			    end += l, k++)
+				if (flush_entry(s, &r, pass == 0) == -1)
+					rc = err_sys(e, "unable to flush %s's "
+					    "entry %s", s->path, r.name);
+		if (end == off)		/* a torn tail: nothing more */
+			break;
+		off = end;
+	}
 	if (map != NULL)
 		(void)munmap(map, len);
+	s->rgen = gen;
+	s->roff = off;
+	if (rc != 0)
+		return rc;
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (fsync(s->fd[dirs[i]]) == -1)
 			return err_sys(e, "unable to flush %s/%s", s->path,
@@ -570,6 +587,8 @@ retire(struct spool *s, uint64_t gen, struct err *e)
 	if (unlinkat(s->jdir, b, 0) == -1 && errno != ENOENT)
 		return err_sys(e, "unable to remove %s/journal/%s", s->path,
 		    b);
+	s->rgen = 0;
+	s->roff = 0;
 	return 0;
 }
 
@@ -578,6 +597,7 @@ spool_checkpoint(struct spool *s, size_t min, struct err *e)
 {
 	struct stat	 st;
 	uint64_t	*v, cur;
+	int64_t		 deadline;
 	size_t		 n, i;
 	int		 rc = 0;
 
@@ -599,10 +619,11 @@ spool_checkpoint(struct spool *s, size_t min, struct err *e)
 		return -1;
 	if (gens(s, &v, &n, e) == -1)
 		return -1;
+	deadline = mono_ms() + RETIRE_MS;
 	for (i = 0; i < n && v[i] < cur && rc == 0; i++)
-		rc = retire(s, v[i], e);
+		rc = retire(s, v[i], deadline, e);
 	free(v);
-	return rc;
+	return rc == -1 ? -1 : 0;
 }
 
 /* An ids/ record naming the entry again, unless it names another entry

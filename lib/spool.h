@@ -108,8 +108,10 @@ int	spool_commit(struct spool *, struct envelope *, const char *, size_t,
  * restored goes to *restored. */
 int	spool_recover(struct spool *, unsigned *, struct err *);
 /* Start a new journal generation when the current one holds at least
- * `min` bytes (0: any), then retire every older one: each entry it
- * names, wherever it is now, is flushed, then the generation goes. */
+ * `min` bytes (0: any), then retire the older ones: each entry one
+ * names, wherever it is now, is flushed, then the generation goes; for
+ * at most 200 ms a call (a long backlog's generations go over several
+ * calls, delivery going on between them). */
 int	spool_checkpoint(struct spool *, size_t, struct err *);
 /* Move an entry between state folders; 0, or -1 (ENOENT: gone). */
 int	spool_move(struct spool *, enum spool_dir, enum spool_dir, const char *,

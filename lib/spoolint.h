@@ -18,6 +18,8 @@ struct spool {
 	int			 jdir;		/* journal/ */
 	int			 jfd;		/* the generation appended to */
 	uint64_t		 jgen;		/* which one */
+	uint64_t		 rgen;		/* the generation being retired */
+	size_t			 roff;		/* ... and how far */
 	int			 statefd;	/* journal.state */
 	struct spool_sync	*sync;		/* mapped from it */
 };
