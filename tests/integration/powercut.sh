@@ -217,6 +217,26 @@ def scan(spool):
                 torn.append("%s/%s: %s" % (d, name, why))
     return intact, torn
 
+def where(spool, i):
+    """A lost id, with what is left of it: the files whose envelope names
+    it in any folder (quarantine/ and tmp/ too), and whether a journal
+    generation still holds it, for the diagnosis."""
+    needle, seen = ('"id":"%s"' % i).encode(), []
+    for d in ("new", "cur", "retry", "done", "dead", "quarantine", "tmp", "journal"):
+        try:
+            names = os.listdir(os.path.join(spool, d))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(spool, d, name), "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if needle in (data if d == "journal" else data[:data.find(b"\n") + 1]):
+                seen.append("%s/%s (%d bytes)" % (d, name, len(data)))
+    return "%s: %s" % (i, ", ".join(seen) if seen else "nowhere")
+
 def check(spool, recdir, mode, out):
     """After recovery: one line of numbers for the whole mode (every cut
     so far), the details in files beside out."""
@@ -244,7 +264,7 @@ def check(spool, recdir, mode, out):
         pass
     def done(i):
         return "done" in intact.get(i, [])
-    lost = sorted(i for i in acked if not done(i))
+    lost = sorted(where(spool, i) for i in acked if not done(i))
     notrun = sorted(i for i in acked if i not in ran)
     rlost = sorted(i for i in resent if not done(i) or i not in ran)
     wrongdup = sorted(i for i in resent if resent[i] and not done(i))
@@ -649,6 +669,8 @@ ok "$(( ${TOT[f.ranbad]} != 0 ))" "no handler ran with a body other than the one
 ok "$(( ${TOT[f.wrongdup]} != 0 ))" "no retry was answered \"duplicate\" of an event that is not stored intact (${TOT[f.wrongdup]} were)"
 [ "${TOT[f.wrongdup]}" = 0 ] || diag "$(head -n 10 "$T/check.f.wrongdup")"
 umount_image || { echo "Bail out! cannot unmount $MNT"; exit 1; }
+# KEEP=1: the full mode's image stays beside the test's folder for a look.
+[ "${KEEP:-0}" = 1 ] && cp --sparse=always "$IMG" "$T/full.img"
 
 # durability = process: the same cut must lose acknowledged events.
 START=$SECONDS
