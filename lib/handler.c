@@ -244,6 +244,8 @@ handler_env(const struct conf *c, const struct handler_meta *m)
 		rc |= env_push(&v, &n, "LANG", lang);
 	for (i = 0; i < c->nenv; i++)
 		rc |= env_push(&v, &n, c->env[i].name, c->env[i].value);
+	if (m == NULL)		/* an alert program: no event */
+		return rc != 0 ? (handler_env_free(v), NULL) : v;
 	rc |= env_push(&v, &n, "HOOKPIPE_EVENT", m->event);
 	if (m->endpoint != NULL)
 		rc |= env_push(&v, &n, "HOOKPIPE_ENDPOINT", m->endpoint);
