@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "alert.h"
 #include "deliver.h"
 #include "handler.h"
 #include "payload.h"
@@ -599,6 +600,7 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 	}
 	checkpoint(r, CHECKPOINT_BYTES);
 	metrics_runner_stamp();		/* --watch, lingering: at work */
+	alert_runner(r->c, r->s, r->log, 0);	/* at most every interval */
 	if (r->infd != -1)
 		drain_inotify(r->infd);
 	for (k = 0; k < r->nslots; k++)
@@ -726,6 +728,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 		queue_drop(&r.qretry);
 		if (spool_unlock(s, failed ? NULL : e) == -1)
 			failed = 1;
+		alert_runner(c, s, log, 1);	/* the lock let go: off delivery */
 		/* An event committed while we held the lock found a runner
 		 * busy and did not start one: look once more. Not while the
 		 * spool fails (the next pass would fail as this one did, at
