@@ -726,9 +726,11 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 			checkpoint(&r, 0);
 		queue_drop(&r.qnew);
 		queue_drop(&r.qretry);
+		/* Under the lock, nothing running: events committed now wait
+		 * for the pass below (bounded by [alert] timeout). */
+		alert_runner(c, s, log, 1);
 		if (spool_unlock(s, failed ? NULL : e) == -1)
 			failed = 1;
-		alert_runner(c, s, log, 1);	/* the lock let go: off delivery */
 		/* An event committed while we held the lock found a runner
 		 * busy and did not start one: look once more. Not while the
 		 * spool fails (the next pass would fail as this one did, at
