@@ -193,7 +193,7 @@ for prog in alert-fail alert-hang; do
 	send "{\"event\":\"good\",\"id\":\"g-$prog\"}"
 	is "$STATUS" 200 "$prog: good accepted"
 	settle
-	is "$(HP ls done | grep -c "g-$prog")" 1 "$prog: the good event is done"
+	is "$(HP ls "done" | grep -c "g-$prog")" 1 "$prog: the good event is done"
 	is "$(HP ls dead | grep -c "f-$prog")" 1 "$prog: the perm event is dead, as without alerts"
 	res=$([ "$prog" = alert-fail ] && echo 'exit 1' || echo timeout)
 	like "$(grep '"type":"alert"' "$T/spool/delivery.log")" \
