@@ -14,10 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "cli.h"
 #include "conf.h"
 #include "dest.h"
 #include "handler.h"
+#include "metrics.h"
 #include "payload.h"
 #include "spool.h"
 
@@ -28,9 +30,10 @@ static const struct command {
 	int		(*fn)(const char *, int, char **);
 	const char	*usage;
 } commands[] = {
-	{ "check", cmd_check, "check [--suexec PROGRAM]\n"
+	{ "check", cmd_check, "check [--suexec PROGRAM] | check --alerts\n"
 	    "  validate the configuration, folders, token and handlers;\n"
-	    "  prints \"configuration OK\" or every problem found" },
+	    "  prints \"configuration OK\" or every problem found;\n"
+	    "  --alerts: evaluate the [alert] conditions now (for cron)" },
 	{ "status", cmd_status, "status [--json]\n"
 	    "  events per state, oldest pending, next retry, failures in "
 	    "the last hour,\n  whether a runner is at work" },
@@ -281,6 +284,57 @@ check_suexec(struct report *r, const struct conf *c, const char *prog)
 			    (unsigned long)st.st_uid);
 }
 
+/* check --alerts: one evaluation of [alert], for cron where no runner
+ * runs. 0 whatever the alert program did (the delivery log says). */
+static int
+check_alerts(const char *cfg)
+{
+	struct alert_stats	 as;
+	struct dlog		 log = { -1, NULL };
+	struct spool		*s;
+	struct conf		*c;
+	struct stat		 st;
+	struct err		 e;
+	int			 rc = EXIT_OK;
+
+	if ((c = cli_open(cfg, &s)) == NULL)
+		return EXIT_FAIL;
+	if (!c->alert.on) {
+		say(SAY_FATAL, "%s has no [alert] section: nothing to "
+		    "evaluate (hookpipe.ini(5))", cfg);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	/* Files made here as another user (root) would lock the runner
+	 * and the responder out of them. */
+	if (stat(c->spool_dir, &st) == 0 && st.st_uid != geteuid()) {
+		say(SAY_FATAL, "the spool %s belongs to uid %lu: run hookpipe "
+		    "check --alerts as that user, not as uid %lu", c->spool_dir,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (metrics_conf_attach(c, &e) == -1)
+		say(SAY_WARNING, "%s: the runner and refusals alerts are not "
+		    "evaluated", e.msg);
+	if (dlog_open(&log, c->log_file, &e) == -1)
+		say(SAY_WARNING, "%s", e.msg);
+	if (alert_evaluate(c, s, &log, ALERT_FORCE, &as, &e) == -1) {
+		say(SAY_FATAL, "%s", e.msg);
+		rc = err_temporary(&e) ? EXIT_TEMP : EXIT_FAIL;
+	} else if (as.failed > 0)
+		say(SAY_WARNING, "the alert program %s failed %u time%s (the "
+		    "delivery log %s says how); it runs again at the next "
+		    "evaluation", c->alert.program, as.failed, as.failed == 1 ?
+		    "" : "s", c->log_file);
+	dlog_close(&log);
+	metrics_detach();
+out:
+	spool_close(s);
+	conf_free(c);
+	return rc;
+}
+
 static int
 cmd_check(const char *cfg, int argc, char **argv)
 {
@@ -295,11 +349,17 @@ cmd_check(const char *cfg, int argc, char **argv)
 
 	static const struct option longopts[] = {
 		{ "suexec", required_argument, NULL, 's' },
+		{ "alerts", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int alerts = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		if (ch == 'a') {
+			alerts = 1;
+			continue;
+		}
 		if (ch != 's') {
 			say_getopt(ch, argv);
 			goto usage;
@@ -310,6 +370,12 @@ cmd_check(const char *cfg, int argc, char **argv)
 		say(SAY_FATAL, "unexpected argument %s", argv[optind]);
 		goto usage;
 	}
+	if (alerts && suexec != NULL) {
+		say(SAY_FATAL, "--alerts goes alone");
+		goto usage;
+	}
+	if (alerts)
+		return check_alerts(cfg);
 	c = conf_load(cfg, &d);
 	say_lines(buf_cstr(&d.text));
 	r.nerr = d.nerr;
@@ -343,6 +409,18 @@ cmd_check(const char *cfg, int argc, char **argv)
 		    "written: %s", c->log_file, strerror(errno));
 	if (c->runner != NULL)
 		check_handler_file(&r, "[delivery] runner", c->runner);
+	if (c->alert.on) {
+		char		real[PATH_MAX];
+		struct err	e;
+
+		check_handler_file(&r, "[alert] program", c->alert.program);
+		if (handler_safe(&c->ep[0], c->alert.program, 1, real, &e) ==
+		    -1)
+			problem(&r, 0, "[alert] %s", e.msg);
+		if (!c->health.on || c->health.runner_max_age == 0)
+			problem(&r, 1, "[alert]: the runner alert is off: set "
+			    "[health] runner_max_age (its one limit)");
+	}
 	for (i = 0; i < c->nep; i++) {
 		if (!c->ep[i].enabled)
 			continue;
@@ -392,7 +470,8 @@ cmd_check(const char *cfg, int argc, char **argv)
 	printf("configuration OK%s\n", r.nwarn ? " (with warnings)" : "");
 	return EXIT_OK;
 usage:
-	fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM]\n");
+	fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM] | "
+	    "check --alerts\n");
 	return EXIT_USAGE;
 }
 

@@ -50,7 +50,7 @@
  * AUTH, [endpoint NAME] FIELDS and AUTH (see kinds[]). */
 enum kscope {
 	SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT, SC_STATUS,
-	SC_HEALTH, SC_METRICS
+	SC_HEALTH, SC_METRICS, SC_ALERT
 };
 
 enum ktype {
@@ -403,6 +403,32 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_METRICS, "token_file", K_PATH), CF(metrics.token_file),
 	  .doc = "bearer tokens a scrape must send, one a line; default "
 	  "none" },
+	/* [alert]: lib/alert.c */
+	{ KEY(SC_ALERT, "program", K_PATH), CF(alert.program),
+	  .doc = "the program run when a condition starts and when it "
+	  "clears; required" },
+	{ KEY(SC_ALERT, "timeout", K_DURATION), RANGE(1, 3600), .def = "10",
+	  CF(alert.timeout),
+	  .doc = "run time allowed to the alert program" },
+	{ KEY(SC_ALERT, "repeat", K_DURATION), RANGE(0, 365L * 86400),
+	  .def = "24h", CF(alert.repeat),
+	  .doc = "a reminder while a condition holds this long after the "
+	  "last; 0: none" },
+	{ KEY(SC_ALERT, "interval", K_DURATION), RANGE(0, 86400),
+	  .def = "1m", CF(alert.interval),
+	  .doc = "least time between two evaluations by a runner" },
+	{ KEY(SC_ALERT, "dead_window", K_DURATION), RANGE(0, 86400),
+	  .def = "1m", CF(alert.dead_window),
+	  .doc = "how long dead events gather into one alert; 0: fire at "
+	  "the first evaluation" },
+	{ KEY(SC_ALERT, "backlog_age", K_DURATION), RANGE(0, 365L * 86400),
+	  .def = "15m", CF(alert.backlog_age),
+	  .doc = "age of the oldest pending event that fires backlog; 0: "
+	  "off" },
+	{ KEY(SC_ALERT, "refusals_per_minute", K_INT), RANGE(0, 1000000000),
+	  .def = "10", CF(alert.refusals_per_minute),
+	  .doc = "refused requests a minute on one endpoint that fire "
+	  "refusals; 0: off" },
 	{ KEY(SC_EVENT, "forward", K_STRING), EV(forward),
 	  .doc = "also send the event to https://... (Standard Webhooks "
 	  "signed) or sqs://REGION/ACCOUNT/QUEUE, after its handlers" },
@@ -425,7 +451,7 @@ static const struct conf_key keys[] = {
 
 enum skind {
 	SK_UNKNOWN, SK_HOOKPIPE, SK_AUTH, SK_DELIVERY, SK_ENV, SK_EVENT,
-	SK_ENDPOINT, SK_STATUS, SK_HEALTH, SK_METRICS
+	SK_ENDPOINT, SK_STATUS, SK_HEALTH, SK_METRICS, SK_ALERT
 };
 
 static const struct {
@@ -442,6 +468,7 @@ static const struct {
 	{ "status", SK_STATUS, 1 << SC_STATUS },
 	{ "health", SK_HEALTH, 1 << SC_HEALTH },
 	{ "metrics", SK_METRICS, 1 << SC_METRICS },
+	{ "alert", SK_ALERT, 1 << SC_ALERT },
 };
 
 /* A section as the file writes it. */
@@ -531,7 +558,7 @@ conf_key_doc(size_t n, struct conf_keydoc *doc)
 {
 	static const char *const sections[] = {
 		"hookpipe", "hookpipe", "auth", "delivery", "event NAME",
-		"status", "health", "metrics"
+		"status", "health", "metrics", "alert"
 	};
 	const struct conf_key *k;
 
@@ -885,7 +912,8 @@ check_sections(struct loader *l)
 			diag_add(l->diag, 0, l->path, s->line, "unknown "
 			    "section [%s]: known are [hookpipe], [auth], "
 			    "[delivery], [env], [event NAME], [endpoint "
-			    "NAME], [health] and [metrics]", s->orig);
+			    "NAME], [status], [health], [metrics] and [alert]",
+			    s->orig);
 		else if (s->kind == SK_EVENT && !event_name_ok(s->arg))
 			diag_add(l->diag, 0, l->path, s->line, "[%s]: an event "
 			    "name is 1-128 of A-Z a-z 0-9 . _ - and starts "
@@ -2025,6 +2053,15 @@ conf_load(const char *path, struct diag *d)
 	w.label = "metrics";
 	if ((c->metrics.on = w.sec != -1))
 		load_scope(&l, &w, SC_METRICS, c, NULL);
+	w.sec = find_section(&l, SK_ALERT);
+	w.label = "alert";
+	if ((c->alert.on = w.sec != -1)) {
+		load_scope(&l, &w, SC_ALERT, c, NULL);
+		if (c->alert.program == NULL)
+			sect_err(&l, &w, "[alert] program is not set: name the "
+			    "program to run (examples: handlers/alert-mail, "
+			    "handlers/alert-webhook)");
+	}
 	load_env(&l, c);
 	load_events(&l, c);
 	load_status(&l, c);
@@ -2078,6 +2115,7 @@ conf_free(struct conf *c)
 	cidr_list_free(&c->health.allow_from);
 	cidr_list_free(&c->metrics.allow_from);
 	free(c->metrics.token_file);
+	free(c->alert.program);
 	free(c);
 }
 

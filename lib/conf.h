@@ -106,6 +106,22 @@ struct metrics_conf {
 	char		*token_file;		/* bearer tokens; NULL: none */
 };
 
+/* [alert]: a program run when a condition (dead events, backlog, no
+ * runner, refusals) starts and when it clears (lib/alert.c); on when
+ * the section is there. The runner condition's limit is [health]
+ * runner_max_age. */
+struct alert_conf {
+	int		 on;
+	char		*program;		/* absolute; required */
+	long		 timeout;		/* seconds, then SIGTERM */
+	long		 repeat;		/* seconds between reminders; 0 */
+	long		 interval;		/* least seconds between the
+						   runner's evaluations */
+	long		 dead_window;		/* seconds dead events gather */
+	long		 backlog_age;		/* seconds; 0: off */
+	long		 refusals_per_minute;	/* per endpoint; 0: off */
+};
+
 struct conf {
 	char		*path;
 	dev_t		 dev;
@@ -148,6 +164,7 @@ struct conf {
 
 	struct health_conf  health;
 	struct metrics_conf metrics;
+	struct alert_conf   alert;
 };
 
 /* Diagnostics of a load: one line per problem, "FILE:LINE: message". */

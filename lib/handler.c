@@ -236,7 +236,6 @@ handler_env(const struct conf *c, const struct handler_meta *m)
 		home = (pw = getpwuid(getuid())) != NULL ? pw->pw_dir : "/";
 	if ((lang = getenv("LANG")) == NULL || *lang == '\0')
 		lang = "C.UTF-8";
-	(void)snprintf(attempt, sizeof(attempt), "%d", m->attempt);
 	rc |= env_push(&v, &n, "PATH", c->handler_path);
 	if (!env_has(c, "HOME"))
 		rc |= env_push(&v, &n, "HOME", home);
@@ -244,6 +243,9 @@ handler_env(const struct conf *c, const struct handler_meta *m)
 		rc |= env_push(&v, &n, "LANG", lang);
 	for (i = 0; i < c->nenv; i++)
 		rc |= env_push(&v, &n, c->env[i].name, c->env[i].value);
+	if (m == NULL)		/* an alert program: no event */
+		return rc != 0 ? (handler_env_free(v), NULL) : v;
+	(void)snprintf(attempt, sizeof(attempt), "%d", m->attempt);
 	rc |= env_push(&v, &n, "HOOKPIPE_EVENT", m->event);
 	if (m->endpoint != NULL)
 		rc |= env_push(&v, &n, "HOOKPIPE_ENDPOINT", m->endpoint);

@@ -91,7 +91,8 @@ int	handler_safe(const struct endpoint *, const char *, int,
 /* The limits of [delivery] and the event, in the endpoint's folder. */
 void	handler_limits(const struct conf *, const struct endpoint *,
 	    const struct event_conf *, struct handler_limits *);
-/* The environment for a handler: allow-list, [env], HOOKPIPE_*. */
+/* The environment for a handler: allow-list, [env], HOOKPIPE_*; with no
+ * meta (NULL), the allow-list and [env] only (an alert program). */
 char	**handler_env(const struct conf *, const struct handler_meta *);
 void	handler_env_free(char **);
 /* Run one program (a resolved path, from handler_resolve): it is opened

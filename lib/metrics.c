@@ -341,7 +341,7 @@ metrics_settled(enum spool_dir to, int64_t received_us)
 int
 metrics_conf_attach(const struct conf *c, struct err *e)
 {
-	if (!c->metrics.on && !c->health.on) {
+	if (!c->metrics.on && !c->health.on && !c->alert.on) {
 		metrics_detach();
 		return 0;
 	}
@@ -368,6 +368,28 @@ metrics_runner_last(void)
 	if (!usable())
 		return -1;
 	return __atomic_load_n(&mx.m->runner_us, __ATOMIC_RELAXED);
+}
+
+int
+metrics_refused_each(void (*fn)(void *, const char *, uint64_t), void *arg)
+{
+	const struct mx_endpoint	*s;
+	uint64_t			 n;
+	size_t				 i, j;
+
+	if (!usable())
+		return -1;
+	for (i = 0; i < METRICS_ENDPOINTS; i++) {
+		s = &mx.m->ep[i];
+		if (i > 0 && (__atomic_load_n(&s->hash, __ATOMIC_ACQUIRE) ==
+		    0 || s->name[0] == '\0'))
+			continue;
+		for (j = n = 0; j < MX_CODES; j++)
+			if (codes[j] >= 400 && codes[j] < 500)
+				n += get(&s->requests[j]);
+		fn(arg, i == 0 ? "_other" : s->name, n);
+	}
+	return 0;
 }
 
 int

@@ -71,6 +71,12 @@ void	metrics_runner_stamp(void);
  * file attached. */
 int64_t	metrics_runner_last(void);
 
+/* The requests each endpoint refused (answered 4xx) so far, for the
+ * refusals alert: fn(arg, name, count) per endpoint slot ("_other":
+ * those past the table; a name may come twice, to be summed). -1 when
+ * no file is attached. */
+int	metrics_refused_each(void (*)(void *, const char *, uint64_t), void *);
+
 /* The Prometheus text: the counters (when attached), then the gauges
  * read from the spool now. */
 void	metrics_render(struct buf *, const struct conf *, struct spool *);

@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "alert.h"
 #include "deliver.h"
 #include "handler.h"
 #include "payload.h"
@@ -599,6 +600,7 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 	}
 	checkpoint(r, CHECKPOINT_BYTES);
 	metrics_runner_stamp();		/* --watch, lingering: at work */
+	alert_runner(r->c, r->s, r->log, 0);	/* at most every interval */
 	if (r->infd != -1)
 		drain_inotify(r->infd);
 	for (k = 0; k < r->nslots; k++)
@@ -724,6 +726,9 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 			checkpoint(&r, 0);
 		queue_drop(&r.qnew);
 		queue_drop(&r.qretry);
+		/* Under the lock, nothing running: events committed now wait
+		 * for the pass below (bounded by [alert] timeout). */
+		alert_runner(c, s, log, 1);
 		if (spool_unlock(s, failed ? NULL : e) == -1)
 			failed = 1;
 		/* An event committed while we held the lock found a runner

@@ -192,7 +192,8 @@ spool_audit(const char *path, void (*report)(void *, const char *),
     void *arg)
 {
 	static const char *const own[] = { "run.lock", "journal.state",
-	    "ratelimit", "prune.stamp", "metrics" };
+	    "ratelimit", "prune.stamp", "metrics", "alerts.state",
+	    "alerts.lock" };
 	struct stat	st;
 	struct err	e;
 	dev_t		dev = 0;
