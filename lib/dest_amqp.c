@@ -485,11 +485,11 @@ conn_pump(struct aconn *ac)
 		ac->lasterr[0] = '\0';
 	}
 	if (ac->conn == NULL) {
-		/* In the backoff: an event that cannot wait for the next
-		 * connect is retried by the runner's own rules. */
+		/* In the backoff: the event goes back to the spool at once,
+		 * where the runner's own rules (retry/, backoff, dead
+		 * letter) apply; it does not sit in cur/ for the broker. */
 		for (aj = ac->jobs; aj != NULL; aj = aj->next)
-			if (aj->state == AJ_QUEUED && ac->retry_at >
-			    aj->deadline)
+			if (aj->state == AJ_QUEUED)
 				finish(aj, HANDLER_EXIT_TEMPFAIL, 0, "broker %s:%d "
 				    "unreachable (%s); next connect in %llds",
 				    ac->u.host, ac->u.port, ac->lasterr,
@@ -652,8 +652,7 @@ a_wake(const struct dest_job *j)
 	if (aj->state == AJ_DONE)
 		return now;
 	if (aj->state == AJ_QUEUED)
-		return ac->conn != NULL || ac->retry_at <= now ? now :
-		    ac->retry_at < aj->deadline ? ac->retry_at : aj->deadline;
+		return now;
 	/* Frames a publish read while it waited to write are queued in
 	 * the library, not on the socket. */
 	if (ac->conn != NULL && (amqp_frames_enqueued(ac->conn) ||
