@@ -35,6 +35,7 @@ fi
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
 # The responder never maps librabbitmq; the runner does.
+# shellcheck disable=SC2154 # lib.sh sets it
 ldd "$abs_top_builddir/hookpipe.fcgi" | grep -q rabbitmq
 ok $((!$?)) "hookpipe.fcgi does not link librabbitmq"
 ldd "$abs_top_builddir/hookpipe-run" | grep -q librabbitmq
