@@ -53,6 +53,7 @@ rmq_envset() {
 	    RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf"
 	    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
 	    RABBITMQ_PID_FILE="$RMQ_DIR/pid"
+	    ERL_CRASH_DUMP="$RMQ_DIR/erl_crash.dump"
 	    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
 }
 rmq_env() { env "${RMQ_ENV[@]}" "$@"; }
