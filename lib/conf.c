@@ -431,10 +431,11 @@ static const struct conf_key keys[] = {
 	  "refusals; 0: off" },
 	{ KEY(SC_EVENT, "forward", K_STRING), EV(forward),
 	  .doc = "also send the event to https://... (Standard Webhooks "
-	  "signed) or sqs://REGION/ACCOUNT/QUEUE, after its handlers" },
+	  "signed), sqs://REGION/ACCOUNT/QUEUE or amqp://USER@HOST/VHOST "
+	  "(RabbitMQ, publisher confirms), after its handlers" },
 	{ KEY(SC_EVENT, "secret_file", K_PATH), EV(secret_file),
 	  .doc = "with forward = https://, a private file holding the "
-	  "whsec_ secret it signs with" },
+	  "whsec_ secret it signs with; with amqp://, the password" },
 	{ KEY(SC_EVENT, "credentials_file", K_PATH), EV(credentials_file),
 	  .doc = "with forward = sqs://, a private file with "
 	  "aws_access_key_id and aws_secret_access_key" },
@@ -447,6 +448,12 @@ static const struct conf_key keys[] = {
 	{ KEY(SC_EVENT, "endpoint_url", K_STRING), EV(endpoint_url),
 	  .doc = "with forward = sqs://, where to post instead of "
 	  "https://sqs.REGION.amazonaws.com" },
+	{ KEY(SC_EVENT, "exchange", K_STRING), EV(exchange),
+	  .doc = "with forward = amqp://, the exchange to publish to; "
+	  "default the default exchange (\"\")" },
+	{ KEY(SC_EVENT, "routing_key", K_STRING), EV(routing_key),
+	  .doc = "with forward = amqp://, the routing key; default the "
+	  "event's name" },
 };
 
 enum skind {
@@ -2107,6 +2114,8 @@ conf_free(struct conf *c)
 		free(c->events[i].credentials_file);
 		free(c->events[i].ca_file);
 		free(c->events[i].endpoint_url);
+		free(c->events[i].exchange);
+		free(c->events[i].routing_key);
 		strlist_free(&c->events[i].required);
 	}
 	free(c->events);

@@ -42,6 +42,8 @@ struct event_conf {
 	char		*ca_file;	/* TLS: trust this CA file only */
 	int		 tls_verify;	/* 0 only for tests */
 	char		*endpoint_url;	/* sqs: instead of AWS's host */
+	char		*exchange;	/* amqp: NULL: the default exchange */
+	char		*routing_key;	/* amqp: NULL: the event's name */
 };
 
 struct envvar {

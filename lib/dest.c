@@ -26,26 +26,36 @@
 #define DEST_O_CREDS	0x2	/* credentials_file */
 #define DEST_O_TLS	0x4	/* ca_file, tls_verify */
 #define DEST_O_ENDPOINT	0x8	/* endpoint_url */
+#define DEST_O_AMQP	0x10	/* exchange, routing_key */
 
 /* One scheme: its URL syntax and the options it takes. To add one
  * (amqp://): a row here, its parse function, and lib/dest_SCHEME.c with
- * its struct dest_ops, listed in dest_net_init. */
+ * its struct dest_ops, listed in dest_net_init (amqp:// is in
+ * lib/dest_amqp.c). */
 struct dest_scheme {
 	const char	*name;
 	int		(*parse)(const char *, struct dest_url *, struct err *);
 	unsigned	 takes;		/* DEST_O_* */
 	unsigned	 needs;
 	int		 curl;		/* sent with libcurl */
+	int		 rabbitmq;	/* sent with librabbitmq */
 };
 
 static int	parse_http(const char *, struct dest_url *, struct err *);
 static int	parse_sqs(const char *, struct dest_url *, struct err *);
+static int	parse_amqp(const char *, struct dest_url *, struct err *);
 
 static const struct dest_scheme schemes[] = {
-	{ "https", parse_http, DEST_O_SECRET | DEST_O_TLS, DEST_O_SECRET, 1 },
-	{ "http", parse_http, DEST_O_SECRET | DEST_O_TLS, DEST_O_SECRET, 1 },
+	{ "https", parse_http, DEST_O_SECRET | DEST_O_TLS, DEST_O_SECRET, 1,
+	    0 },
+	{ "http", parse_http, DEST_O_SECRET | DEST_O_TLS, DEST_O_SECRET, 1,
+	    0 },
 	{ "sqs", parse_sqs, DEST_O_CREDS | DEST_O_TLS | DEST_O_ENDPOINT,
-	    DEST_O_CREDS, 1 },
+	    DEST_O_CREDS, 1, 0 },
+	{ "amqps", parse_amqp, DEST_O_SECRET | DEST_O_TLS | DEST_O_AMQP,
+	    DEST_O_SECRET, 0, 1 },
+	{ "amqp", parse_amqp, DEST_O_SECRET | DEST_O_AMQP, DEST_O_SECRET, 0,
+	    1 },
 };
 
 static const struct dest_ops *ops[MAX_OPS];
@@ -191,6 +201,84 @@ parse_sqs(const char *url, struct dest_url *u, struct err *e)
 	return 0;
 }
 
+/* One %XX of a vhost: -1 when it is not two hex digits. */
+static int
+unhex(const char *p)
+{
+	int	i, v = 0, c;
+
+	for (i = 0; i < 2; i++) {
+		c = (unsigned char)p[i];
+		if (c >= '0' && c <= '9')
+			v = v * 16 + c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = v * 16 + c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* amqp[s]://USER@HOST[:PORT][/VHOST] as RabbitMQ's URI spec has it (the
+ * vhost percent-encoded: %2F is "/", the default), but the password is
+ * never in the URL: it would be logged with it (secret_file holds it). */
+static int
+parse_amqp(const char *url, struct dest_url *u, struct err *e)
+{
+	const char	*p = url + strlen(u->scheme) + 3, *at, *rest, *v;
+	size_t		 n;
+	int		 c;
+
+	u->tls = strcmp(u->scheme, "amqps") == 0;
+	at = memchr(p, '@', strcspn(p, "/?#"));
+	if (at == NULL)
+		return err_set(e, "write %s://USER@HOST[:PORT][/VHOST]: the "
+		    "user is missing (its password goes in secret_file)",
+		    u->scheme);
+	n = (size_t)(at - p);
+	if (memchr(p, ':', n) != NULL)
+		return err_set(e, "a password in the URL would be logged with "
+		    "it: leave it out (write it in secret_file)");
+	if (n == 0 || n >= sizeof(u->user) || strspn(p,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	    ".-_~") < n)
+		return err_set(e, "the user is not 1 to 127 letters, digits, "
+		    "'.', '-', '_' or '~'");
+	memcpy(u->user, p, n);
+	u->user[n] = '\0';
+	if (parse_authority(at + 1, u, &rest, e) == -1)
+		return -1;
+	if (u->port == 0)
+		u->port = u->tls ? 5671 : 5672;
+	if (*rest == '?' || *rest == '#')
+		return err_set(e, "query options (?...) and fragments are not "
+		    "read: the options are keys of the section (exchange, "
+		    "routing_key, timeout)");
+	if (*rest == '\0' || strcmp(rest, "/") == 0) {
+		(void)snprintf(u->vhost, sizeof(u->vhost), "/");
+		return 0;
+	}
+	for (v = rest + 1, n = 0; *v != '\0'; v++) {
+		if (*v == '/' || *v == '?' || *v == '#')
+			return err_set(e, "the vhost holds '%c': percent-encode "
+			    "it (%%2F for '/')", *v);
+		c = (unsigned char)*v;
+		if (c == '%') {
+			if ((c = unhex(v + 1)) <= 0)
+				return err_set(e, "the vhost has a bad %%XX");
+			v += 2;
+		}
+		if (n + 1 >= sizeof(u->vhost))
+			return err_set(e, "the vhost is too long");
+		u->vhost[n++] = (char)c;
+	}
+	u->vhost[n] = '\0';
+	(void)snprintf(u->path, sizeof(u->path), "%s", rest);
+	return 0;
+}
+
 int
 dest_parse(const char *url, struct dest_url *u, struct err *e)
 {
@@ -200,8 +288,8 @@ dest_parse(const char *url, struct dest_url *u, struct err *e)
 	memset(u, 0, sizeof(*u));
 	if ((s = scheme_of(url, &n)) == NULL)
 		return err_set(e, "'%s' is no destination: write https://..., "
-		    "sqs://REGION/ACCOUNT/QUEUE (or http:// to this host)",
-		    url);
+		    "sqs://REGION/ACCOUNT/QUEUE, amqp[s]://USER@HOST/VHOST "
+		    "(or http:// to this host)", url);
 	for (i = 0; url[i] != '\0'; i++)
 		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
 			return err_set(e, "the URL holds a space or control "
@@ -253,6 +341,12 @@ dest_check(const struct event_conf *ev, struct err *e)
 		    "to %s://; build it with libcurl4-openssl-dev", ev->forward,
 		    s->name);
 #endif
+#ifndef HAVE_RABBITMQ
+	if (s->rabbitmq)
+		return err_set(e, "forward = %s: this hookpipe was built "
+		    "without librabbitmq, so it cannot forward to %s://; "
+		    "build it with librabbitmq-dev", ev->forward, s->name);
+#endif
 	if (ev->secret_file != NULL && check_file("secret_file",
 	    ev->secret_file, 1, e) == -1)
 		return -1;
@@ -281,6 +375,8 @@ dest_options(const struct event_conf *ev, const char **key, struct err *e)
 		{ DEST_O_TLS, "ca_file", ev->ca_file != NULL },
 		{ DEST_O_TLS, "tls_verify", !ev->tls_verify },
 		{ DEST_O_ENDPOINT, "endpoint_url", ev->endpoint_url != NULL },
+		{ DEST_O_AMQP, "exchange", ev->exchange != NULL },
+		{ DEST_O_AMQP, "routing_key", ev->routing_key != NULL },
 	};
 	size_t				 i;
 
@@ -330,7 +426,8 @@ dest_start(struct dest_job *j, const char *url, const struct dest_msg *m,
 			break;
 	if (i == MAX_OPS || ops[i] == NULL)
 		return err_set(e, "this program cannot forward to %s:// (built "
-		    "without libcurl, or not a runner)", u.scheme);
+		    "without libcurl or librabbitmq, or not a runner)",
+		    u.scheme);
 	j->ops = ops[i];
 	if (j->ops->start(j, &u, m, e) == -1) {
 		dest_cancel(j);

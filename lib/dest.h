@@ -32,6 +32,10 @@ struct dest_url {
 	char	 account[32];
 	char	 queue[96];
 	int	 fifo;			/* queue name ends in .fifo */
+	/* amqp[s]://USER@HOST[:PORT][/VHOST] */
+	char	 user[128];
+	char	 vhost[256];		/* percent-decoded; "/" by default */
+	int	 tls;			/* amqps */
 };
 
 /* What a destination is given: one event, its body and its options. */
@@ -93,6 +97,8 @@ int	dest_options(const struct event_conf *, const char **, struct err *);
 void	dest_register(const struct dest_ops *);
 /* Register the schemes this build can send to: once, before any start. */
 void	dest_net_init(void);
+/* Register amqp:// and amqps:// (lib/dest_amqp.c; dest_net_init does). */
+void	dest_amqp_init(void);
 
 /* Start forwarding msg to url: 0 started, -1 with the reason. */
 int	dest_start(struct dest_job *, const char *, const struct dest_msg *,

@@ -658,15 +658,18 @@ static const struct dest_ops sqs_ops = {
 };
 #endif /* HAVE_CURL */
 
-/* The schemes this build sends to; an amqp:// row goes here too. */
+/* The schemes this build sends to (amqp:// from lib/dest_amqp.c). */
 void
 dest_net_init(void)
 {
-#ifdef HAVE_CURL
 	static int	done;
 
 	if (done++)
 		return;
+#ifdef HAVE_RABBITMQ
+	dest_amqp_init();
+#endif
+#ifdef HAVE_CURL
 	/* Before any other thread: there is none in hookpipe. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return;		/* then dest_start says it cannot */
