@@ -206,7 +206,6 @@ main(int argc, char *argv[])
 		if (!connected && now >= next_conn) {
 			if (worker_connect(w, &e) == 0) {
 				connected = 1;
-				wait_conn = 0;
 				if (!quiet)
 					printf("%s: consuming %s from %s:%d\n",
 					    say_prog(), c->worker.queue,
@@ -224,8 +223,11 @@ main(int argc, char *argv[])
 			pause_ms(STEP_MS);
 			continue;
 		}
-		rc = worker_step(w, STEP_MS, &e);
-		if (rc == WORKER_LOST || rc == WORKER_FULL) {
+		/* The pause grows until a message is taken again: a spool
+		 * that stays full is not retried every second. */
+		if ((rc = worker_step(w, STEP_MS, &e)) == WORKER_TOOK)
+			wait_conn = 0;
+		else if (rc == WORKER_LOST || rc == WORKER_FULL) {
 			/* Closing gives back what was delivered and not
 			 * stored; a failing spool pauses consuming. */
 			worker_close(w);

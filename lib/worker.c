@@ -436,9 +436,8 @@ parse_hdrs(const amqp_basic_properties_t *p, struct hdrs *h)
 				return "hookpipe-id is no valid event id";
 			h->has_id = 1;
 		} else if (IS("hookpipe-request-id")) {
-			if (hdr_str(v, h->request_id) == -1 ||
-			    !name_ok(h->request_id))
-				return "hookpipe-request-id is no request id";
+			if (hdr_str(v, h->request_id) == -1)
+				return "hookpipe-request-id is not a string";
 			h->has_request_id = 1;
 		} else if (IS("hookpipe-received-us")) {
 			if (hdr_int(v, &h->received_us) == -1 ||
