@@ -427,6 +427,7 @@ static const struct conf_key keys[] = {
 	  .doc = "this worker's queue, declared durable (quorum where the "
 	  "broker has it); required" },
 	{ KEY(SC_WORKER, "bindings", K_STRING), CF(worker.bindings),
+	  .doctype = "list",
 	  .doc = "what the queue is bound to the exchange with, comma-"
 	  "separated: event name patterns (* one word, # any); weights "
 	  "with consistent-hash; default # or 1" },

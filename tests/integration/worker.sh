@@ -78,6 +78,14 @@ worker_ini b qb hp consistent-hash spool-b
 
 "$BUILD/hookpipe" -c "$T/a.ini" check > "$T/check.out" 2>&1
 is "$?" 0 "hookpipe check accepts the [worker] configuration"
+chmod 644 "$T/broker.secret"
+like "$("$BUILD/hookpipe" -c "$T/a.ini" check 2>&1)" 'secret_file .* may be read by others' "check: a broker password others may read"
+chmod 600 "$T/broker.secret"
+sed -e 's/^queue = qa/queue = amq.qa/' -e 's/^bindings.*//' -e 's|^broker = amqp://|broker = amqp://u:pw@|' "$T/a.ini" > "$T/bad.ini"
+echo 'bindings = "booking.#"' >> "$T/bad.ini"
+like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" "queue: 'amq.qa': a queue name" "check: a queue name the broker reserves"
+like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" "bindings: 'booking.#' is not a weight" "check: a topic pattern on a consistent-hash exchange"
+like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" 'broker: .* no password in the URL' "check: no password in the broker URL"
 
 declare -A WPID
 start_worker() {	# start_worker NAME
