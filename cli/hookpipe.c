@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -455,6 +456,32 @@ cmd_check(const char *cfg, int argc, char **argv)
 			    "the retry schedule (%lds): dedupe ids of events "
 			    "still retrying get pruned", c->keep, total);
 	}
+	/* [worker]: its password file, read by hookpipe-worker at each
+	 * connection, must be there and private. */
+	if (c->worker.on && c->worker.secret_file != NULL) {
+		struct stat	wst;
+		struct err	e;
+		int		fd;
+
+		if ((fd = open_file(AT_FDCWD, c->worker.secret_file, O_RDONLY,
+		    &e)) == -1)
+			problem(&r, 0, "[worker] secret_file %s cannot be read: "
+			    "%s", c->worker.secret_file, e.msg);
+		else {
+			if (fstat(fd, &wst) == 0 && (wst.st_mode & 077) != 0)
+				problem(&r, 0, "[worker] secret_file %s may be "
+				    "read by others (mode %03o): chmod 600 it",
+				    c->worker.secret_file,
+				    (unsigned)(wst.st_mode & 0777));
+			(void)close(fd);
+		}
+	}
+#ifndef HAVE_RABBITMQ
+	if (c->worker.on)
+		problem(&r, 1, "[worker] is set, but this hookpipe was built "
+		    "without librabbitmq: there is no hookpipe-worker "
+		    "(apt-get install librabbitmq-dev, then build again)");
+#endif
 	if (c->durability == DURABLE_PROCESS)
 		problem(&r, 1, "[hookpipe] durability = process: events "
 		    "acknowledged in the last seconds before a power loss or "

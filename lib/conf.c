@@ -50,7 +50,7 @@
  * AUTH, [endpoint NAME] FIELDS and AUTH (see kinds[]). */
 enum kscope {
 	SC_GLOBAL, SC_FIELDS, SC_AUTH, SC_DELIVERY, SC_EVENT, SC_STATUS,
-	SC_HEALTH, SC_METRICS, SC_ALERT
+	SC_HEALTH, SC_METRICS, SC_ALERT, SC_WORKER
 };
 
 enum ktype {
@@ -115,6 +115,8 @@ static const char *const unknown_events[] = { "accept", "reject", NULL };
 static const char *const algorithms[] = { "sha256", "sha512", NULL };
 static const char *const encodings[] = { "hex", "base64", NULL };
 static const char *const modes[] = { "queue", "sync", NULL };
+static const char *const exchange_types[] = { "topic", "consistent-hash",
+	NULL };
 
 /* Stored as an int through memcpy (store_num). */
 _Static_assert(sizeof(enum durability) == sizeof(int), "enum size");
@@ -122,6 +124,7 @@ _Static_assert(sizeof(enum verify_scheme) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum verify_alg) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum verify_enc) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum ev_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum worker_exchange) == sizeof(int), "enum size");
 
 /*
  * preset = NAME: the keys a sender needs, as one row of data. A row's
@@ -429,6 +432,35 @@ static const struct conf_key keys[] = {
 	  .def = "10", CF(alert.refusals_per_minute),
 	  .doc = "refused requests a minute on one endpoint that fire "
 	  "refusals; 0: off" },
+	/* [worker]: hookpipe-worker */
+	{ KEY(SC_WORKER, "broker", K_STRING), CF(worker.broker),
+	  .doctype = "URL",
+	  .doc = "the RabbitMQ to consume from, amqp://USER@HOST[:PORT][/VHOST]; "
+	  "required" },
+	{ KEY(SC_WORKER, "secret_file", K_PATH), CF(worker.secret_file),
+	  .doc = "a private file holding USER's password; default the "
+	  "password guest" },
+	{ KEY(SC_WORKER, "exchange", K_STRING), .def = "hookpipe",
+	  CF(worker.exchange),
+	  .doc = "the exchange the runners publish to, declared durable" },
+	{ KEY(SC_WORKER, "exchange_type", K_ENUM), .def = "topic",
+	  CF(worker.exchange_type), .names = exchange_types,
+	  .fix = "write topic (routing key = event name) or consistent-hash "
+	  "(one id, one queue)",
+	  .doc = "topic: bindings are event name patterns; consistent-hash: "
+	  "x-consistent-hash on message_id, bindings are weights" },
+	{ KEY(SC_WORKER, "queue", K_STRING), CF(worker.queue),
+	  .doc = "this worker's queue, declared durable (quorum where the "
+	  "broker has it); required" },
+	{ KEY(SC_WORKER, "bindings", K_STRING), CF(worker.bindings),
+	  .doctype = "list",
+	  .doc = "what the queue is bound to the exchange with, comma-"
+	  "separated: event name patterns (* one word, # any); weights "
+	  "with consistent-hash; default # or 1" },
+	{ KEY(SC_WORKER, "prefetch", K_INT), RANGE(1, 65535),
+	  CF(worker.prefetch),
+	  .doc = "unacknowledged messages the broker sends ahead; default "
+	  "[delivery] concurrency" },
 	{ KEY(SC_EVENT, "forward", K_STRING), EV(forward),
 	  .doc = "also send the event to https://... (Standard Webhooks "
 	  "signed), sqs://REGION/ACCOUNT/QUEUE or amqp://USER@HOST/VHOST "
@@ -458,7 +490,7 @@ static const struct conf_key keys[] = {
 
 enum skind {
 	SK_UNKNOWN, SK_HOOKPIPE, SK_AUTH, SK_DELIVERY, SK_ENV, SK_EVENT,
-	SK_ENDPOINT, SK_STATUS, SK_HEALTH, SK_METRICS, SK_ALERT
+	SK_ENDPOINT, SK_STATUS, SK_HEALTH, SK_METRICS, SK_ALERT, SK_WORKER
 };
 
 static const struct {
@@ -476,6 +508,7 @@ static const struct {
 	{ "health", SK_HEALTH, 1 << SC_HEALTH },
 	{ "metrics", SK_METRICS, 1 << SC_METRICS },
 	{ "alert", SK_ALERT, 1 << SC_ALERT },
+	{ "worker", SK_WORKER, 1 << SC_WORKER },
 };
 
 /* A section as the file writes it. */
@@ -565,7 +598,7 @@ conf_key_doc(size_t n, struct conf_keydoc *doc)
 {
 	static const char *const sections[] = {
 		"hookpipe", "hookpipe", "auth", "delivery", "event NAME",
-		"status", "health", "metrics", "alert"
+		"status", "health", "metrics", "alert", "worker"
 	};
 	const struct conf_key *k;
 
@@ -919,8 +952,8 @@ check_sections(struct loader *l)
 			diag_add(l->diag, 0, l->path, s->line, "unknown "
 			    "section [%s]: known are [hookpipe], [auth], "
 			    "[delivery], [env], [event NAME], [endpoint "
-			    "NAME], [status], [health], [metrics] and [alert]",
-			    s->orig);
+			    "NAME], [status], [health], [metrics], [alert] and "
+			    "[worker]", s->orig);
 		else if (s->kind == SK_EVENT && !event_name_ok(s->arg))
 			diag_add(l->diag, 0, l->path, s->line, "[%s]: an event "
 			    "name is 1-128 of A-Z a-z 0-9 . _ - and starts "
@@ -2013,6 +2046,180 @@ load_status(struct loader *l, struct conf *c)
 		    "with 'hookpipe passwd FILE' and name it here");
 }
 
+/* The broker URL: amqp://USER@HOST[:PORT][/VHOST], the vhost percent-
+ * decoded ("/" is %2F; none: "/"). A password in it is refused: it
+ * would sit in a file others may read, and in ps output of tools. */
+static int
+worker_url(struct worker_conf *w, const char **why)
+{
+	const char	*p = w->broker, *at, *hend, *slash;
+	char		*end;
+	size_t		 n, i;
+	long		 port;
+
+	*why = "write amqp://USER@HOST[:PORT][/VHOST]";
+	if (strncasecmp(p, "amqp://", 7) != 0) {
+		if (strncasecmp(p, "amqps://", 8) == 0)
+			*why = "amqps:// (TLS) is not supported yet: reach the "
+			    "broker over a trusted network or a tunnel, with "
+			    "amqp://";
+		return -1;
+	}
+	p += 7;
+	slash = p + strcspn(p, "/?#");
+	if (*slash == '?' || *slash == '#')
+		return -1;
+	if ((at = memchr(p, '@', (size_t)(slash - p))) == NULL)
+		return -1;
+	n = (size_t)(at - p);
+	if (memchr(p, ':', n) != NULL) {
+		*why = "no password in the URL: put it in secret_file";
+		return -1;
+	}
+	if (n == 0 || n >= sizeof(w->user))
+		return -1;
+	memcpy(w->user, p, n);
+	w->user[n] = '\0';
+	p = at + 1;
+	if (*p == '[') {
+		if ((hend = memchr(p, ']', (size_t)(slash - p))) == NULL)
+			return -1;
+		n = (size_t)(hend - p - 1);
+		if (n == 0 || n >= sizeof(w->host))
+			return -1;
+		memcpy(w->host, p + 1, n);
+		hend++;
+	} else {
+		hend = p + strcspn(p, ":/");
+		if (hend > slash)
+			hend = slash;
+		n = (size_t)(hend - p);
+		if (n == 0 || n >= sizeof(w->host))
+			return -1;
+		memcpy(w->host, p, n);
+	}
+	w->host[n] = '\0';
+	w->port = 5672;
+	if (*hend == ':') {
+		errno = 0;
+		port = strtol(hend + 1, &end, 10);
+		if (end != slash || end == hend + 1 || errno != 0 || port < 1 ||
+		    port > 65535)
+			return -1;
+		w->port = (int)port;
+	} else if (hend != slash)
+		return -1;
+	/* The vhost: percent-decoded, "/" when none is written. */
+	if (*slash == '\0' || slash[1] == '\0') {
+		(void)snprintf(w->vhost, sizeof(w->vhost), "/");
+		return 0;
+	}
+	for (p = slash + 1, i = 0; *p != '\0'; p++) {
+		if (i + 1 >= sizeof(w->vhost) || *p == '/')
+			return -1;
+		if (*p == '%') {
+			if (!isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]))
+				return -1;
+			w->vhost[i++] = (char)((isdigit((unsigned char)p[1]) ?
+			    p[1] - '0' : (tolower((unsigned char)p[1]) - 'a' +
+			    10)) * 16 + (isdigit((unsigned char)p[2]) ? p[2] -
+			    '0' : (tolower((unsigned char)p[2]) - 'a' + 10)));
+			p += 2;
+		} else
+			w->vhost[i++] = *p;
+	}
+	w->vhost[i] = '\0';
+	return 0;
+}
+
+/* A binding: a topic pattern of event name words (letters, digits, _ and
+ * -, or * and #, between dots), or with consistent-hash a weight. */
+static int
+binding_ok(const char *b, enum worker_exchange type)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (type == WX_HASH) {
+		n = strspn(b, "0123456789");
+		return n > 0 && n < 6 && b[n] == '\0' && atoi(b) > 0;
+	}
+	if (*b == '\0' || strlen(b) > 255)
+		return 0;
+	for (p = b;; p += n + 1) {
+		n = strcspn(p, ".");
+		if (n == 0)
+			return 0;
+		if ((n != 1 || (*p != '*' && *p != '#')) &&
+		    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+		    "vwxyz0123456789_-") < n)
+			return 0;
+		if (p[n] == '\0')
+			return 1;
+	}
+}
+
+/* A queue or exchange name: what AMQP takes, without the amq. prefix the
+ * broker reserves. */
+static int
+amqp_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 && strncmp(s, "amq.", 4) != 0 &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_-.:") == n;
+}
+
+/* [worker]: present, it must name a broker and a queue. */
+static void
+load_worker(struct loader *l, struct conf *c)
+{
+	struct worker_conf	*w = &c->worker;
+	struct where		 wh;
+	const char		*why;
+	size_t			 i;
+
+	wh.sec = find_section(l, SK_WORKER);
+	wh.label = "worker";
+	if (wh.sec == -1)
+		return;
+	w->on = 1;
+	load_scope(l, &wh, SC_WORKER, c, NULL);
+	if (w->broker == NULL)
+		sect_err(l, &wh, "[worker] broker is not set: name the RabbitMQ "
+		    "to consume from, amqp://USER@HOST[:PORT][/VHOST]");
+	else if (worker_url(w, &why) == -1)
+		bad(l, &wh, "broker", "'%s' is not a broker URL: %s", w->broker,
+		    why);
+	if (w->queue == NULL)
+		sect_err(l, &wh, "[worker] queue is not set: name this worker's "
+		    "queue (one per worker host)");
+	else if (!amqp_name_ok(w->queue))
+		bad(l, &wh, "queue", "'%s': a queue name is 1-255 of A-Z a-z "
+		    "0-9 _ - . : and does not start with amq.", w->queue);
+	if (w->exchange != NULL && !amqp_name_ok(w->exchange))
+		bad(l, &wh, "exchange", "'%s': an exchange name is 1-255 of "
+		    "A-Z a-z 0-9 _ - . : and does not start with amq.",
+		    w->exchange);
+	if (strlist_split(&w->binding, w->bindings != NULL ? w->bindings :
+	    w->exchange_type == WX_HASH ? "1" : "#") == -1) {
+		bad(l, &wh, "bindings", "out of memory");
+		return;
+	}
+	for (i = 0; i < w->binding.n; i++)
+		if (!binding_ok(w->binding.v[i], w->exchange_type))
+			bad(l, &wh, "bindings", w->exchange_type == WX_HASH ?
+			    "'%s' is not a weight: write a number from 1 to "
+			    "99999 (its share of the ids)" : "'%s' is not an "
+			    "event name pattern: words of A-Z a-z 0-9 _ - "
+			    "between dots, or * (one word) or # (any words)",
+			    w->binding.v[i]);
+	if (w->binding.n == 0)
+		bad(l, &wh, "bindings", "empty: write # for every event");
+}
+
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
@@ -2072,6 +2279,7 @@ conf_load(const char *path, struct diag *d)
 	load_env(&l, c);
 	load_events(&l, c);
 	load_status(&l, c);
+	load_worker(&l, c);
 out:
 	if (l.ini != NULL)
 		iniparser_freedict(l.ini);
@@ -2125,6 +2333,12 @@ conf_free(struct conf *c)
 	cidr_list_free(&c->metrics.allow_from);
 	free(c->metrics.token_file);
 	free(c->alert.program);
+	free(c->worker.broker);
+	free(c->worker.secret_file);
+	free(c->worker.exchange);
+	free(c->worker.queue);
+	free(c->worker.bindings);
+	strlist_free(&c->worker.binding);
 	free(c);
 }
 

@@ -124,6 +124,26 @@ struct alert_conf {
 	long		 refusals_per_minute;	/* per endpoint; 0: off */
 };
 
+/* [worker]: hookpipe-worker's side of the broker, on when the section is
+ * there. The broker URL is kept as written and in parts. */
+enum worker_exchange { WX_TOPIC, WX_HASH };
+
+struct worker_conf {
+	int		 on;
+	char		*broker;		/* amqp://USER@HOST:PORT/VHOST */
+	char		 user[128];
+	char		 host[256];		/* without brackets for IPv6 */
+	int		 port;
+	char		 vhost[256];		/* percent-decoded */
+	char		*secret_file;		/* the password; NULL: guest */
+	char		*exchange;
+	enum worker_exchange exchange_type;
+	char		*queue;
+	char		*bindings;		/* as written */
+	struct strlist	 binding;		/* split */
+	int		 prefetch;		/* 0: [delivery] concurrency */
+};
+
 struct conf {
 	char		*path;
 	dev_t		 dev;
@@ -167,6 +187,7 @@ struct conf {
 	struct health_conf  health;
 	struct metrics_conf metrics;
 	struct alert_conf   alert;
+	struct worker_conf  worker;
 };
 
 /* Diagnostics of a load: one line per problem, "FILE:LINE: message". */

@@ -33,11 +33,6 @@
 #include "status.h"
 #include "verify.h"
 
-
-#ifndef BINDIR
-#define BINDIR "/usr/local/bin"
-#endif
-
 extern char **environ;
 
 #define RETRY_STORE	30	/* Retry-After when the spool fails */
@@ -74,31 +69,6 @@ receiver_free(struct receiver *r)
 	r->conf_path = NULL;
 	r->body = NULL;
 	r->runner = NULL;
-}
-
-/* The hookpipe-run to start: [delivery] runner, else the one beside
- * this program, else the installed one. */
-static char *
-find_runner(const struct conf *c)
-{
-	char	self[PATH_MAX], *slash, *p;
-	ssize_t	n;
-
-	if (c->runner != NULL)
-		return strdup(c->runner);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			if (asprintf(&p, "%s/hookpipe-run", self) != -1) {
-				if (access(p, X_OK) == 0)
-					return p;
-				free(p);
-			}
-		}
-	}
-	return strdup(BINDIR "/hookpipe-run");
 }
 
 int
@@ -165,7 +135,7 @@ receiver_load(struct receiver *r, const char *path)
 			goto fail;
 		}
 	}
-	if ((r->runner = find_runner(r->conf)) == NULL)
+	if ((r->runner = find_program(r->conf->runner, "hookpipe-run")) == NULL)
 		goto fail;
 	/* Counters are kept only when asked for; a file that cannot be
 	 * used costs the counts, not the requests (_metrics says why). */

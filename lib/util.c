@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,10 @@
 
 #include "buf.h"
 #include "util.h"
+
+#ifndef BINDIR
+#define BINDIR "/usr/local/bin"
+#endif
 
 int
 err_set(struct err *e, const char *fmt, ...)
@@ -643,4 +648,29 @@ err_temporary(const struct err *e)
 	default:
 		return 0;
 	}
+}
+
+char *
+find_program(const char *configured, const char *name)
+{
+	char	self[PATH_MAX], *slash, *p;
+	ssize_t	n;
+
+	if (configured != NULL)
+		return strdup(configured);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (asprintf(&p, "%s/%s", self, name) != -1) {
+				if (access(p, X_OK) == 0)
+					return p;
+				free(p);
+			}
+		}
+	}
+	if (asprintf(&p, "%s/%s", BINDIR, name) == -1)
+		return NULL;
+	return p;
 }

@@ -74,6 +74,10 @@ int	ct_memeq(const void *, const void *, size_t);
  * not valid UTF-8 as \xHH, C1 controls (U+0080-U+009F) as \u00HH, the
  * rest as is; newline and tab are kept only when multiline is set. */
 void	tty_escape(struct buf *, const char *, size_t, int);
+/* A program of this package to start: the configured path, else the one
+ * of that name beside the running program, else the installed one
+ * (malloc'd; NULL when out of memory). */
+char	*find_program(const char *, const char *);
 /* Monotonic microseconds: system-wide, never stepped, reset at boot. */
 int64_t	mono_us(void);
 /* For tests and simulations only: every clock read above (now_us,
