@@ -152,6 +152,7 @@ def records(recdir, prefix):
     processes; none taken before the cut was ever lost). Such an event
     is sent again like any other without a 200."""
     sent, acked, cuts = {}, {}, {}
+    late = records.late = {}
     for f in os.listdir(recdir):
         if f.endswith(".cut"):
             with open(os.path.join(recdir, f)) as fh:
@@ -170,6 +171,8 @@ def records(recdir, prefix):
                     cut_at = cuts.get(p[1].rsplit("-", 2)[0])
                     if cut_at is None or float(p[3]) < cut_at:
                         acked[p[1]] = int(p[2])
+                    else:
+                        late[p[1]] = 1
     return sent, acked
 
 def resend(port, token, recdir, prefix):
@@ -293,12 +296,12 @@ def check(spool, recdir, mode, out):
             fh.write("".join(x + "\n" for x in v))
     print("acked=%d sent=%d unacked=%d lost=%d notrun=%d torn=%d torn_empty=%d "
           "torn_nul=%d ranbad=%d resent=%d resent_dup=%d rlost=%d "
-          "wrongdup=%d rfail=%d twice=%d" % (
+          "wrongdup=%d rfail=%d twice=%d late=%d" % (
           len(acked), len(sent), len(sent) - len(acked), len(lost), len(notrun), len(torn),
           sum(1 for t in torn if t.endswith(": empty")),
           sum(1 for t in torn if "NUL" in t), len(ranbad), len(resent),
           sum(resent.values()), len(rlost), len(wrongdup), len(rfail),
-          len(twice)))
+          len(twice), len(records.late)))
 
 def cut(mnt, at):
     """The cut; its moment (CLOCK_MONOTONIC, the senders' clock) goes
@@ -713,7 +716,7 @@ PROCESS_SECS=$((SECONDS - START))
 is "$DRAIN_ERRORS" 0 "hookpipe-run recovered and drained the spool after every cut, without an error"
 ok "$(( ${TOT[p.lost]} == 0 ))" "durability = process loses acknowledged events in a power cut (${TOT[p.lost]} of ${TOT[p.acked]}): the test can fail"
 
-echo "# totals: $CUTS cuts; full: ${TOT[f.acked]} acknowledged, ${TOT[f.lost]} lost, ${TOT[f.resent]} sent again (${TOT[f.resent_dup]} answered duplicate, ${TOT[f.wrongdup]} of an entry not intact), torn entries left ${TOT[f.torn]} (empty ${TOT[f.torn_empty]}, NUL-filled ${TOT[f.torn_nul]}), handlers run on a wrong body ${TOT[f.ranbad]}, ids stored twice ${TOT[f.twice]}; process: ${TOT[p.acked]} acknowledged, ${TOT[p.lost]} lost; ${FULL_SECS} s + ${PROCESS_SECS} s"
+echo "# totals: $CUTS cuts; full: ${TOT[f.acked]} acknowledged before a cut began (${TOT[f.late]:-0} more answered 200 after it, counted as sent only), ${TOT[f.lost]} lost, ${TOT[f.resent]} sent again (${TOT[f.resent_dup]} answered duplicate, ${TOT[f.wrongdup]} of an entry not intact), torn entries left ${TOT[f.torn]} (empty ${TOT[f.torn_empty]}, NUL-filled ${TOT[f.torn_nul]}), handlers run on a wrong body ${TOT[f.ranbad]}, ids stored twice ${TOT[f.twice]}; process: ${TOT[p.acked]} acknowledged, ${TOT[p.lost]} lost; ${FULL_SECS} s + ${PROCESS_SECS} s"
 umount_image || { echo "Bail out! cannot unmount $MNT"; exit 1; }
 MOUNTS=()
 # mount -o loop sets the loop device to detach itself when unmounted.
