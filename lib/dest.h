@@ -19,6 +19,9 @@
 #include "util.h"
 
 #define DEST_POLLFDS	3	/* descriptors a job asks to poll, at most */
+/* forward = amqp:// without `exchange`: the exchange hookpipe-worker
+ * declares without one (the default of [worker] exchange in conf.c). */
+#define DEST_AMQP_EXCHANGE	"hookpipe"
 
 /* A forward URL, parsed. */
 struct dest_url {

@@ -599,7 +599,11 @@ a_start(struct dest_job *j, const struct dest_url *u,
 	j->st = aj;
 	if (read_body(m->body, &aj->body, e) == -1)
 		return -1;
-	aj->exchange = dupe(m->ev->exchange, &oom);
+	/* Without `exchange`, the one hookpipe-worker declares by default
+	 * ([worker] exchange): a receiver and its workers configured with
+	 * no exchange at all meet there. */
+	aj->exchange = dupe(m->ev->exchange != NULL ? m->ev->exchange :
+	    DEST_AMQP_EXCHANGE, &oom);
 	aj->rkey = dupe(m->ev->routing_key != NULL ? m->ev->routing_key :
 	    m->env->event, &oom);
 	aj->ctype = dupe(m->env->content_type != NULL ?
