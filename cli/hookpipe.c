@@ -31,9 +31,12 @@ static const struct command {
 	int		(*fn)(const char *, int, char **);
 	const char	*usage;
 } commands[] = {
-	{ "check", cmd_check, "check [--suexec PROGRAM] | check --alerts\n"
+	{ "check", cmd_check, "check [--suexec PROGRAM] [--connect] | check "
+	    "--alerts\n"
 	    "  validate the configuration, folders, token and handlers;\n"
 	    "  prints \"configuration OK\" or every problem found;\n"
+	    "  --connect: log in to each amqp:// destination and [worker] "
+	    "broker;\n"
 	    "  --alerts: evaluate the [alert] conditions now (for cron)" },
 	{ "status", cmd_status, "status [--json]\n"
 	    "  events per state, oldest pending, next retry, failures in "
@@ -336,6 +339,69 @@ out:
 	return rc;
 }
 
+/* check --connect: each amqp[s]:// destination (once per URL and
+ * password file) and the [worker] broker: connect, log in, open a
+ * channel, close; OK or the reason, each on its line. */
+static void
+check_connect(struct report *r, const struct conf *c)
+{
+	const struct event_conf	*ev;
+	struct dest_url		 u;
+	struct err		 e;
+	char			 url[1024];
+	size_t			 i, j;
+	int			 seen;
+
+	for (i = 0; i < c->nevents; i++) {
+		ev = &c->events[i];
+		if (ev->forward == NULL ||
+		    dest_parse(ev->forward, &u, &e) == -1 ||
+		    (strcmp(u.scheme, "amqp") != 0 &&
+		    strcmp(u.scheme, "amqps") != 0))
+			continue;
+		for (j = 0, seen = 0; j < i && !seen; j++)
+			seen = c->events[j].forward != NULL &&
+			    strcmp(c->events[j].forward, ev->forward) == 0 &&
+			    (c->events[j].secret_file == NULL ?
+			    ev->secret_file == NULL :
+			    ev->secret_file != NULL &&
+			    strcmp(c->events[j].secret_file,
+			    ev->secret_file) == 0);
+		if (seen)
+			continue;
+		(void)dest_public(ev->forward, url, sizeof(url));
+#ifdef HAVE_RABBITMQ
+		if (dest_amqp_probe(&u, ev->secret_file, ev->ca_file,
+		    ev->tls_verify, &e) == -1)
+			problem(r, 0, "[event %s] %s: %s", ev->name, url,
+			    e.msg);
+		else
+			printf("%s: OK\n", url);
+#else
+		problem(r, 0, "[event %s] %s: cannot connect: this hookpipe "
+		    "was built without librabbitmq", ev->name, url);
+#endif
+	}
+	if (!c->worker.on)
+		return;
+	(void)dest_public(c->worker.broker, url, sizeof(url));
+#ifdef HAVE_RABBITMQ
+	memset(&u, 0, sizeof(u));
+	(void)snprintf(u.scheme, sizeof(u.scheme), "amqp");
+	(void)snprintf(u.host, sizeof(u.host), "%s", c->worker.host);
+	(void)snprintf(u.user, sizeof(u.user), "%s", c->worker.user);
+	(void)snprintf(u.vhost, sizeof(u.vhost), "%s", c->worker.vhost);
+	u.port = c->worker.port;
+	if (dest_amqp_probe(&u, c->worker.secret_file, NULL, 1, &e) == -1)
+		problem(r, 0, "[worker] broker %s: %s", url, e.msg);
+	else
+		printf("[worker] broker %s: OK\n", url);
+#else
+	problem(r, 0, "[worker] broker %s: cannot connect: this hookpipe was "
+	    "built without librabbitmq", url);
+#endif
+}
+
 static int
 cmd_check(const char *cfg, int argc, char **argv)
 {
@@ -351,14 +417,19 @@ cmd_check(const char *cfg, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "suexec", required_argument, NULL, 's' },
 		{ "alerts", no_argument, NULL, 'a' },
+		{ "connect", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int alerts = 0;
+	int alerts = 0, connect = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		if (ch == 'a') {
 			alerts = 1;
+			continue;
+		}
+		if (ch == 'C') {
+			connect = 1;
 			continue;
 		}
 		if (ch != 's') {
@@ -371,7 +442,7 @@ cmd_check(const char *cfg, int argc, char **argv)
 		say(SAY_FATAL, "unexpected argument %s", argv[optind]);
 		goto usage;
 	}
-	if (alerts && suexec != NULL) {
+	if (alerts && (suexec != NULL || connect)) {
 		say(SAY_FATAL, "--alerts goes alone");
 		goto usage;
 	}
@@ -488,6 +559,8 @@ cmd_check(const char *cfg, int argc, char **argv)
 		    "kernel crash can be lost");
 	if (suexec != NULL)
 		check_suexec(&r, c, suexec);
+	if (connect)
+		check_connect(&r, c);
 	conf_free(c);
 	if (r.nerr > 0) {
 		say(SAY_FATAL, "%d error%s in %s", r.nerr, r.nerr == 1 ? "" :
@@ -497,8 +570,8 @@ cmd_check(const char *cfg, int argc, char **argv)
 	printf("configuration OK%s\n", r.nwarn ? " (with warnings)" : "");
 	return EXIT_OK;
 usage:
-	fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM] | "
-	    "check --alerts\n");
+	fprintf(stderr, "usage: hookpipe check [--suexec PROGRAM] [--connect] "
+	    "| check --alerts\n");
 	return EXIT_USAGE;
 }
 

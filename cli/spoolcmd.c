@@ -24,6 +24,7 @@
 #include "dlog.h"
 #include "payload.h"
 #include "deliver.h"
+#include "dest.h"
 #include "runner.h"
 
 static const enum spool_dir states[] = {
@@ -276,6 +277,182 @@ tally_one(void *arg, const char *name)
 	return 0;
 }
 
+/* hookpipe status per destination (forward = URL): the backlog is the
+ * entries of new/ cur/ retry/ whose event forwards there (their
+ * envelopes are read only when some event forwards); the last error is
+ * the newest failed "handler" record of that URL in those entries'
+ * histories. Those are read newest file first, and no further once a
+ * file is older than the failure found: most often one read. */
+#define NDEST_MAX	32
+
+struct dcand {
+	int64_t		 mtime;
+	char		 name[SPOOL_NAME_MAX];
+};
+
+struct dstat {
+	const char	*url;			/* the forward as written */
+	size_t		 backlog;
+	struct dcand	*cand;			/* entries with a history */
+	size_t		 ncand, cap;
+	char		 when[40];		/* "": none */
+	char		*why;
+};
+
+struct dwalk {
+	struct spool		*s;
+	const struct conf	*c;
+	enum spool_dir		 d;
+	struct dstat		*ds;
+	size_t			 nds;
+};
+
+static int
+dwalk_one(void *arg, const char *name)
+{
+	struct dwalk			*w = arg;
+	const struct event_conf		*ev;
+	struct envelope			 env;
+	struct dstat			*ds;
+	struct dcand			*nc;
+	int64_t				 mt;
+	size_t				 i;
+
+	/* Gone since the listing (a runner at work): not waiting. */
+	if (envelope_of(w->s, w->d, name, &env, NULL) == -1)
+		return 0;
+	ev = env.event != NULL ? conf_event(w->c, env.event) : NULL;
+	envelope_free(&env);
+	if (ev == NULL || ev->forward == NULL)
+		return 0;
+	for (i = 0; i < w->nds; i++)
+		if (strcmp(w->ds[i].url, ev->forward) == 0)
+			break;
+	if (i == w->nds)
+		return 0;
+	ds = &w->ds[i];
+	ds->backlog++;
+	if ((mt = spool_hist_mtime(w->s, name)) == 0)
+		return 0;
+	if (ds->ncand == ds->cap) {
+		if ((nc = reallocarray(ds->cand, ds->cap ? ds->cap * 2 : 64,
+		    sizeof(*nc))) == NULL)
+			return 0;	/* the last error may be missed */
+		ds->cand = nc;
+		ds->cap = ds->cap ? ds->cap * 2 : 64;
+	}
+	ds->cand[ds->ncand].mtime = mt;
+	(void)snprintf(ds->cand[ds->ncand].name, SPOOL_NAME_MAX, "%s", name);
+	ds->ncand++;
+	return 0;
+}
+
+static int
+cmp_cand(const void *a, const void *b)
+{
+	const struct dcand *x = a, *y = b;
+
+	return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : 0;
+}
+
+static const char *
+rec_str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+dest_last_error(struct spool *s, struct dstat *ds)
+{
+	struct history	 h;
+	struct err	 e;
+	json_object	*o;
+	const char	*t, *res, *why;
+	char		 cut[40];
+	size_t		 i, j;
+
+	qsort(ds->cand, ds->ncand, sizeof(*ds->cand), cmp_cand);
+	for (i = 0; i < ds->ncand; i++) {
+		fmt_time_us(ds->cand[i].mtime, cut, sizeof(cut));
+		/* Nothing in this history (or an older one) is newer. */
+		if (ds->when[0] != '\0' && strcmp(cut, ds->when) < 0)
+			break;
+		if (spool_hist_load(s, ds->cand[i].name, &h, &e) == -1)
+			continue;
+		for (j = 0; j < json_object_array_length(h.records); j++) {
+			o = json_object_array_get_idx(h.records, j);
+			if ((t = rec_str(o, "time")) == NULL ||
+			    (res = rec_str(o, "result")) == NULL ||
+			    strcmp(res, "exit 0") == 0 ||
+			    rec_str(o, "type") == NULL ||
+			    strcmp(rec_str(o, "type"), "handler") != 0 ||
+			    rec_str(o, "handler") == NULL ||
+			    strcmp(rec_str(o, "handler"), ds->url) != 0 ||
+			    strcmp(t, ds->when) <= 0)
+				continue;
+			why = rec_str(o, "stderr");
+			free(ds->why);
+			ds->why = strdup(why != NULL && *why != '\0' ? why :
+			    res);
+			(void)snprintf(ds->when, sizeof(ds->when), "%s", t);
+		}
+		spool_hist_free(&h);
+	}
+}
+
+/* The destinations of the configuration (each URL once) with their
+ * backlog and last error; how many. */
+static size_t
+dest_stats(struct spool *s, const struct conf *c, struct dstat *ds)
+{
+	static const enum spool_dir	 pend[] = { SP_NEW, SP_CUR, SP_RETRY };
+	struct dwalk			 w;
+	struct err			 e;
+	size_t				 i, j;
+
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.c = c;
+	w.ds = ds;
+	for (i = 0; i < c->nevents && w.nds < NDEST_MAX; i++) {
+		if (c->events[i].forward == NULL)
+			continue;
+		for (j = 0; j < w.nds; j++)
+			if (strcmp(ds[j].url, c->events[i].forward) == 0)
+				break;
+		if (j == w.nds) {
+			memset(&ds[j], 0, sizeof(ds[j]));
+			ds[w.nds++].url = c->events[i].forward;
+		}
+	}
+	if (w.nds == 0)
+		return 0;
+	for (i = 0; i < sizeof(pend) / sizeof(pend[0]); i++) {
+		w.d = pend[i];
+		if (spool_each(s, pend[i], dwalk_one, &w, &e) == -1)
+			say(SAY_ERROR, "%s", e.msg);
+	}
+	for (i = 0; i < w.nds; i++)
+		dest_last_error(s, &ds[i]);
+	return w.nds;
+}
+
+static void
+dest_stats_free(struct dstat *ds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(ds[i].cand);
+		free(ds[i].why);
+	}
+}
+
 int
 cmd_status(const char *cfg, int argc, char **argv)
 {
@@ -289,6 +466,10 @@ cmd_status(const char *cfg, int argc, char **argv)
 	char		 age[32];
 	long		 pid = 0;
 	int		 json = 0, running, failures;
+	struct dstat	 ds[NDEST_MAX];
+	struct buf	 ob = { 0 };
+	char		 url[1024];
+	size_t		 nds;
 
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
 		json = 1;
@@ -317,6 +498,7 @@ cmd_status(const char *cfg, int argc, char **argv)
 	pid = (long)spool_runner(s);
 	running = pid > 0;
 	failures = dlog_failures(c->log_file, now - 3600LL * 1000000);
+	nds = dest_stats(s, c, ds);
 	if (json) {
 		printf("{\"spool\":");
 		{
@@ -344,7 +526,27 @@ cmd_status(const char *cfg, int argc, char **argv)
 		    failures, running ? "true" : "false");
 		if (pid > 0)
 			printf(",\"pid\":%ld", pid);
-		printf("}}\n");
+		printf("},\"destinations\":[");
+		for (i = 0; i < nds; i++) {
+			buf_reset(&ob);
+			buf_printf(&ob, "%s{\"url\":", i > 0 ? "," : "");
+			buf_json_cstr(&ob, dest_public(ds[i].url, url,
+			    sizeof(url)));
+			buf_printf(&ob, ",\"backlog\":%zu,\"last_error\":",
+			    ds[i].backlog);
+			if (ds[i].why != NULL)
+				buf_json_cstr(&ob, ds[i].why);
+			else
+				buf_puts(&ob, "null");
+			buf_puts(&ob, ",\"last_error_time\":");
+			if (ds[i].why != NULL)
+				buf_json_cstr(&ob, ds[i].when);
+			else
+				buf_puts(&ob, "null");
+			buf_putc(&ob, '}');
+			printf("%s", ob.oom ? "" : buf_cstr(&ob));
+		}
+		printf("]}\n");
 	} else {
 		printf("spool    %s\n", c->spool_dir);
 		for (i = 0; i < NSTATES; i++)
@@ -367,7 +569,17 @@ cmd_status(const char *cfg, int argc, char **argv)
 		else
 			printf("runner           %s\n", running ? "running" :
 			    "idle");
+		for (i = 0; i < nds; i++) {
+			printf("forward          %s  backlog %zu\n",
+			    dest_public(ds[i].url, url, sizeof(url)),
+			    ds[i].backlog);
+			if (ds[i].why != NULL)
+				printf("  last error     %s %s\n", ds[i].when,
+				    cli_safe(&ob, ds[i].why, ""));
+		}
 	}
+	dest_stats_free(ds, nds);
+	buf_free(&ob);
 	spool_close(s);
 	conf_free(c);
 	return EXIT_OK;

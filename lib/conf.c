@@ -482,7 +482,7 @@ static const struct conf_key keys[] = {
 	  "https://sqs.REGION.amazonaws.com" },
 	{ KEY(SC_EVENT, "exchange", K_STRING), EV(exchange),
 	  .doc = "with forward = amqp://, the exchange to publish to; "
-	  "default the default exchange (\"\")" },
+	  "default hookpipe, the one hookpipe-worker declares" },
 	{ KEY(SC_EVENT, "routing_key", K_STRING), EV(routing_key),
 	  .doc = "with forward = amqp://, the routing key; default the "
 	  "event's name" },

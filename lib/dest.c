@@ -279,6 +279,28 @@ parse_amqp(const char *url, struct dest_url *u, struct err *e)
 	return 0;
 }
 
+const char *
+dest_public(const char *url, char *out, size_t len)
+{
+	const char	*auth, *end, *at = NULL, *p;
+
+	if ((auth = strstr(url, "://")) == NULL) {
+		(void)snprintf(out, len, "%s", url);
+		return out;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		(void)snprintf(out, len, "%s", url);
+	else
+		(void)snprintf(out, len, "%.*s%s", (int)(auth - url), url,
+		    at + 1);
+	return out;
+}
+
 int
 dest_parse(const char *url, struct dest_url *u, struct err *e)
 {

@@ -19,6 +19,9 @@
 #include "util.h"
 
 #define DEST_POLLFDS	3	/* descriptors a job asks to poll, at most */
+/* forward = amqp:// without `exchange`: the exchange hookpipe-worker
+ * declares without one (the default of [worker] exchange in conf.c). */
+#define DEST_AMQP_EXCHANGE	"hookpipe"
 
 /* A forward URL, parsed. */
 struct dest_url {
@@ -93,6 +96,13 @@ int	dest_check(const struct event_conf *, struct err *);
 /* conf_load's rules: the options the scheme needs, none it does not
  * take, none without forward. 0, or -1 with the key at fault in *key. */
 int	dest_options(const struct event_conf *, const char **, struct err *);
+/* The URL for display: without a user or password ("userinfo@"). */
+const char *dest_public(const char *, char *, size_t);
+/* amqp[s]://: connect, log in, open a channel, close again, declaring
+ * nothing (hookpipe check --connect); the password is secret_file's
+ * first line (NULL: guest). 0, or -1 with the reason. */
+int	dest_amqp_probe(const struct dest_url *, const char *, const char *,
+	    int, struct err *);
 /* Make a scheme's ops available (dest_net_init does it for libcurl's). */
 void	dest_register(const struct dest_ops *);
 /* Register the schemes this build can send to: once, before any start. */

@@ -204,7 +204,9 @@ conn_open(struct aconn *ac, int64_t ms, struct err *e)
 		ms = 500;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if (read_pass(ac->secret_file, pass, sizeof(pass), e) == -1)
+	if (ac->secret_file == NULL)
+		(void)snprintf(pass, sizeof(pass), "guest");
+	else if (read_pass(ac->secret_file, pass, sizeof(pass), e) == -1)
 		return -1;
 	if ((ac->conn = amqp_new_connection()) == NULL) {
 		wipe(pass, sizeof(pass));
@@ -599,7 +601,11 @@ a_start(struct dest_job *j, const struct dest_url *u,
 	j->st = aj;
 	if (read_body(m->body, &aj->body, e) == -1)
 		return -1;
-	aj->exchange = dupe(m->ev->exchange, &oom);
+	/* Without `exchange`, the one hookpipe-worker declares by default
+	 * ([worker] exchange): a receiver and its workers configured with
+	 * no exchange at all meet there. */
+	aj->exchange = dupe(m->ev->exchange != NULL ? m->ev->exchange :
+	    DEST_AMQP_EXCHANGE, &oom);
 	aj->rkey = dupe(m->ev->routing_key != NULL ? m->ev->routing_key :
 	    m->env->event, &oom);
 	aj->ctype = dupe(m->env->content_type != NULL ?
@@ -713,6 +719,34 @@ a_cancel(struct dest_job *j)
 	free(aj->name);
 	free(aj);
 	j->st = NULL;
+}
+
+int
+dest_amqp_probe(const struct dest_url *u, const char *secret_file,
+    const char *ca_file, int tls_verify, struct err *e)
+{
+	struct aconn	*ac;
+	int		 rc;
+
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		return err_sys(e, "out of memory");
+	ac->u = *u;
+	/* conn_open only reads them. */
+	ac->secret_file = (char *)(uintptr_t)secret_file;
+	ac->ca_file = (char *)(uintptr_t)ca_file;
+	ac->tls_verify = tls_verify;
+	rc = conn_open(ac, CONNECT_MAX_MS, e);
+	if (ac->conn != NULL) {
+		if (rc == 0) {
+			(void)amqp_channel_close(ac->conn, CHANNEL,
+			    AMQP_REPLY_SUCCESS);
+			(void)amqp_connection_close(ac->conn,
+			    AMQP_REPLY_SUCCESS);
+		}
+		(void)amqp_destroy_connection(ac->conn);
+	}
+	free(ac);
+	return rc;
 }
 
 static const struct dest_ops amqp_ops = {

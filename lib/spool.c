@@ -809,6 +809,18 @@ hist_fold(struct history *h, json_object *o)
 	return 0;
 }
 
+int64_t
+spool_hist_mtime(struct spool *s, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(s->fd[SP_HIST], name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000 +
+	    st.st_mtim.tv_nsec / 1000;
+}
+
 int
 spool_hist_load(struct spool *s, const char *name, struct history *h,
     struct err *e)

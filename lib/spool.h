@@ -223,6 +223,9 @@ struct history {
 	json_object	*records;	/* every record (an array), for
 					   `hookpipe show` */
 };
+/* When hist/NAME was last appended to (µs since the epoch; 0: no
+ * history): no record in it is newer. */
+int64_t	spool_hist_mtime(struct spool *, const char *);
 /* Read hist/NAME (none: an empty history). */
 int	spool_hist_load(struct spool *, const char *, struct history *,
 	    struct err *);

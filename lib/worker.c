@@ -432,9 +432,11 @@ parse_hdrs(const amqp_basic_properties_t *p, struct hdrs *h)
 				return "hookpipe-endpoint is not a string";
 			h->has_endpoint = 1;
 		} else if (IS("hookpipe-id")) {
-			if (hdr_str(v, h->id) == -1 || !event_id_ok(h->id))
+			if (hdr_str(v, h->id) == -1 || (h->id[0] != '\0' &&
+			    !event_id_ok(h->id)))
 				return "hookpipe-id is no valid event id";
-			h->has_id = 1;
+			/* Empty: the sender gave none (hookpipe-amqp(7)). */
+			h->has_id = h->id[0] != '\0';
 		} else if (IS("hookpipe-request-id")) {
 			if (hdr_str(v, h->request_id) == -1)
 				return "hookpipe-request-id is not a string";
