@@ -100,7 +100,7 @@ hbuild=$H/src/build-home
 owner make -s -C "$hbuild" install DESTDIR="$H/dest" > "$T/destdir.out" 2>&1
 ok $? "make install DESTDIR=... in the build tree"
 n=$(find "$H/dest$P/share/man" -type f | wc -l)
-want=$(find "$abs_top_srcdir/man" -name 'hookpipe*.[1-8]' | wc -l)
+want=$(find "$SRC/man" -name 'hookpipe*.[1-8]' | wc -l)
 is "$n" "$want" "DESTDIR install has the $want man pages of man/"
 
 # --- the installed responder behind lighttpd, as the site owner ----------
