@@ -508,3 +508,27 @@ dest_done(struct dest_job *j, int code, int timed_out, const char *fmt, ...)
 	    sizeof(j->res.tail) - 1 : (size_t)n;
 	return 1;
 }
+
+int
+dest_read_body(int fd, struct buf *b, size_t max, const char *verb,
+    struct err *e)
+{
+	char	chunk[65536];
+	ssize_t	n;
+	off_t	off = 0;
+
+	for (;;) {
+		n = pread(fd, chunk, sizeof(chunk), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return err_sys(e, "unable to read the event body");
+		if (n == 0)
+			break;
+		buf_add(b, chunk, (size_t)n);
+		if (b->oom || b->len > max)
+			return err_set(e, "the body is too large to %s", verb);
+		off += n;
+	}
+	return 0;
+}

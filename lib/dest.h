@@ -124,4 +124,8 @@ void	dest_cancel(struct dest_job *);
 int	dest_done(struct dest_job *, int, int, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 
+/* An event's body, whole, from its descriptor (pread from 0) into b;
+ * refused past max bytes ("the body is too large to VERB"). */
+int	dest_read_body(int, struct buf *, size_t, const char *, struct err *);
+
 #endif

@@ -553,29 +553,6 @@ conn_get(const struct dest_url *u, const struct dest_msg *m, struct err *e)
 	return conns[i];
 }
 
-static int
-read_body(int fd, struct buf *b, struct err *e)
-{
-	char	chunk[65536];
-	ssize_t	n;
-	off_t	off = 0;
-
-	for (;;) {
-		n = pread(fd, chunk, sizeof(chunk), off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return err_sys(e, "unable to read the event body");
-		if (n == 0)
-			break;
-		buf_add(b, chunk, (size_t)n);
-		if (b->oom || b->len > BODY_MAX)
-			return err_set(e, "the body is too large to publish");
-		off += n;
-	}
-	return 0;
-}
-
 static char *
 dupe(const char *s, int *oom)
 {
@@ -599,7 +576,7 @@ a_start(struct dest_job *j, const struct dest_url *u,
 	if ((aj = calloc(1, sizeof(*aj))) == NULL)
 		return err_sys(e, "out of memory");
 	j->st = aj;
-	if (read_body(m->body, &aj->body, e) == -1)
+	if (dest_read_body(m->body, &aj->body, BODY_MAX, "publish", e) == -1)
 		return -1;
 	/* Without `exchange`, the one hookpipe-worker declares by default
 	 * ([worker] exchange): a receiver and its workers configured with

@@ -109,30 +109,6 @@ on_timer(CURLM *multi, long ms, void *arg)
 	return 0;
 }
 
-/* The body, whole: the signature covers it and SQS carries it in JSON. */
-static int
-read_body(int fd, struct buf *b, struct err *e)
-{
-	char	chunk[65536];
-	ssize_t	n;
-	off_t	off = 0;
-
-	for (;;) {
-		n = pread(fd, chunk, sizeof(chunk), off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return err_sys(e, "unable to read the event body");
-		if (n == 0)
-			break;
-		buf_add(b, chunk, (size_t)n);
-		if (b->oom || b->len > BODY_MAX)
-			return err_set(e, "the body is too large to forward");
-		off += n;
-	}
-	return 0;
-}
-
 static int
 add_header(struct cjob *c, const char *h, struct err *e)
 {
@@ -266,7 +242,8 @@ start_https(struct dest_job *j, const struct dest_url *u,
 		return err_sys(e, "out of memory");
 	j->st = c;
 	c->kind = K_HTTPS;
-	if (read_body(m->body, &c->post, e) == -1 || sign_https(c, m, e) == -1)
+	if (dest_read_body(m->body, &c->post, BODY_MAX, "forward", e) == -1 ||
+	    sign_https(c, m, e) == -1)
 		return -1;
 	buf_printf(&ct, "Content-Type: %s", m->env->content_type != NULL ?
 	    m->env->content_type : "application/json");
@@ -404,7 +381,8 @@ start_sqs(struct dest_job *j, const struct dest_url *u,
 	j->st = c;
 	c->kind = K_SQS;
 	if (load_creds(m->ev->credentials_file, c, token, sizeof(token), e) ==
-	    -1 || read_body(m->body, &c->post, e) == -1)
+	    -1 ||
+	    dest_read_body(m->body, &c->post, BODY_MAX, "forward", e) == -1)
 		goto out;
 	if (m->ev->endpoint_url != NULL) {
 		buf_puts(&base, m->ev->endpoint_url);
