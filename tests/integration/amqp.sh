@@ -251,7 +251,11 @@ ok $? "once bound, they are delivered"
 is "$(tool count hp.late)" 5 "all 5 arrive in the queue bound late"
 
 # 4. basic.nack: hp.small holds 2 (x-overflow reject-publish); the rest
-# is refused and retried until the queue is emptied.
+# is refused and retried until the queue is emptied. Declared again
+# (the same arguments: a no-op when it is there): a broker killed -9
+# soon after the first declaration may have lost it (seen in CI).
+tool declare hp hp.small ev.small x-max-length=2 x-overflow=reject-publish >/dev/null
+ok $? "the small queue is there"
 : > "$T/list4"
 for i in $(seq 5); do
 	body "d$i" ev.small "id-d$i"
