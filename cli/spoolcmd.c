@@ -376,7 +376,8 @@ dest_last_error(struct spool *s, struct dstat *ds)
 	char		 cut[40];
 	size_t		 i, j;
 
-	qsort(ds->cand, ds->ncand, sizeof(*ds->cand), cmp_cand);
+	if (ds->ncand > 1)	/* qsort of NULL, 0 is undefined */
+		qsort(ds->cand, ds->ncand, sizeof(*ds->cand), cmp_cand);
 	for (i = 0; i < ds->ncand; i++) {
 		fmt_time_us(ds->cand[i].mtime, cut, sizeof(cut));
 		/* Nothing in this history (or an older one) is newer. */

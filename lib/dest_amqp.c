@@ -326,6 +326,7 @@ ret_header(struct aconn *ac, const amqp_frame_t *f)
 		    memcmp(t->key.bytes, "hookpipe-spool-name", t->key.len) ==
 		    0 && (t->value.kind == AMQP_FIELD_KIND_UTF8 ||
 		    t->value.kind == AMQP_FIELD_KIND_BYTES) &&
+		    t->value.value.bytes.len > 0 &&
 		    t->value.value.bytes.len < sizeof(ac->ret_name)) {
 			memcpy(ac->ret_name, t->value.value.bytes.bytes,
 			    t->value.value.bytes.len);

@@ -360,7 +360,8 @@ hdr_str(const amqp_field_value_t *v, char *out)
 		if (((const unsigned char *)v->value.bytes.bytes)[i] < 0x20 ||
 		    ((const unsigned char *)v->value.bytes.bytes)[i] >= 0x7f)
 			return -1;
-	memcpy(out, v->value.bytes.bytes, v->value.bytes.len);
+	if (v->value.bytes.len > 0)	/* an empty one may carry NULL */
+		memcpy(out, v->value.bytes.bytes, v->value.bytes.len);
 	out[v->value.bytes.len] = '\0';
 	return 0;
 }
@@ -408,7 +409,7 @@ parse_hdrs(const amqp_basic_properties_t *p, struct hdrs *h)
 
 	memset(h, 0, sizeof(*h));
 	if ((p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) &&
-	    p->message_id.len < HDR_MAX) {
+	    p->message_id.len > 0 && p->message_id.len < HDR_MAX) {
 		memcpy(h->message_id, p->message_id.bytes, p->message_id.len);
 		h->message_id[p->message_id.len] = '\0';
 		h->has_message_id = strlen(h->message_id) ==
@@ -453,7 +454,7 @@ parse_hdrs(const amqp_basic_properties_t *p, struct hdrs *h)
 	if (!h->has_event)
 		return "no hookpipe-event header: not a hookpipe message";
 	if ((p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) &&
-	    p->content_type.len < HDR_MAX) {
+	    p->content_type.len > 0 && p->content_type.len < HDR_MAX) {
 		memcpy(h->content_type, p->content_type.bytes,
 		    p->content_type.len);
 		h->content_type[p->content_type.len] = '\0';
