@@ -13,6 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 
 FAKETIME=$(command -v faketime || true)
+# faketime preloads its library before the sanitizer build's ASan runtime.
+FT_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 PY3=/usr/bin/python3
 TOKEN='alerts-token-0123456789abcdef'
 mkdir -p "$T/h"
@@ -140,7 +142,7 @@ is "$(count_files "$T/spool/dead")" 3 "three events dead"
 HP check --alerts
 is "$(ncalls)" 2 "within the window: no alert yet"
 if [ -n "$FAKETIME" ]; then
-	"$FAKETIME" -f +2h "$BUILD/hookpipe" -c "$T/a.ini" check --alerts
+	ASAN_OPTIONS=$FT_ASAN "$FAKETIME" -f +2h "$BUILD/hookpipe" -c "$T/a.ini" check --alerts
 	is "$(calls | sed -n 3p)" "firing dead 3" "after the window: one alert, count 3"
 	is "$(ncalls)" 3 "one alert for the three"
 	"$PY3" -c '
@@ -169,10 +171,10 @@ printf '[health]\nrunner_max_age = 10m\n' >> "$T/a.ini"
 HP check --alerts
 is "$(ncalls)" "$base" "a runner ran recently: runner does not fire"
 if [ -n "$FAKETIME" ]; then
-	"$FAKETIME" -f +1h "$BUILD/hookpipe" -c "$T/a.ini" check --alerts
+	ASAN_OPTIONS=$FT_ASAN "$FAKETIME" -f +1h "$BUILD/hookpipe" -c "$T/a.ini" check --alerts
 	like "$(calls | sed -n "$((base + 1))p")" '^firing runner [0-9]+$' \
 	    "no runner for an hour: runner fires"
-	"$FAKETIME" -f +1h "$BUILD/hookpipe" -c "$T/a.ini" check --alerts
+	ASAN_OPTIONS=$FT_ASAN "$FAKETIME" -f +1h "$BUILD/hookpipe" -c "$T/a.ini" check --alerts
 	is "$(ncalls)" "$((base + 1))" "and only once"
 	"$BUILD/hookpipe-run" -q -c "$T/a.ini"
 	is "$(calls | sed -n "$((base + 2))p")" "resolved runner 0" \
