@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/worker.sh [BUILD]: broker -> handled per second with one and with
-# two hookpipe-worker processes (consistent-hash, one queue and spool
+# two hookpipe-worker processes (shard exchange, one queue and spool
 # each), handler /bin/true, default durability. M messages are
 # published first (tests/unit/amqp-pub, persistent, confirmed) while the
 # workers are stopped; the clock runs from the workers' start until
@@ -33,9 +33,12 @@ handler = /bin/true
 broker = amqp://$RMQ_USER@127.0.0.1:$RMQ_PORT/
 secret_file = secret
 exchange = bench$1
-exchange_type = consistent-hash
+exchange_type = shard
 queue = q$1$2
 EOI
+	if [ "$1" = 2 ]; then
+		echo "bindings = $([ "$2" = a ] && echo 0-31 || echo 32-63)" >> "$T/$1$2.ini"
+	fi
 }
 done_count() { cat "$@" 2>/dev/null | grep -c '"state":"done"'; }
 

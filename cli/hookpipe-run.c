@@ -68,8 +68,6 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct runner_stats	 st;
-	struct sigaction	 sa;
-	struct diag		 d = { { 0 }, 0, 0 };
 	struct conf		*c;
 	struct spool		*s;
 	struct dlog		 log;
@@ -111,23 +109,12 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	(void)signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
+	stop_signals(on_term);
 
 	cfg = conf_locate(cfg);
-	if ((c = conf_load(cfg, &d)) == NULL) {
-		say_lines(buf_cstr(&d.text));
-		say(SAY_FATAL, "unable to load %s: %d error%s: fix %s "
-		    "(hookpipe check -c %s)", cfg, d.nerr, d.nerr == 1 ? "" :
-		    "s", d.nerr == 1 ? "it" : "them", cfg);
-		diag_free(&d);
+	if ((c = conf_load_say(cfg)) == NULL) {
 		return EXIT_FAIL;
 	}
-	diag_free(&d);
 	if ((s = spool_open(c->spool_dir, SPOOL_CREATE, &e)) == NULL) {
 		say(SAY_FATAL, "%s", e.msg);
 		conf_free(c);

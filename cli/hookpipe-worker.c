@@ -104,8 +104,6 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct sigaction	 sa;
-	struct diag		 d = { { 0 }, 0, 0 };
 	struct conf		*c;
 	struct spool		*s;
 	struct worker		*w;
@@ -145,23 +143,12 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	(void)signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
+	stop_signals(on_term);
 
 	cfg = conf_locate(cfg);
-	if ((c = conf_load(cfg, &d)) == NULL) {
-		say_lines(buf_cstr(&d.text));
-		say(SAY_FATAL, "unable to load %s: %d error%s: fix %s "
-		    "(hookpipe check -c %s)", cfg, d.nerr, d.nerr == 1 ? "" :
-		    "s", d.nerr == 1 ? "it" : "them", cfg);
-		diag_free(&d);
+	if ((c = conf_load_say(cfg)) == NULL) {
 		return EXIT_FAIL;
 	}
-	diag_free(&d);
 	if (!c->worker.on) {
 		say(SAY_FATAL, "%s has no [worker] section: name the broker "
 		    "and the queue there (hookpipe-worker(8))", cfg);

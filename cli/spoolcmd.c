@@ -35,20 +35,12 @@ static const enum spool_dir states[] = {
 struct conf *
 cli_open(const char *cfg, struct spool **s)
 {
-	struct diag	 d = { { 0 }, 0, 0 };
 	struct conf	*c;
 	struct err	 e;
 	struct stat	 st;
 
-	if ((c = conf_load(cfg, &d)) == NULL) {
-		say_lines(buf_cstr(&d.text));
-		say(SAY_FATAL, "unable to load %s: %d error%s: fix %s "
-		    "(hookpipe check -c %s)", cfg, d.nerr, d.nerr == 1 ? "" :
-		    "s", d.nerr == 1 ? "it" : "them", cfg);
-		diag_free(&d);
+	if ((c = conf_load_say(cfg)) == NULL)
 		return NULL;
-	}
-	diag_free(&d);
 	if (stat(c->spool_dir, &st) == -1) {
 		say(SAY_FATAL, "unable to open the spool %s: %s (has any "
 		    "event been received yet?)", c->spool_dir,

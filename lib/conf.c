@@ -115,8 +115,7 @@ static const char *const unknown_events[] = { "accept", "reject", NULL };
 static const char *const algorithms[] = { "sha256", "sha512", NULL };
 static const char *const encodings[] = { "hex", "base64", NULL };
 static const char *const modes[] = { "queue", "sync", NULL };
-static const char *const exchange_types[] = { "topic", "consistent-hash",
-	NULL };
+static const char *const exchange_types[] = { "topic", "shard", NULL };
 
 /* Stored as an int through memcpy (store_num). */
 _Static_assert(sizeof(enum durability) == sizeof(int), "enum size");
@@ -445,18 +444,19 @@ static const struct conf_key keys[] = {
 	  .doc = "the exchange the runners publish to, declared durable" },
 	{ KEY(SC_WORKER, "exchange_type", K_ENUM), .def = "topic",
 	  CF(worker.exchange_type), .names = exchange_types,
-	  .fix = "write topic (routing key = event name) or consistent-hash "
-	  "(one id, one queue)",
-	  .doc = "topic: bindings are event name patterns; consistent-hash: "
-	  "x-consistent-hash on message_id, bindings are weights" },
+	  .fix = "write topic (routing key = event name) or shard (one id, "
+	  "one queue, for dedupe across receivers)",
+	  .doc = "topic: bindings are event name patterns; shard: a headers "
+	  "exchange on the hookpipe-shard header, bindings are the shards "
+	  "(0-63) this worker owns" },
 	{ KEY(SC_WORKER, "queue", K_STRING), CF(worker.queue),
 	  .doc = "this worker's queue, declared durable (quorum where the "
 	  "broker has it); required" },
 	{ KEY(SC_WORKER, "bindings", K_STRING), CF(worker.bindings),
 	  .doctype = "list",
 	  .doc = "what the queue is bound to the exchange with, comma-"
-	  "separated: event name patterns (* one word, # any); weights "
-	  "with consistent-hash; default # or 1" },
+	  "separated: event name patterns (* one word, # any); with shard, "
+	  "shard numbers and ranges such as 0-31; default # or 0-63" },
 	{ KEY(SC_WORKER, "prefetch", K_INT), RANGE(1, 65535),
 	  CF(worker.prefetch),
 	  .doc = "unacknowledged messages the broker sends ahead; default "
@@ -2133,18 +2133,14 @@ worker_url(struct worker_conf *w, const char **why)
 	return 0;
 }
 
-/* A binding: a topic pattern of event name words (letters, digits, _ and
- * -, or * and #, between dots), or with consistent-hash a weight. */
+/* A topic binding: a pattern of event name words (letters, digits, _
+ * and -, or * and #, between dots). */
 static int
-binding_ok(const char *b, enum worker_exchange type)
+binding_ok(const char *b)
 {
 	const char	*p;
 	size_t		 n;
 
-	if (type == WX_HASH) {
-		n = strspn(b, "0123456789");
-		return n > 0 && n < 6 && b[n] == '\0' && atoi(b) > 0;
-	}
 	if (*b == '\0' || strlen(b) > 255)
 		return 0;
 	for (p = b;; p += n + 1) {
@@ -2158,6 +2154,28 @@ binding_ok(const char *b, enum worker_exchange type)
 		if (p[n] == '\0')
 			return 1;
 	}
+}
+
+/* A shard binding: N or N-M, 0 <= N <= M < SHARDS, added to *mask. */
+static int
+shard_ok(const char *b, uint64_t *mask)
+{
+	char		*end;
+	unsigned long	 lo, hi;
+
+	if (*b < '0' || *b > '9')
+		return 0;
+	lo = hi = strtoul(b, &end, 10);
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			return 0;
+		hi = strtoul(end + 1, &end, 10);
+	}
+	if (*end != '\0' || lo > hi || hi >= SHARDS)
+		return 0;
+	for (; lo <= hi; lo++)
+		*mask |= (uint64_t)1 << lo;
+	return 1;
 }
 
 /* A queue or exchange name: what AMQP takes, without the amq. prefix the
@@ -2203,21 +2221,44 @@ load_worker(struct loader *l, struct conf *c)
 		bad(l, &wh, "exchange", "'%s': an exchange name is 1-255 of "
 		    "A-Z a-z 0-9 _ - . : and does not start with amq.",
 		    w->exchange);
+	else if (w->exchange != NULL && w->exchange_type == WX_SHARD &&
+	    strlen(w->exchange) > 240)
+		bad(l, &wh, "exchange", "'%.20s...' is longer than 240: the "
+		    "shard claims are named EXCHANGE.shard.N", w->exchange);
 	if (strlist_split(&w->binding, w->bindings != NULL ? w->bindings :
-	    w->exchange_type == WX_HASH ? "1" : "#") == -1) {
+	    w->exchange_type == WX_SHARD ? "0-63" : "#") == -1) {
 		bad(l, &wh, "bindings", "out of memory");
 		return;
 	}
 	for (i = 0; i < w->binding.n; i++)
-		if (!binding_ok(w->binding.v[i], w->exchange_type))
-			bad(l, &wh, "bindings", w->exchange_type == WX_HASH ?
-			    "'%s' is not a weight: write a number from 1 to "
-			    "99999 (its share of the ids)" : "'%s' is not an "
+		if (w->exchange_type == WX_SHARD ?
+		    !shard_ok(w->binding.v[i], &w->shards) :
+		    !binding_ok(w->binding.v[i]))
+			bad(l, &wh, "bindings", w->exchange_type == WX_SHARD ?
+			    "'%s' is not a shard: write a number from 0 to 63 "
+			    "or a range such as 0-31 (each shard belongs to "
+			    "one worker)" : "'%s' is not an "
 			    "event name pattern: words of A-Z a-z 0-9 _ - "
 			    "between dots, or * (one word) or # (any words)",
 			    w->binding.v[i]);
 	if (w->binding.n == 0)
 		bad(l, &wh, "bindings", "empty: write # for every event");
+}
+
+struct conf *
+conf_load_say(const char *path)
+{
+	struct diag	 d = { { 0 }, 0, 0 };
+	struct conf	*c;
+
+	if ((c = conf_load(path, &d)) == NULL) {
+		say_lines(buf_cstr(&d.text));
+		say(SAY_FATAL, "unable to load %s: %d error%s: fix %s "
+		    "(hookpipe check -c %s)", path, d.nerr, d.nerr == 1 ? "" :
+		    "s", d.nerr == 1 ? "it" : "them", path);
+	}
+	diag_free(&d);
+	return c;
 }
 
 struct conf *

@@ -126,7 +126,7 @@ struct alert_conf {
 
 /* [worker]: hookpipe-worker's side of the broker, on when the section is
  * there. The broker URL is kept as written and in parts. */
-enum worker_exchange { WX_TOPIC, WX_HASH };
+enum worker_exchange { WX_TOPIC, WX_SHARD };
 
 struct worker_conf {
 	int		 on;
@@ -141,6 +141,7 @@ struct worker_conf {
 	char		*queue;
 	char		*bindings;		/* as written */
 	struct strlist	 binding;		/* split */
+	uint64_t	 shards;		/* shard: bit N, shard N owned */
 	int		 prefetch;		/* 0: [delivery] concurrency */
 };
 
@@ -217,6 +218,9 @@ struct conf_keydoc {
 /* Load and validate the file. Returns NULL when it has any error; every
  * problem found (errors and warnings) is in the diag. */
 struct conf	*conf_load(const char *, struct diag *);
+/* conf_load for a program: on failure the problems and what to do are
+ * said on standard error (say) and NULL is returned. */
+struct conf	*conf_load_say(const char *);
 void		 conf_free(struct conf *);
 /* 1 when the file or the token file changed since the load. */
 int		 conf_stale(const struct conf *);

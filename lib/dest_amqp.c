@@ -31,7 +31,7 @@
 #define CONNECT_MAX_MS	10000	/* connect + login, at most */
 #define BACKOFF_MIN_MS	1000	/* after a failed connect ... */
 #define BACKOFF_MAX_MS	30000	/* ... doubling up to this */
-#define NHEADERS	7
+#define NHEADERS	8
 #define CHANNEL		1
 
 enum ajstate { AJ_QUEUED, AJ_SENT, AJ_DONE };
@@ -282,6 +282,7 @@ publish(struct aconn *ac, struct ajob *aj)
 	amqp_basic_properties_t	p;
 	amqp_table_entry_t	h[NHEADERS];
 	amqp_bytes_t		body;
+	char			shard[8];
 
 	memset(&p, 0, sizeof(p));
 	hdr_str(&h[0], "hookpipe-event", aj->event);
@@ -291,6 +292,9 @@ publish(struct aconn *ac, struct ajob *aj)
 	hdr_int(&h[4], "hookpipe-received-us", aj->received_us);
 	hdr_int(&h[5], "hookpipe-attempt", aj->attempt);
 	hdr_str(&h[6], "hookpipe-spool-name", aj->name);
+	/* What a shard exchange routes on: one id, one worker's queue. */
+	(void)snprintf(shard, sizeof(shard), "%u", shard_of(aj->msgid));
+	hdr_str(&h[7], "hookpipe-shard", shard);
 	p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
 	    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG |
 	    AMQP_BASIC_HEADERS_FLAG;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,12 @@ crc32c(uint32_t crc, const void *p, size_t n)
 	while (n-- > 0)
 		crc = table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
 	return ~crc;
+}
+
+unsigned
+shard_of(const char *id)
+{
+	return crc32c(0, id, strlen(id)) % SHARDS;
 }
 
 int
@@ -605,6 +612,19 @@ say_lines(const char *text)
 		else
 			say(SAY_ERROR, "%.*s", len, p);
 	}
+}
+
+void
+stop_signals(void (*fn)(int))
+{
+	struct sigaction sa;
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
 }
 
 void

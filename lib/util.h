@@ -43,6 +43,10 @@ int	parse_bool(const char *);
 
 /* CRC-32C (Castagnoli) of n bytes, continuing from crc (0 to start). */
 uint32_t crc32c(uint32_t, const void *, size_t);
+/* The shards of exchange_type = shard (hookpipe-amqp(7)): a message's
+ * shard is CRC-32C(message_id) mod SHARDS, the same on every receiver. */
+#define SHARDS	64
+unsigned shard_of(const char *);
 /* Write all n bytes, retrying short writes and EINTR. */
 int	write_all(int, const void *, size_t);
 /* Open a regular file (relative to dirfd, or AT_FDCWD) without waiting
@@ -115,6 +119,9 @@ void	say_lines(const char *);
 /* getopt's complaint, in the form (the mains set opterr = 0 and start
  * optstring with ':'): ch is what getopt returned, '?' or ':'. */
 void	say_getopt(int, char *const *);
+/* A long-running program's signals: SIGPIPE ignored; SIGTERM, SIGINT and
+ * SIGHUP call fn (which sets a flag). */
+void	stop_signals(void (*)(int));
 /* 1 when the error is one that may pass by itself (I/O error, disk
  * full, out of memory or descriptors): exit EXIT_TEMP, not EXIT_FAIL. */
 int	err_temporary(const struct err *);

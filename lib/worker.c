@@ -224,36 +224,109 @@ declare_queue(struct worker *w, struct err *e)
 	return 0;
 }
 
-/* The exchange, as the runners that publish declare it: durable; for
- * consistent-hash, hashing the message_id property (the dedupe key), so
- * one id always reaches the same queue. */
+/* The exchange, durable: topic routes on the event name; shard is a
+ * headers exchange on the hookpipe-shard header the runners set, a
+ * number the same on every receiver for one id (shard_of). */
 static int
 declare_exchange(struct worker *w, struct err *e)
 {
 	const struct worker_conf	*wc = &w->c->worker;
-	amqp_table_entry_t		 arg;
-	amqp_table_t			 args = amqp_empty_table;
 	amqp_rpc_reply_t		 r;
 
-	if (wc->exchange_type == WX_HASH) {
-		arg.key = bytes("hash-property");
-		arg.value.kind = AMQP_FIELD_KIND_UTF8;
-		arg.value.value.bytes = bytes("message_id");
-		args.num_entries = 1;
-		args.entries = &arg;
-	}
 	(void)amqp_exchange_declare(w->conn, w->ch, bytes(wc->exchange),
-	    bytes(wc->exchange_type == WX_HASH ? "x-consistent-hash" :
-	    "topic"), 0, 1, 0, 0, args);
+	    bytes(wc->exchange_type == WX_SHARD ? "headers" : "topic"), 0, 1,
+	    0, 0, amqp_empty_table);
 	if ((r = amqp_get_rpc_reply(w->conn)).reply_type ==
 	    AMQP_RESPONSE_NORMAL)
 		return 0;
 	(void)rpc_err(w, r, "unable to declare the exchange", e);
-	if (wc->exchange_type == WX_HASH)
-		return err_set(e, "%s (exchange_type = consistent-hash needs "
-		    "the broker's plugin: rabbitmq-plugins enable "
-		    "rabbitmq_consistent_hash_exchange)", e->msg);
-	return -1;
+	return err_set(e, "%s (exchange %s exists with another type: give "
+	    "this exchange_type its own exchange)", e->msg, wc->exchange);
+}
+
+/* Each shard this worker owns is claimed by an exclusive queue, which
+ * the broker lets one connection hold: a second worker given the same
+ * shard is refused until the first is gone, so one id never reaches two
+ * live workers. The broker deletes the claims with the connection. */
+static int
+claim_shards(struct worker *w, struct err *e)
+{
+	const struct worker_conf	*wc = &w->c->worker;
+	amqp_rpc_reply_t		 r;
+	char				 name[300];
+	unsigned			 k;
+
+	for (k = 0; k < SHARDS; k++) {
+		if (!(wc->shards & (uint64_t)1 << k))
+			continue;
+		(void)snprintf(name, sizeof(name), "%s.shard.%u", wc->exchange,
+		    k);
+		(void)amqp_queue_declare(w->conn, w->ch, bytes(name), 0, 0, 1,
+		    1, amqp_empty_table);
+		if ((r = amqp_get_rpc_reply(w->conn)).reply_type ==
+		    AMQP_RESPONSE_NORMAL)
+			continue;
+		if (rpc_err(w, r, "unable to claim the shard", e) == -1 &&
+		    r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+		    r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
+		    ((amqp_channel_close_t *)r.reply.decoded)->reply_code ==
+		    AMQP_RESOURCE_LOCKED)
+			return err_set(e, "shard %u is held by another worker "
+			    "connected to the broker (queue %s): give each "
+			    "shard to one worker in bindings", k, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The bindings: topic patterns as written; with shard, one binding per
+ * owned shard and none for the others (a binding left from an earlier
+ * configuration would copy those ids to this queue too). */
+static int
+bind_queue(struct worker *w, struct err *e)
+{
+	const struct worker_conf	*wc = &w->c->worker;
+	amqp_table_entry_t		 arg[2];
+	amqp_table_t			 args;
+	amqp_rpc_reply_t		 r;
+	char				 num[8];
+	unsigned			 k;
+	size_t				 i;
+
+	if (wc->exchange_type == WX_TOPIC) {
+		for (i = 0; i < wc->binding.n; i++) {
+			(void)amqp_queue_bind(w->conn, w->ch, bytes(wc->queue),
+			    bytes(wc->exchange), bytes(wc->binding.v[i]),
+			    amqp_empty_table);
+			if ((r = amqp_get_rpc_reply(w->conn)).reply_type !=
+			    AMQP_RESPONSE_NORMAL)
+				return rpc_err(w, r, "unable to bind the "
+				    "queue", e);
+		}
+		return 0;
+	}
+	arg[0].key = bytes("x-match");
+	arg[0].value.kind = AMQP_FIELD_KIND_UTF8;
+	arg[0].value.value.bytes = bytes("all");
+	arg[1].key = bytes("hookpipe-shard");
+	arg[1].value.kind = AMQP_FIELD_KIND_UTF8;
+	args.num_entries = 2;
+	args.entries = arg;
+	for (k = 0; k < SHARDS; k++) {
+		(void)snprintf(num, sizeof(num), "%u", k);
+		arg[1].value.value.bytes = bytes(num);
+		if (wc->shards & (uint64_t)1 << k)
+			(void)amqp_queue_bind(w->conn, w->ch, bytes(wc->queue),
+			    bytes(wc->exchange), amqp_empty_bytes, args);
+		else
+			(void)amqp_queue_unbind(w->conn, w->ch,
+			    bytes(wc->queue), bytes(wc->exchange),
+			    amqp_empty_bytes, args);
+		if ((r = amqp_get_rpc_reply(w->conn)).reply_type !=
+		    AMQP_RESPONSE_NORMAL)
+			return rpc_err(w, r, "unable to bind the queue", e);
+	}
+	return 0;
 }
 
 int
@@ -264,7 +337,6 @@ worker_connect(struct worker *w, struct err *e)
 	amqp_rpc_reply_t		 r;
 	struct timeval			 tv = { RPC_TIMEOUT, 0 };
 	char				 pass[SECRET_MAX];
-	size_t				 i;
 	int				 rc;
 
 	worker_close(w);
@@ -297,16 +369,10 @@ worker_connect(struct worker *w, struct err *e)
 	    AMQP_RESPONSE_NORMAL)
 		return rpc_err(w, r, "unable to open a channel", e);
 	w->open = 1;
-	if (declare_exchange(w, e) == -1 || declare_queue(w, e) == -1)
+	if (declare_exchange(w, e) == -1 ||
+	    (wc->exchange_type == WX_SHARD && claim_shards(w, e) == -1) ||
+	    declare_queue(w, e) == -1 || bind_queue(w, e) == -1)
 		return -1;
-	for (i = 0; i < wc->binding.n; i++) {
-		(void)amqp_queue_bind(w->conn, w->ch, bytes(wc->queue),
-		    bytes(wc->exchange), bytes(wc->binding.v[i]),
-		    amqp_empty_table);
-		if ((r = amqp_get_rpc_reply(w->conn)).reply_type !=
-		    AMQP_RESPONSE_NORMAL)
-			return rpc_err(w, r, "unable to bind the queue", e);
-	}
 	(void)amqp_basic_qos(w->conn, w->ch, 0, (uint16_t)(wc->prefetch > 0 ?
 	    wc->prefetch : w->c->concurrency), 0);
 	if ((r = amqp_get_rpc_reply(w->conn)).reply_type !=

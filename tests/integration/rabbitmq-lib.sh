@@ -4,8 +4,7 @@
 # lib.sh. start_rabbitmq runs rabbitmq-server (Debian's rabbitmq-server
 # 3.10) as a plain process of the test, on free loopback ports, with
 # every file of its own under $T/rmq: node name, mnesia, logs, config,
-# enabled plugins (rabbitmq_consistent_hash_exchange, for
-# hookpipe-worker's tests), a private Erlang cookie (HOME=$T/rmqhome)
+# enabled plugins (none), a private Erlang cookie (HOME=$T/rmqhome)
 # and a private epmd on a free port (ERL_EPMD_PORT), so that no broker
 # or epmd of the machine is touched. stop_rabbitmq stops exactly what
 # start_rabbitmq started, by pid. The test's cleanup does it too.
@@ -85,7 +84,7 @@ start_rabbitmq() {
 		EOF
 		echo '[].' > "$RMQ_DIR/advanced.config"
 		: > "$RMQ_DIR/rabbitmq-env.conf"
-		echo '[rabbitmq_consistent_hash_exchange].' > "$RMQ_DIR/enabled_plugins"
+		echo '[].' > "$RMQ_DIR/enabled_plugins"
 		rmq_envset
 	fi
 	if [ -z "$RMQ_EPMD_PID" ] || ! kill -0 "$RMQ_EPMD_PID" 2>/dev/null; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # worker.sh: hookpipe-worker against a real RabbitMQ (its own broker,
-# started and stopped by pid). 2,000 events through a consistent-hash
-# exchange to two workers on two spools while the workers are killed -9
+# started and stopped by pid). 2,000 events through a shard exchange
+# (a headers exchange on hookpipe-shard) to two workers on two spools while the workers are killed -9
 # at random and restarted: every handler ran exactly once, byte-exact,
 # with the single-host environment, never twice at once. Then the same
 # 500 ids published twice (two receivers' copies): each ran once. A
@@ -45,7 +45,7 @@ printf '%s\n' 'gh-secret-0123456789abcdef' > "$T/gh.secret"
 printf '%s\n' 'token-0123456789abcdef' > "$T/token"
 chmod 600 "$T/gh.secret" "$T/token"
 
-# worker_ini NAME QUEUE EXCHANGE TYPE SPOOL
+# worker_ini NAME QUEUE EXCHANGE TYPE SPOOL [BINDINGS]
 worker_ini() {
 	cat > "$T/$1.ini" <<EOF
 [hookpipe]
@@ -72,9 +72,11 @@ exchange = $3
 exchange_type = $4
 queue = $2
 EOF
+	[ -n "${6:-}" ] && echo "bindings = $6" >> "$T/$1.ini"
+	return 0
 }
-worker_ini a qa hp consistent-hash spool-a
-worker_ini b qb hp consistent-hash spool-b
+worker_ini a qa hp shard spool-a 0-31
+worker_ini b qb hp shard spool-b 32-63
 
 "$BUILD/hookpipe" -c "$T/a.ini" check > "$T/check.out" 2>&1
 is "$?" 0 "hookpipe check accepts the [worker] configuration"
@@ -84,7 +86,9 @@ chmod 600 "$T/broker.secret"
 sed -e 's/^queue = qa/queue = amq.qa/' -e 's/^bindings.*//' -e 's|^broker = amqp://|broker = amqp://u:pw@|' "$T/a.ini" > "$T/bad.ini"
 echo 'bindings = "booking.#"' >> "$T/bad.ini"
 like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" "queue: 'amq.qa': a queue name" "check: a queue name the broker reserves"
-like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" "bindings: 'booking.#' is not a weight" "check: a topic pattern on a consistent-hash exchange"
+like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" "bindings: 'booking.#' is not a shard" "check: a topic pattern on a shard exchange"
+sed -e 's/^bindings.*/bindings = 0-31, 60-64/' "$T/a.ini" > "$T/bad2.ini"
+like "$("$BUILD/hookpipe" -c "$T/bad2.ini" check 2>&1)" "bindings: '60-64' is not a shard: write a number from 0 to 63" "check: a shard past 63"
 like "$("$BUILD/hookpipe" -c "$T/bad.ini" check 2>&1)" 'broker: .* no password in the URL' "check: no password in the broker URL"
 
 declare -A WPID
@@ -132,6 +136,18 @@ wait_queue qa && wait_queue qb
 is "$?" 0 "both workers declared their queues"
 is "$(queue_of qa type)" quorum "a quorum queue"
 
+# A third worker given shards a holds is refused by the broker (a's
+# exclusive claim queues): it binds nothing and keeps trying.
+worker_ini x qx hp shard xspool 20-40
+start_worker x
+for _ in $(seq 150); do
+	grep -q 'held by another worker' "$T/x.out" && break
+	sleep 0.2
+done
+like "$(cat "$T/x.out")" 'shard 20 is held by another worker connected to the broker \(queue hp.shard.20\): give each shard to one worker' "a second worker for shard 20: refused, with the reason"
+is "$(queue_of qx messages)" "" "it declared and bound no queue"
+kill -TERM "${WPID[x]}"; wait "${WPID[x]}"
+
 # --- 2,000 events, kill -9 of the workers at random ----------------
 body() {	# body I: a payload with escapes and non-ASCII, byte for byte
 	printf '{"event":"k","id":"e%d","n":%d,"s":"caf\xc3\xa9 \\u00e9 \\"q\\" \\\\ %d"}' "$1" "$1" "$1"
@@ -175,7 +191,7 @@ is "$bad" 0 "every payload byte-exact"
 is "$(grep -c '^gh e[0-9]* k ' "$T/rec/runs.log")" "$((N / 10))" "HOOKPIPE_ENDPOINT=gh for the endpoint's events"
 is "$(grep -c '^_ e[0-9]* k ' "$T/rec/runs.log")" "$((N - N / 10))" "no HOOKPIPE_ENDPOINT for the default endpoint's, HOOKPIPE_EVENT=k"
 na=$(grep -c ' a$' "$T/rec/runs.log"); nb=$(grep -c ' b$' "$T/rec/runs.log")
-ok "$([ "$na" -gt 0 ] && [ "$nb" -gt 0 ]; echo $?)" "the hash spread the ids over both workers ($na, $nb)"
+ok "$([ "$na" -gt 0 ] && [ "$nb" -gt 0 ]; echo $?)" "the shards spread the ids over both workers ($na, $nb)"
 wait_count qa 0 && wait_count qb 0
 is "$?" 0 "both queues drained"
 drained "$T/spool-a"; drained "$T/spool-b"
@@ -210,7 +226,7 @@ for _ in $(seq 100); do
 	[ "$(cat "$T"/spool-?/delivery.log | grep -c '"state":"rejected"')" -ge 2 ] && break
 	sleep 0.2
 done
-is "$(cat "$T"/spool-?/delivery.log | grep -c '"state":"rejected"')" 2 "a message without hookpipe headers and one with an invalid event name: rejected and logged"
+is "$(cat "$T"/spool-?/delivery.log | grep -c '"state":"rejected"')" 2 "a message without hookpipe event headers and one with an invalid event name: rejected and logged"
 wait_count qa 0 && wait_count qb 0
 is "$?" 0 "rejected messages left the queues (requeue=false)"
 
@@ -221,6 +237,16 @@ wait "${WPID[a]}"
 is "$?" 0 "SIGTERM: the worker exits 0"
 like "$(tail -1 "$T/a.out")" 'stopped: [0-9]+ stored' "it says what it took"
 ok "$( [ -z "$ra" ] || ! kill -0 "$ra" 2>/dev/null; echo $?)" "its runner stopped with it"
+
+# --- fewer shards: the bindings of the ones given up go --------------
+worker_ini a qa hp shard spool-a 0-15
+start_worker a
+for _ in $(seq 150); do
+	[ "$(grep -c 'consuming qa' "$T/a.out")" -ge 2 ] && break
+	sleep 0.2
+done
+is "$(rmqctl list_bindings source_name destination_name 2>/dev/null | awk '$1 == "hp" && $2 == "qa"' | wc -l)" 16 "restarted with bindings = 0-15: qa keeps 16 shard bindings of 32"
+kill -TERM "${WPID[a]}"; wait "${WPID[a]}"
 
 # --- a full spool: no ack; the messages flow once space is back ------
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/fullfs" &&

@@ -8,18 +8,21 @@
  * SPEC: one message a line, tab-separated: event ("-": no hookpipe
  * headers at all), endpoint ("-": the default), id ("-": none),
  * message_id, body (the rest of the line, byte for byte). The routing
- * key is the event name. Exit 0 once the broker confirmed every one. */
+ * key is the event name; every message has the hookpipe-shard header of
+ * its message_id, as the runner sets it. Exit 0 once the broker
+ * confirmed every one. */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+
+#include "util.h"
 
 static void
 die(const char *what)
@@ -33,15 +36,6 @@ rpc(amqp_connection_state_t c, const char *what)
 {
 	if (amqp_get_rpc_reply(c).reply_type != AMQP_RESPONSE_NORMAL)
 		die(what);
-}
-
-static int64_t
-now_us(void)
-{
-	struct timeval tv;
-
-	(void)gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 /* Wait for the broker's confirms up to tag `last`. */
@@ -75,9 +69,10 @@ main(int argc, char *argv[])
 	amqp_connection_state_t	 c;
 	amqp_socket_t		*s;
 	amqp_basic_properties_t	 p;
-	amqp_table_entry_t	 h[8];
+	amqp_table_entry_t	 h[9];
 	char			*line = NULL, *f[5], *q;
 	char			 req[300];
+	char			 shard[8];
 	size_t			 cap = 0;
 	ssize_t			 n;
 	uint64_t		 tag = 0, acked = 0;
@@ -116,7 +111,13 @@ main(int argc, char *argv[])
 		p.content_type = amqp_cstring_bytes("application/json");
 		p.message_id = amqp_cstring_bytes(f[3]);
 		p.timestamp = (uint64_t)(now_us() / 1000000);
-		nh = 0;
+		(void)snprintf(shard, sizeof(shard), "%u", shard_of(f[3]));
+		h[0].key = amqp_cstring_bytes("hookpipe-shard");
+		h[0].value.kind = AMQP_FIELD_KIND_UTF8;
+		h[0].value.value.bytes = amqp_cstring_bytes(shard);
+		nh = 1;
+		p._flags |= AMQP_BASIC_HEADERS_FLAG;
+		p.headers.entries = h;
 		if (strcmp(f[0], "-") != 0) {
 			(void)snprintf(req, sizeof(req), "req-%s", f[3]);
 			h[nh].key = amqp_cstring_bytes("hookpipe-event");
@@ -147,10 +148,8 @@ main(int argc, char *argv[])
 			h[nh].key = amqp_cstring_bytes("hookpipe-spool-name");
 			h[nh].value.kind = AMQP_FIELD_KIND_UTF8;
 			h[nh++].value.value.bytes = amqp_cstring_bytes(f[3]);
-			p._flags |= AMQP_BASIC_HEADERS_FLAG;
-			p.headers.num_entries = nh;
-			p.headers.entries = h;
 		}
+		p.headers.num_entries = nh;
 		if (amqp_basic_publish(c, 1, amqp_cstring_bytes(argv[5]),
 		    amqp_cstring_bytes(strcmp(f[0], "-") != 0 ? f[0] :
 		    "none"), 0, 0, &p, amqp_cstring_bytes(f[4])) !=

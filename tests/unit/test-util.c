@@ -382,6 +382,26 @@ test_say(void)
 	ok(!err_temporary(&e), "no errno is not");
 }
 
+/* CRC-32C's check value, and the shard every receiver and amqp-pub
+ * compute from it (hookpipe-amqp(7)). */
+static void
+test_shard(void)
+{
+	unsigned	seen[SHARDS] = { 0 };
+	char		id[16];
+	unsigned	i, empty = 0;
+
+	ok(crc32c(0, "123456789", 9) == 0xe3069283U, "crc32c check value");
+	ok(shard_of("123456789") == 0x83 % 64, "shard_of: CRC-32C mod 64");
+	for (i = 0; i < 6400; i++) {
+		(void)snprintf(id, sizeof(id), "e%u", i);
+		seen[shard_of(id)]++;
+	}
+	for (i = 0; i < SHARDS; i++)
+		empty += seen[i] < 50;
+	ok(empty == 0, "6400 ids: every shard gets at least 50");
+}
+
 int
 main(void)
 {
@@ -394,5 +414,6 @@ main(void)
 	test_read_file();
 	test_tty_escape();
 	test_say();
+	test_shard();
 	return tap_done();
 }
