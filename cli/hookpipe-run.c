@@ -120,6 +120,7 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return err_temporary(&e) ? EXIT_TEMP : EXIT_FAIL;
 	}
+	spool_lock_adopt(s);
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		say(SAY_WARNING, "%s; logging to stderr", e.msg);
 	rc = runner_run(c, s, &log, flags, &stopping, &st, &e);

@@ -1393,9 +1393,11 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	posix_spawn_file_actions_t	fa;
 	posix_spawnattr_t		at;
 	sigset_t			all, none;
-	char				*argv[6];
+	char				*argv[6], **envp = NULL;
+	char				 lockenv[] = SPOOL_LOCK_FD "=3";
 	pid_t				pid;
-	int				rc;
+	size_t				n;
+	int				rc, lfd, fd;
 
 	/* Reap runners started earlier that are done (sync handlers are
 	 * reaped where they run, so only runners can be waiting here). */
@@ -1407,17 +1409,39 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	 * once more after letting go, so a held lock means no start. */
 	if (!spool_lock_free(r->spool))
 		return 0;
+	/* Free: take it, on a descriptor of its own that the runner gets
+	 * as its descriptor 3, so that the other responders seeing the
+	 * same free lock now find it held and start no second runner. */
+	if ((lfd = spool_lock_handoff(r->spool)) == -1)
+		return 0;
+	if (lfd == 3) {
+		fd = fcntl(lfd, F_DUPFD_CLOEXEC, 4);
+		(void)close(lfd);
+		if ((lfd = fd) == -1)
+			return err_sys(e, "unable to start %s", r->runner);
+	}
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	if ((envp = reallocarray(NULL, n + 2, sizeof(*envp))) == NULL) {
+		(void)close(lfd);
+		return err_sys(e, "unable to start %s", r->runner);
+	}
+	memcpy(envp, environ, n * sizeof(*envp));
+	envp[n] = lockenv;
+	envp[n + 1] = NULL;
 
 	/* posix_spawn (vfork-like, no page-table copy) in a session of its
 	 * own, with default signals and only stdin/stdout/stderr open. */
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
 		errno = rc;
-		return err_sys(e, "unable to start %s", r->runner);
+		err_sys(e, "unable to start %s", r->runner);
+		goto out;
 	}
 	if ((rc = posix_spawnattr_init(&at)) != 0) {
 		(void)posix_spawn_file_actions_destroy(&fa);
 		errno = rc;
-		return err_sys(e, "unable to start %s", r->runner);
+		err_sys(e, "unable to start %s", r->runner);
+		goto out;
 	}
 	(void)sigfillset(&all);
 	(void)sigemptyset(&none);
@@ -1430,8 +1454,9 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	if (!keep_stderr)
 		rc |= posix_spawn_file_actions_addopen(&fa, 2, "/dev/null",
 		    O_WRONLY, 0);
+	rc |= posix_spawn_file_actions_adddup2(&fa, lfd, 3);
 #ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-	rc |= posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	rc |= posix_spawn_file_actions_addclosefrom_np(&fa, 4);
 #endif
 	argv[0] = r->runner;
 	/* --linger: the runner waits a while once drained, so that the
@@ -1445,12 +1470,16 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 		err_set(e, "unable to start %s: its spawn attributes cannot be "
 		    "set", r->runner);
 	else if ((rc = posix_spawn(&pid, r->runner, &fa, &at, argv,
-	    environ)) != 0) {
+	    envp)) != 0) {
 		errno = rc;
 		err_sys(e, "unable to start %s", r->runner);
 	}
 	(void)posix_spawnattr_destroy(&at);
 	(void)posix_spawn_file_actions_destroy(&fa);
+out:
+	/* The runner holds the lock now (or, not started, nobody does). */
+	(void)close(lfd);
+	free(envp);
 	return rc != 0 ? -1 : 0;
 }
 

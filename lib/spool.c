@@ -1211,6 +1211,44 @@ spool_lock_free(struct spool *s)
 	return 1;
 }
 
+int
+spool_lock_handoff(struct spool *s)
+{
+	struct err	e;
+	int		fd;
+
+	if ((fd = open_file(s->top, "run.lock", O_RDWR | O_NOFOLLOW, &e)) ==
+	    -1)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+spool_lock_adopt(struct spool *s)
+{
+	struct stat	 a, b;
+	const char	*v;
+	char		*end;
+	long		 fd;
+
+	if ((v = getenv(SPOOL_LOCK_FD)) == NULL)
+		return;
+	errno = 0;
+	fd = strtol(v, &end, 10);
+	/* Only the run.lock of this spool (the same file), never ours. */
+	if (errno == 0 && *v != '\0' && *end == '\0' && fd > 2 &&
+	    fd < 1024 && fd != s->lockfd && fstat((int)fd, &a) == 0 &&
+	    fstat(s->lockfd, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino && dup3((int)fd, s->lockfd, O_CLOEXEC) != -1)
+		(void)close((int)fd);
+	/* Not for the handlers, nor for a runner they would start. */
+	(void)unsetenv(SPOOL_LOCK_FD);
+}
+
 pid_t
 spool_runner(struct spool *s)
 {

@@ -173,6 +173,16 @@ void	spool_lock_idle(struct spool *, int);
  * starting in that instant finds it busy, so the caller starts one).
  * Not for the holder: the trial would let its own lock go. */
 int	spool_lock_free(struct spool *);
+/* A runner started on demand gets its lock from the one who started it,
+ * so that two starters cannot both see the lock free: spool_lock_handoff
+ * opens run.lock anew and locks it (the descriptor, or -1 when another
+ * holds it or on error); the starter passes it to the runner as a
+ * descriptor named by SPOOL_LOCK_FD in the environment and closes its
+ * own; the runner's spool_lock_adopt makes it the spool's lock, so its
+ * spool_lock keeps what it has. */
+#define SPOOL_LOCK_FD	"HOOKPIPE_LOCK_FD"
+int	spool_lock_handoff(struct spool *);
+void	spool_lock_adopt(struct spool *);
 /* The pid of the runner at work, 0 when none (nothing is taken). */
 pid_t	spool_runner(struct spool *);
 

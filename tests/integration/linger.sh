@@ -10,7 +10,7 @@
 
 PY=/usr/bin/python3
 TOKEN='linger-token-0123456789abcdef'
-mkdir -p "$T/h" "$T/rec" "$T/rec0"
+mkdir -p "$T/h" "$T/rec" "$T/rec0" "$T/rec2"
 printf '%s\n' "$TOKEN" > "$T/token"
 chmod 600 "$T/token"
 # Each run of a handler is one line: the event's id and the attempt.
@@ -168,6 +168,22 @@ is "$(grep '^f-' "$T/rec/runs" | tr '\n' ' ')" "f-0 1 f-0 2 " \
 is "$(count_files "$T/spool/retry")" 0 "nothing is left in retry/"
 n=$(starts)
 ok "$([ "$n" -le 3 ]; echo $?)" "still at most 3 runners in all (started $n)"
+
+# A burst that finds no runner: the 8 clients' first requests come
+# together to 4 responders, each sees run.lock free, and yet one runner
+# starts: the first responder takes the lock and hands it to the runner
+# it starts (HOOKPIPE_LOCK_FD), so the others find it held.
+: > "$T/starts"
+ini spool2 rec2 5 > "$T/l2.ini"
+PORT2=$(free_port)
+serve l2 "$T/l2.ini" "$PORT2" || { fail "lighttpd starts (cold burst)"; finish; }
+is "$(send "$PORT2" burst c 80 8)" 80 "a cold burst of 80 events from 8 clients is accepted"
+drained "$T/spool2" 80
+is "$(starts)" 1 "the cold burst started one runner"
+is "$(sort -u "$T/rec2/runs" | wc -l | tr -d ' ')" 80 "its 80 handlers ran once each"
+runner_idle "$T/spool2" 60
+runners_gone
+ok $? "that runner exits once it lingered"
 
 # linger = 0: the runner leaves as soon as nothing is due; the retry it
 # set up waits in retry/ for the next runner.
