@@ -1243,8 +1243,15 @@ spool_lock_adopt(struct spool *s)
 	if (errno == 0 && *v != '\0' && *end == '\0' && fd > 2 &&
 	    fd < 1024 && fd != s->lockfd && fstat((int)fd, &a) == 0 &&
 	    fstat(s->lockfd, &b) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino && dup3((int)fd, s->lockfd, O_CLOEXEC) != -1)
+	    a.st_ino == b.st_ino && dup3((int)fd, s->lockfd, O_CLOEXEC) != -1) {
 		(void)close((int)fd);
+		/* The lock names the process that took it (/proc/locks):
+		 * converted to shared here and back to exclusive by
+		 * spool_lock, it names this one. Everyone else asks for it
+		 * exclusive, so the shared one turns them away too; were it
+		 * lost in a conversion, spool_lock finds it busy. */
+		(void)flock(s->lockfd, LOCK_SH | LOCK_NB);
+	}
 	/* Not for the handlers, nor for a runner they would start. */
 	(void)unsetenv(SPOOL_LOCK_FD);
 }
