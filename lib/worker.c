@@ -255,6 +255,7 @@ claim_shards(struct worker *w, struct err *e)
 	amqp_rpc_reply_t		 r;
 	char				 name[300];
 	unsigned			 k;
+	int				 locked;
 
 	for (k = 0; k < SHARDS; k++) {
 		if (!(wc->shards & (uint64_t)1 << k))
@@ -266,11 +267,13 @@ claim_shards(struct worker *w, struct err *e)
 		if ((r = amqp_get_rpc_reply(w->conn)).reply_type ==
 		    AMQP_RESPONSE_NORMAL)
 			continue;
-		if (rpc_err(w, r, "unable to claim the shard", e) == -1 &&
-		    r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+		/* Read before rpc_err answers the close. */
+		locked = r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
 		    r.reply.id == AMQP_CHANNEL_CLOSE_METHOD &&
 		    ((amqp_channel_close_t *)r.reply.decoded)->reply_code ==
-		    AMQP_RESOURCE_LOCKED)
+		    AMQP_RESOURCE_LOCKED;
+		(void)rpc_err(w, r, "unable to claim the shard", e);
+		if (locked)
 			return err_set(e, "shard %u is held by another worker "
 			    "connected to the broker (queue %s): give each "
 			    "shard to one worker in bindings", k, name);
