@@ -112,9 +112,8 @@ main(int argc, char *argv[])
 	stop_signals(on_term);
 
 	cfg = conf_locate(cfg);
-	if ((c = conf_load_say(cfg)) == NULL) {
+	if ((c = conf_load_say(cfg)) == NULL)
 		return EXIT_FAIL;
-	}
 	if ((s = spool_open(c->spool_dir, SPOOL_CREATE, &e)) == NULL) {
 		say(SAY_FATAL, "%s", e.msg);
 		conf_free(c);

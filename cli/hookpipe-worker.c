@@ -146,9 +146,8 @@ main(int argc, char *argv[])
 	stop_signals(on_term);
 
 	cfg = conf_locate(cfg);
-	if ((c = conf_load_say(cfg)) == NULL) {
+	if ((c = conf_load_say(cfg)) == NULL)
 		return EXIT_FAIL;
-	}
 	if (!c->worker.on) {
 		say(SAY_FATAL, "%s has no [worker] section: name the broker "
 		    "and the queue there (hookpipe-worker(8))", cfg);

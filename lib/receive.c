@@ -1396,7 +1396,7 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	char				*argv[6], **envp = NULL;
 	char				 lockenv[] = SPOOL_LOCK_FD "=3";
 	pid_t				pid;
-	size_t				n;
+	size_t				n, i;
 	int				rc, lfd, fd;
 
 	/* Reap runners started earlier that are done (sync handlers are
@@ -1426,7 +1426,11 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 		(void)close(lfd);
 		return err_sys(e, "unable to start %s", r->runner);
 	}
-	memcpy(envp, environ, n * sizeof(*envp));
+	/* Ours only, should the environment hold one already. */
+	for (i = n = 0; environ[i] != NULL; i++)
+		if (strncmp(environ[i], SPOOL_LOCK_FD "=",
+		    sizeof(SPOOL_LOCK_FD)) != 0)
+			envp[n++] = environ[i];
 	envp[n] = lockenv;
 	envp[n + 1] = NULL;
 
