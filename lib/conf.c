@@ -325,7 +325,9 @@ static const struct conf_key keys[] = {
 	  AUX(struct conf, nbackoff),
 	  .doc = "the wait before each retry, the last one repeated" },
 	{ KEY(SC_DELIVERY, "concurrency", K_INT), RANGE(1, 64), .def = "2",
-	  CF(concurrency), .doc = "events run at once in the whole spool" },
+	  CF(concurrency), .doc = "events with handlers (or an https:// "
+	  "forward) run at once in the whole spool; amqp:// and sqs:// "
+	  "forwards take none: up to 64 in flight" },
 	{ KEY(SC_DELIVERY, "keep", K_DURATION), RANGE(3600, 3650L * 86400),
 	  .def = "7d", CF(keep),
 	  .doc = "how long done/ entries and dedupe records are kept" },

@@ -5,7 +5,8 @@
  * basic.nack, a closed channel or connection: try again later). One
  * connection per destination and process, kept across events: every
  * event of the runner's slots is published at once and their confirms
- * are read as they come (a publish window as wide as `concurrency`).
+ * are read as they come (a publish window of the runner's 64 slots: an
+ * event that only publishes takes no place of `concurrency`).
  * The message format is hookpipe-amqp(7). Linked by the runner only. */
 #include "config.h"
 

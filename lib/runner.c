@@ -40,6 +40,7 @@
 
 struct slot {
 	int			 used;
+	int			 procs;		/* counts against concurrency */
 	struct delivery		 d;
 };
 
@@ -63,6 +64,8 @@ struct run {
 	struct slot		 slots[MAX_SLOTS];
 	int			 nslots;
 	int			 active;
+	int			 procs;		/* slots with procs set */
+	int			 proc_wait;	/* the oldest due waits for one */
 	unsigned		 claims;
 	long			 due_bound;	/* seconds: a retry due later
 						   than this is due now */
@@ -95,6 +98,11 @@ slot_free(struct run *r, struct slot *sl)
 	deliver_free(&sl->d);
 	sl->used = 0;
 	r->active--;
+	if (sl->procs) {
+		r->procs--;
+		r->proc_wait = 0;
+	}
+	sl->procs = 0;
 }
 
 #define RELIST_MS	1000	/* new arrivals and due retries wait at most */
@@ -246,8 +254,36 @@ serialized_busy(const struct run *r, const struct slot *sl)
 	return 0;
 }
 
+/* Does the event take one of `concurrency`? Handler programs and HTTPS
+ * endpoints do; an event with nothing to run, or only a broker or a
+ * queue to publish to, takes any free slot of MAX_SLOTS: its publish
+ * costs no process and no receiver's capacity, so the publish window is
+ * wider than the handlers' concurrency. */
+static int
+takes_proc(const struct run *r, const struct delivery *d)
+{
+	const struct endpoint	*ep;
+	struct strlist		 all;
+	struct err		 e;
+	const char		*f;
+	size_t			 n;
+
+	f = d->ev != NULL ? d->ev->forward : NULL;
+	if (f != NULL && strncmp(f, "amqp://", 7) != 0 &&
+	    strncmp(f, "amqps://", 8) != 0 && strncmp(f, "sqs://", 6) != 0)
+		return 1;
+	if ((ep = conf_endpoint(r->c, d->env.endpoint)) == NULL)
+		return 0;
+	if (handler_resolve(r->c, ep, d->env.event, &all, &e) == -1)
+		return 1;
+	n = all.n;
+	strlist_free(&all);
+	return n > 0;
+}
+
 /* Claim one event (new/ or retry/ -> cur/) and start its first handler
  * still to run. 0 claimed, 1 skipped (no slot, or serialized type busy),
+ * 2 its handlers wait for one of `concurrency` (it keeps its place),
  * -1 gone. */
 static int
 claim(struct run *r, enum spool_dir from, const char *name)
@@ -282,6 +318,12 @@ claim(struct run *r, enum spool_dir from, const char *name)
 		deliver_free(&sl->d);
 		return 1;
 	}
+	if ((sl->procs = takes_proc(r, &sl->d)) &&
+	    r->procs >= r->c->concurrency) {
+		deliver_free(&sl->d);
+		sl->procs = 0;
+		return 2;
+	}
 	if (spool_move(r->s, from, SP_CUR, name, &e) == -1) {
 		if (e.errnum != ENOENT)
 			spool_failed(r, &e);
@@ -291,6 +333,7 @@ claim(struct run *r, enum spool_dir from, const char *name)
 	spool_works(r);
 	sl->used = 1;
 	r->active++;
+	r->procs += sl->procs;
 	r->claims++;
 	if (deliver_begin(&sl->d, SP_CUR) == 1)
 		r->st->runs++;
@@ -371,7 +414,7 @@ fill(struct run *r)
 	int64_t		 now = mono_ms();
 	int		 from_new, cmp, rc;
 
-	if (r->active >= r->nslots || now < r->hold_until)
+	if (r->active >= r->nslots || now < r->hold_until || r->proc_wait)
 		return retry_wait(r);
 	if (r->qnew.pos >= r->qnew.l.n || now - r->qnew.at >= RELIST_MS)
 		relist(r, 0);
@@ -390,6 +433,11 @@ fill(struct run *r)
 		from_new = cmp <= 0;
 		q = from_new ? &r->qnew : &r->qretry;
 		rc = claim(r, from_new ? SP_NEW : SP_RETRY, q->l.v[q->pos]);
+		/* Oldest first: it waits at the head for a handler to end. */
+		if (rc == 2) {
+			r->proc_wait = 1;
+			break;
+		}
 		q->pos++;
 		/* One of a serialized type waits for the one running: look
 		 * at the whole listing again next time, so it keeps its
@@ -691,7 +739,7 @@ runner_run(const struct conf *c, struct spool *s, struct dlog *log,
 		r.linger_ms = (int64_t)c->linger * 1000;
 	r.infd = -1;
 	r.upkeep = mono_ms();
-	r.nslots = c->concurrency < MAX_SLOTS ? c->concurrency : MAX_SLOTS;
+	r.nslots = MAX_SLOTS;
 	r.due_bound = conf_due_bound(c);
 	st->next_due = -1;
 	(void)sigemptyset(&r.stopsigs);
