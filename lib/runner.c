@@ -629,7 +629,12 @@ wait_round(struct run *r, long next, int halt, struct err *e)
 		pfd[n].events = POLLIN;
 		pfd[n++].revents = 0;
 	}
-	waitms = wake - mono_ms() < 0 ? 0 : (int)(wake - mono_ms());
+	/* One reading of the clock: with two, a wake due this very
+	 * millisecond passed the first test and gave -1 ms to the second,
+	 * and ppoll refused the negative time (EINVAL: the runner
+	 * stopped). */
+	now = mono_ms();
+	waitms = wake <= now ? 0 : (int)(wake - now);
 	ts.tv_sec = waitms / 1000;
 	ts.tv_nsec = (long)(waitms % 1000) * 1000000;
 	/* The stop signals are blocked outside this wait, so one that
