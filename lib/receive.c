@@ -1414,7 +1414,10 @@ receiver_kick(struct receiver *r, int keep_stderr, struct err *e)
 	 * same free lock now find it held and start no second runner. */
 	if ((lfd = spool_lock_handoff(r->spool)) == -1)
 		return 0;
-	if (lfd == 3) {
+	/* Above the runner's 0-3: in CGI mode standard output is closed
+	 * by now, so the open took descriptor 1, which the spawn sets to
+	 * /dev/null before it would copy it to 3. */
+	if (lfd < 4) {
 		fd = fcntl(lfd, F_DUPFD_CLOEXEC, 4);
 		(void)close(lfd);
 		if ((lfd = fd) == -1)
