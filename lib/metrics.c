@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 
 #define MX_MAGIC	0x68706d31u	/* "hpm1" */
 #define MX_NAME		56		/* endpoint name, NUL-padded */
+#define MX_CLAIMING	1		/* hash of a slot being claimed */
 #define MX_BUCKETS	15		/* finite bounds; one more: +Inf */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -75,7 +77,7 @@ struct mx_hist {
 
 struct mx_endpoint {
 	uint64_t	hash;			/* 0: free */
-	char		name[MX_NAME];		/* written after hash */
+	char		name[MX_NAME];		/* written before hash */
 	uint64_t	requests[MX_CODES];
 };
 
@@ -233,37 +235,97 @@ fnv(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3ULL;
 	}
-	return h != 0 ? h : 1;
+	return h > MX_CLAIMING ? h : h + 2;
 }
 
-/* The slot of an endpoint name: found, or claimed (a free slot's hash
- * is swapped in, then its name written); slot 0 when the table is full. */
+/* A slot's hash once its name is complete: 0 while free or claimed. */
+static uint64_t
+ep_hash(const struct mx_endpoint *s)
+{
+	uint64_t h = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
+
+	return h > MX_CLAIMING ? h : 0;
+}
+
+/*
+ * The slot of an endpoint name: found, or claimed (0 is swapped for
+ * MX_CLAIMING, the name written, then the hash published); slot 0 when
+ * the table is full. A slot being claimed is waited for, up to 50 ms:
+ * it is this name as often as not, and two slots for one name would
+ * waste the table. A claimer that died in those few instructions
+ * leaves its slot claimed for good, and one preempted longer than the
+ * wait may give a name two slots; the readers sum a name's slots.
+ */
 static struct mx_endpoint *
 slot(const char *name)
 {
 	struct mx_endpoint	*s;
 	uint64_t		 h = fnv(name), cur;
 	size_t			 i, n = METRICS_ENDPOINTS - 1, at;
+	int64_t			 until = 0;
 
 	for (i = 0; i < n; i++) {
 		at = 1 + (size_t)((h + i) % n);
 		s = &mx.m->ep[at];
 		cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
 		if (cur == 0) {
-			cur = 0;
-			if (__atomic_compare_exchange_n(&s->hash, &cur, h, 0,
-			    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (__atomic_compare_exchange_n(&s->hash, &cur,
+			    MX_CLAIMING, 0, __ATOMIC_ACQ_REL,
+			    __ATOMIC_ACQUIRE)) {
 				(void)snprintf(s->name, sizeof(s->name), "%s",
 				    name);
+				__atomic_store_n(&s->hash, h, __ATOMIC_RELEASE);
 				return s;
 			}
 		}
+		while (cur == MX_CLAIMING) {
+			if (until == 0)
+				until = mono_us() + 50000;
+			else if (mono_us() > until)
+				break;
+			(void)sched_yield();
+			cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
+		}
 		if (cur == h && strncmp(s->name, name, sizeof(s->name)) == 0)
 			return s;
-		/* Claimed this instant, name not yet written: the same
-		 * name lands in the next slot; both are summed on output. */
 	}
 	return &mx.m->ep[0];
+}
+
+/* Whether slot i is the first of its name (slot 0 is "_other"). */
+static int
+ep_first(size_t i)
+{
+	const struct mx_endpoint	*s = &mx.m->ep[i];
+	uint64_t			 h = ep_hash(s);
+	size_t				 k;
+
+	if (i == 0)
+		return 1;
+	if (h == 0 || s->name[0] == '\0')
+		return 0;
+	for (k = 1; k < i; k++)
+		if (ep_hash(&mx.m->ep[k]) == h && strncmp(mx.m->ep[k].name,
+		    s->name, sizeof(s->name)) == 0)
+			return 0;
+	return 1;
+}
+
+/* Requests with code index j of slot i's name, over all its slots. */
+static uint64_t
+ep_requests(size_t i, size_t j)
+{
+	const struct mx_endpoint	*s = &mx.m->ep[i];
+	uint64_t			 n = get(&s->requests[j]);
+	size_t				 k;
+
+	if (i == 0)
+		return n;
+	for (k = i + 1; k < METRICS_ENDPOINTS; k++)
+		if (ep_hash(&mx.m->ep[k]) == ep_hash(s) && strncmp(
+		    mx.m->ep[k].name, s->name, sizeof(s->name)) == 0)
+			n += get(&mx.m->ep[k].requests[j]);
+	return n;
 }
 
 static void
@@ -381,12 +443,11 @@ metrics_refused_each(void (*fn)(void *, const char *, uint64_t), void *arg)
 		return -1;
 	for (i = 0; i < METRICS_ENDPOINTS; i++) {
 		s = &mx.m->ep[i];
-		if (i > 0 && (__atomic_load_n(&s->hash, __ATOMIC_ACQUIRE) ==
-		    0 || s->name[0] == '\0'))
+		if (!ep_first(i))
 			continue;
 		for (j = n = 0; j < MX_CODES; j++)
 			if (codes[j] >= 400 && codes[j] < 500)
-				n += get(&s->requests[j]);
+				n += ep_requests(i, j);
 		fn(arg, i == 0 ? "_other" : s->name, n);
 	}
 	return 0;
@@ -476,17 +537,17 @@ render_counters(struct buf *b)
 {
 	const struct mx_file	*m = mx.m;
 	const struct mx_endpoint *s;
+	uint64_t		 n;
 	size_t			 i, j;
 
 	head(b, "requests_total", "counter",
 	    "Requests answered, by endpoint and HTTP status.");
 	for (i = 0; i < METRICS_ENDPOINTS; i++) {
 		s = &m->ep[i];
-		if (i > 0 && (__atomic_load_n(&s->hash, __ATOMIC_ACQUIRE) ==
-		    0 || s->name[0] == '\0'))
+		if (!ep_first(i))
 			continue;
 		for (j = 0; j < MX_CODES; j++) {
-			if (get(&s->requests[j]) == 0)
+			if ((n = ep_requests(i, j)) == 0)
 				continue;
 			buf_puts(b, "hookpipe_requests_total{endpoint=\"");
 			put_label(b, i == 0 ? "_other" : s->name, MX_NAME);
@@ -494,7 +555,7 @@ render_counters(struct buf *b)
 				buf_printf(b, "\",code=\"%d", codes[j]);
 			else
 				buf_puts(b, "\",code=\"other");
-			buf_printf(b, "\"} %" PRIu64 "\n", get(&s->requests[j]));
+			buf_printf(b, "\"} %" PRIu64 "\n", n);
 		}
 	}
 	head(b, "refusals_total", "counter",

@@ -1,10 +1,12 @@
 /* test-metrics: the counters file SPOOL/metrics: counts and their text,
  * kept across a detach (a restart), exact under concurrent processes,
+ * a slot left mid-claim (waited for, then summed),
  * endpoints past the table, a file truncated under a mapping (no
  * SIGBUS), a foreign file and a planted link refused; the traceparent
  * grammar. */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -128,13 +130,73 @@ test_processes(void)
 	    "code=\"200\"}"), 80000, "no count lost between processes");
 }
 
+/* Lines of the text that hold s. */
+static int
+lines_with(const char *s)
+{
+	struct buf	 b = { 0 };
+	const char	*p;
+	int		 n = 0;
+
+	metrics_render(&b, NULL, NULL);
+	for (p = buf_cstr(&b); (p = strstr(p, s)) != NULL; p += strlen(s))
+		n++;
+	buf_free(&b);
+	return n;
+}
+
+/*
+ * A slot left in the middle of its claim (the claimer preempted, or
+ * killed between two instructions): the same name waits, then takes
+ * another slot; once the first claim completes, the name has two
+ * slots and the text sums them in one series.
+ */
+static void
+test_claim(void)
+{
+	static const char	 name[] = "stall";
+	unsigned char		*m, *at;
+	uint64_t		 h, claiming = 1;
+	struct stat		 st;
+	int			 fd;
+
+	metrics_request(name, 200, MR_NONE, 0, 0, 1);
+	fd = open(path, O_RDWR);
+	ok(fd != -1 && fstat(fd, &st) == 0, "open the file");
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	ok(m != MAP_FAILED, "map it");
+	if (m == MAP_FAILED)
+		return;
+	at = memmem(m, (size_t)st.st_size, name, sizeof(name));
+	ok(at != NULL && (at - m) % 8 == 0, "the name is in the file");
+	if (at == NULL)
+		return;
+	memcpy(&h, at - 8, 8);
+	ok(h > 1, "its hash precedes it");
+	memcpy(at - 8, &claiming, 8);
+	memset(at, 0, sizeof(name));
+	is_int(lines_with("endpoint=\"stall\""), 0,
+	    "a slot being claimed is not shown");
+	metrics_request(name, 200, MR_NONE, 0, 0, 1);
+	is_int(value("hookpipe_requests_total{endpoint=\"stall\","
+	    "code=\"200\"}"), 1, "the wait ended; another slot counts");
+	memcpy(at, name, sizeof(name));
+	memcpy(at - 8, &h, 8);
+	is_int(value("hookpipe_requests_total{endpoint=\"stall\","
+	    "code=\"200\"}"), 2, "the claim completes: both slots summed");
+	is_int(lines_with("endpoint=\"stall\""), 1, "in one series");
+	(void)munmap(m, (size_t)st.st_size);
+	(void)close(fd);
+}
+
 static void
 test_overflow(void)
 {
 	char	name[32];
 	int	i;
 
-	/* 5 names are in the table already; 63 slots in all. */
+	/* 6 slots are taken already ("stall" has 2); 63 in all. */
 	for (i = 0; i < 70; i++) {
 		(void)snprintf(name, sizeof(name), "ep%d", i);
 		metrics_request(name, 200, MR_NONE, 0, 0, 1);
@@ -142,7 +204,7 @@ test_overflow(void)
 	is_int(value("hookpipe_requests_total{endpoint=\"ep0\","
 	    "code=\"200\"}"), 1, "an endpoint in the table");
 	is_int(value("hookpipe_requests_total{endpoint=\"_other\","
-	    "code=\"200\"}"), 70 - (63 - 4), "names past the table: _other");
+	    "code=\"200\"}"), 70 - (63 - 6), "names past the table: _other");
 }
 
 static void
@@ -201,6 +263,7 @@ main(void)
 	umask(077);
 	test_counts();
 	test_processes();
+	test_claim();
 	test_overflow();
 	test_damage();
 	test_traceparent();
