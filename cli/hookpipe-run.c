@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "deliver.h"
 #include "dlog.h"
 #include "runner.h"
 #include "spool.h"
@@ -71,9 +72,9 @@ main(int argc, char *argv[])
 	struct conf		*c;
 	struct spool		*s;
 	struct dlog		 log;
-	struct err		 e;
+	struct err		 e, ae;
 	const char		*cfg = NULL;
-	int			 ch, quiet = 0, flags = 0, rc, busy;
+	int			 ch, quiet = 0, flags = 0, rc, busy, adopted;
 
 	say_init(argc > 0 ? argv[0] : "hookpipe-run");
 	opterr = 0;
@@ -119,9 +120,13 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return err_temporary(&e) ? EXIT_TEMP : EXIT_FAIL;
 	}
-	spool_lock_adopt(s);
+	adopted = spool_lock_adopt(s, &ae);
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		say(SAY_WARNING, "%s; logging to stderr", e.msg);
+	if (adopted == -1) {
+		say(SAY_WARNING, "%s", ae.msg);
+		deliver_log_error(&log, "lock", spool_path(s), ae.msg);
+	}
 	rc = runner_run(c, s, &log, flags, &stopping, &st, &e);
 	/* Busy: another runner holds the lock and runs the events; this
 	 * one ran none (a pass that did run some is a success). */

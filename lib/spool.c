@@ -1227,16 +1227,17 @@ spool_lock_handoff(struct spool *s)
 	return fd;
 }
 
-void
-spool_lock_adopt(struct spool *s)
+int
+spool_lock_adopt(struct spool *s, struct err *e)
 {
 	struct stat	 a, b;
 	const char	*v;
 	char		*end;
 	long		 fd;
+	int		 rc = 0;
 
 	if ((v = getenv(SPOOL_LOCK_FD)) == NULL)
-		return;
+		return 0;
 	errno = 0;
 	fd = strtol(v, &end, 10);
 	/* Only the run.lock of this spool (the same file), never ours. */
@@ -1251,9 +1252,13 @@ spool_lock_adopt(struct spool *s)
 		 * exclusive, so the shared one turns them away too; were it
 		 * lost in a conversion, spool_lock finds it busy. */
 		(void)flock(s->lockfd, LOCK_SH | LOCK_NB);
-	}
+	} else
+		rc = err_set(e, "%s=%s is not a descriptor open on %s/run.lock:"
+		    " the lock its starter took is not handed over, and is "
+		    "asked for again", SPOOL_LOCK_FD, v, s->path);
 	/* Not for the handlers, nor for a runner they would start. */
 	(void)unsetenv(SPOOL_LOCK_FD);
+	return rc;
 }
 
 pid_t

@@ -179,10 +179,11 @@ int	spool_lock_free(struct spool *);
  * holds it or on error); the starter passes it to the runner as a
  * descriptor named by SPOOL_LOCK_FD in the environment and closes its
  * own; the runner's spool_lock_adopt makes it the spool's lock, so its
- * spool_lock keeps what it has. */
+ * spool_lock keeps what it has (-1 when the variable names something
+ * else: then the lock is asked for as usual). */
 #define SPOOL_LOCK_FD	"HOOKPIPE_LOCK_FD"
 int	spool_lock_handoff(struct spool *);
-void	spool_lock_adopt(struct spool *);
+int	spool_lock_adopt(struct spool *, struct err *);
 /* The pid of the runner at work, 0 when none (nothing is taken). */
 pid_t	spool_runner(struct spool *);
 

@@ -58,6 +58,10 @@ wait_file "$T/capture/evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B.body" 10
 spool_settled "$T/spool"	# the handler writes the file in place: until it is done
 cmp -s "$B" "$T/capture/evt_01JDX7Q8M4ZK3R5T6V8W9Y0A1B.body"
 ok $? "the runner started by the CGI run delivered the exact bytes"
+# It got the lock the responder took for it: with standard output
+# closed, that lock was once opened as descriptor 1, set to /dev/null
+# by the spawn, and the runner raced the exiting responder for it.
+is "$(grep -c '"type":"error","lock":' "$T/spool/delivery.log")" 0 "the runner started by the CGI run adopted the lock handed to it"
 
 cgi "$T/hookpipe.ini" POST "$B"
 is "$STATUS" 411 "CGI: no CONTENT_LENGTH -> 411"
@@ -134,6 +138,12 @@ ok $? "stale tmp/ file removed, a fresh one kept"
 like "$(cat "$M/delivery.log")" '"state":"new","reason":"re-queued after an interrupted run"' "re-queue logged"
 run_out=$("$BUILD/hookpipe-run" -c "$T/manual.ini" 2>&1)
 like "$run_out" '0 done' "a second run finds nothing to do"
+run_out=$(HOOKPIPE_LOCK_FD=3 "$BUILD/hookpipe-run" -c "$T/manual.ini" 3<"$M/run.lock" 2>&1)
+is "$run_out" "hookpipe-run: 0 done, 0 retry, 0 dead, 0 re-queued" "a lock handed over on run.lock is taken without a word"
+run_out=$(HOOKPIPE_LOCK_FD=3 "$BUILD/hookpipe-run" -c "$T/manual.ini" 3</dev/null 2>&1)
+like "$run_out" "warning: HOOKPIPE_LOCK_FD=3 is not a descriptor open on $M/run.lock" "a handed-over descriptor that is not run.lock is named"
+like "$run_out" '0 done, 0 retry' "and the runner takes the lock itself"
+is "$(grep -c '"type":"error","lock":' "$M/delivery.log")" 1 "the refused handover is in the log"
 is "$(grep -c '^m-' "$T/capture/runs.log")" 2 "each event ran exactly once"
 
 # Two runners at once: one works, the other leaves at once.
