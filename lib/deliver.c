@@ -332,38 +332,64 @@ start_next(struct delivery *d)
 	return 1;
 }
 
+/* The event's handler programs, looked up once per delivery (the runner
+ * asks before the claim, deliver_begin after). */
+static int
+handlers_of(struct delivery *d, struct err *e)
+{
+	if (d->resolved)
+		return 0;
+	if (handler_resolve(d->c, d->ep, d->env.event, &d->handlers, e) == -1)
+		return -1;
+	d->resolved = 1;
+	return 0;
+}
+
+int
+deliver_takes_proc(struct delivery *d)
+{
+	struct err	 e;
+	const char	*f = d->ev != NULL ? d->ev->forward : NULL;
+
+	if (f != NULL && !dest_publishes(f))
+		return 1;
+	if (d->ep == NULL &&
+	    (d->ep = conf_endpoint(d->c, d->env.endpoint)) == NULL)
+		return 0;
+	/* Unreadable handlers_dir: deliver_begin says so and settles it as
+	 * a handler that could not start, in the place of one. */
+	if (handlers_of(d, &e) == -1)
+		return 1;
+	return d->handlers.n > 0;
+}
+
 /* The handlers of the event without a success since the last replay,
  * in their order; -1 with the reason. */
 static int
 still_to_run(struct delivery *d, const struct history *h, int *unknown,
     struct err *e)
 {
-	struct strlist	all;
-	size_t		i, j;
-	int		done;
+	const struct strlist	*all = &d->handlers;
+	size_t			 i, j;
+	int			 done;
 
-	if (handler_resolve(d->c, d->ep, d->env.event, &all, e) == -1)
+	if (handlers_of(d, e) == -1)
 		return -1;
-	for (i = 0; i < all.n; i++) {
+	for (i = 0; i < all->n; i++) {
 		for (done = 0, j = 0; j < h->ok.n && !done; j++)
-			done = strcmp(all.v[i], h->ok.v[j]) == 0;
-		if (!done && strlist_push(&d->progs, all.v[i]) == -1) {
-			strlist_free(&all);
+			done = strcmp(all->v[i], h->ok.v[j]) == 0;
+		if (!done && strlist_push(&d->progs, all->v[i]) == -1)
 			return err_sys(e, "handler list");
-		}
 	}
 	/* The destination goes last: handlers can act on an event before
 	 * it leaves the host, and their failure holds it back. */
 	if (d->ev != NULL && d->ev->forward != NULL) {
 		for (done = 0, j = 0; j < h->ok.n && !done; j++)
 			done = strcmp(d->ev->forward, h->ok.v[j]) == 0;
-		if (!done && strlist_push(&d->progs, d->ev->forward) == -1) {
-			strlist_free(&all);
+		if (!done && strlist_push(&d->progs, d->ev->forward) == -1)
 			return err_sys(e, "handler list");
-		}
 	}
-	*unknown = all.n == 0 && d->ev == NULL;
-	strlist_free(&all);
+	*unknown = all->n == 0 && d->ev == NULL;
 	return 0;
 }
 
@@ -625,6 +651,7 @@ deliver_free(struct delivery *d)
 	envelope_free(&d->env);
 	if (d->fd != -1)
 		(void)close(d->fd);
+	strlist_free(&d->handlers);
 	strlist_free(&d->progs);
 	handler_env_free(d->envp);
 	if (d->body != -1)

@@ -57,6 +57,8 @@ struct delivery {
 	int			 fd;		/* the entry, at its body */
 	const struct endpoint	*ep;		/* NULL: not configured */
 	const struct event_conf	*ev;
+	struct strlist		 handlers;	/* its programs, resolved */
+	int			 resolved;	/* ... once */
 	struct strlist		 progs;		/* still to run, in order */
 	size_t			 next;
 	int			 body;		/* sealed memfd */
@@ -79,6 +81,10 @@ struct delivery {
  * reason: e.errnum ENOENT when it is gone. */
 int	deliver_open(struct delivery *, const struct conf *, struct spool *,
 	    struct dlog *, enum spool_dir, const char *, struct err *);
+/* Whether the opened entry takes one of `concurrency`: handler programs
+ * to run or an HTTPS endpoint to call do; nothing to run, or only a
+ * queue or a broker to publish to, does not. */
+int	deliver_takes_proc(struct delivery *);
 /* Start delivering the opened entry, now in `at` (SP_CUR, or SP_TMP for
  * a sync event): record the attempt, find the handlers still to run
  * (those without a success since the last replay) and start the first.

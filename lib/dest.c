@@ -39,6 +39,7 @@ struct dest_scheme {
 	unsigned	 needs;
 	int		 curl;		/* sent with libcurl */
 	int		 rabbitmq;	/* sent with librabbitmq */
+	int		 publish;	/* to a queue or a broker */
 };
 
 static int	parse_http(const char *, struct dest_url *, struct err *);
@@ -47,15 +48,15 @@ static int	parse_amqp(const char *, struct dest_url *, struct err *);
 
 static const struct dest_scheme schemes[] = {
 	{ "https", parse_http, DEST_O_SECRET | DEST_O_TLS, DEST_O_SECRET, 1,
-	    0 },
+	    0, 0 },
 	{ "http", parse_http, DEST_O_SECRET | DEST_O_TLS, DEST_O_SECRET, 1,
-	    0 },
+	    0, 0 },
 	{ "sqs", parse_sqs, DEST_O_CREDS | DEST_O_TLS | DEST_O_ENDPOINT,
-	    DEST_O_CREDS, 1, 0 },
+	    DEST_O_CREDS, 1, 0, 1 },
 	{ "amqps", parse_amqp, DEST_O_SECRET | DEST_O_TLS | DEST_O_AMQP,
-	    DEST_O_SECRET, 0, 1 },
+	    DEST_O_SECRET, 0, 1, 1 },
 	{ "amqp", parse_amqp, DEST_O_SECRET | DEST_O_AMQP, DEST_O_SECRET, 0,
-	    1 },
+	    1, 1 },
 };
 
 static const struct dest_ops *ops[MAX_OPS];
@@ -299,6 +300,15 @@ dest_public(const char *url, char *out, size_t len)
 		(void)snprintf(out, len, "%.*s%s", (int)(auth - url), url,
 		    at + 1);
 	return out;
+}
+
+int
+dest_publishes(const char *url)
+{
+	const struct dest_scheme	*s;
+	size_t				 n;
+
+	return (s = scheme_of(url, &n)) != NULL && s->publish;
 }
 
 int

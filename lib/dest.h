@@ -89,6 +89,9 @@ struct dest_ops {
 /* Parse a forward URL: the scheme must have a row, the rest its syntax;
  * http:// only to a loopback host. 0, or -1 with what to write. */
 int	dest_parse(const char *, struct dest_url *, struct err *);
+/* 1 when the URL publishes to a queue or a broker (sqs://, amqp[s]://),
+ * which takes no process and no receiver's capacity. */
+int	dest_publishes(const char *);
 /* hookpipe check: the event's forward and its files (secret_file,
  * credentials_file, ca_file readable, the secrets private), and whether
  * this build can forward to the scheme at all. 0, or -1 with why. */

@@ -254,33 +254,6 @@ serialized_busy(const struct run *r, const struct slot *sl)
 	return 0;
 }
 
-/* Does the event take one of `concurrency`? Handler programs and HTTPS
- * endpoints do; an event with nothing to run, or only a broker or a
- * queue to publish to, takes any free slot of MAX_SLOTS: its publish
- * costs no process and no receiver's capacity, so the publish window is
- * wider than the handlers' concurrency. */
-static int
-takes_proc(const struct run *r, const struct delivery *d)
-{
-	const struct endpoint	*ep;
-	struct strlist		 all;
-	struct err		 e;
-	const char		*f;
-	size_t			 n;
-
-	f = d->ev != NULL ? d->ev->forward : NULL;
-	if (f != NULL && strncmp(f, "amqp://", 7) != 0 &&
-	    strncmp(f, "amqps://", 8) != 0 && strncmp(f, "sqs://", 6) != 0)
-		return 1;
-	if ((ep = conf_endpoint(r->c, d->env.endpoint)) == NULL)
-		return 0;
-	if (handler_resolve(r->c, ep, d->env.event, &all, &e) == -1)
-		return 1;
-	n = all.n;
-	strlist_free(&all);
-	return n > 0;
-}
-
 /* Claim one event (new/ or retry/ -> cur/) and start its first handler
  * still to run. 0 claimed, 1 skipped (no slot, or serialized type busy),
  * 2 its handlers wait for one of `concurrency` (it keeps its place),
@@ -318,7 +291,10 @@ claim(struct run *r, enum spool_dir from, const char *name)
 		deliver_free(&sl->d);
 		return 1;
 	}
-	if ((sl->procs = takes_proc(r, &sl->d)) &&
+	/* One that takes no process (only a publish, or nothing to run)
+	 * takes any free slot of MAX_SLOTS: the publish window is wider
+	 * than the handlers' concurrency. */
+	if ((sl->procs = deliver_takes_proc(&sl->d)) &&
 	    r->procs >= r->c->concurrency) {
 		deliver_free(&sl->d);
 		sl->procs = 0;
