@@ -1285,7 +1285,8 @@ spool_entry_intact(struct spool *s, const char *name)
 {
 	struct envelope	env;
 	struct err	e;
-	char		b[65536];
+	char		b[16384];	/* a responder's, on a duplicate:
+					   stack it touches stays resident */
 	uint32_t	crc = 0;
 	size_t		len = 0;
 	ssize_t		n;
