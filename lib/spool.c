@@ -22,6 +22,9 @@
 
 #include "spoolint.h"
 
+#define LOCK_WAIT_MS	1000	/* for a lock being handed over */
+#define LOCK_TICK_MS	10
+
 
 static const char *const dirnames[SP_NDIRS] = {
 	"tmp", "new", "cur", "retry", "done", "dead", "ids", "hist",
@@ -1163,13 +1166,24 @@ spool_purge(struct spool *s, enum spool_dir d, int64_t before, unsigned *n,
 int
 spool_lock(struct spool *s, struct err *e)
 {
-	char	b[32];
-	int	n;
+	const struct timespec	 tick = { 0, LOCK_TICK_MS * 1000000L };
+	char			 b[32];
+	int			 n, tries;
 
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
+	/* Held with no pid in the file: a lock that a responder took for
+	 * the runner it starts, until that runner writes its pid (or the
+	 * `runner` program, not one that adopts it, exits): moments. Wait
+	 * for it; a runner started by hand or by cron right after a
+	 * request would find the lock busy and leave. Held with a pid: a
+	 * runner at work: busy at once. */
+	for (tries = 0; flock(s->lockfd, LOCK_EX | LOCK_NB) == -1; tries++) {
+		if (errno != EWOULDBLOCK)
+			return err_sys(e, "unable to lock %s/run.lock",
+			    s->path);
+		if (tries == LOCK_WAIT_MS / LOCK_TICK_MS ||
+		    pread(s->lockfd, b, 1, 0) != 0)
 			return 0;
-		return err_sys(e, "unable to lock %s/run.lock", s->path);
+		(void)nanosleep(&tick, NULL);
 	}
 	/* The holder's pid, for `hookpipe status` (spool_runner). */
 	n = snprintf(b, sizeof(b), "%ld\n", (long)getpid());

@@ -163,7 +163,9 @@ int	spool_purge(struct spool *, enum spool_dir, int64_t, unsigned *,
 	    struct err *);
 
 /* The runner lock (run.lock): one runner per spool. 1 taken (our pid is
- * noted in it), 0 another runner holds it, -1 error. */
+ * noted in it), 0 another runner holds it, -1 error. Held with no pid
+ * noted (being handed to a runner starting), it is waited for, up to
+ * 1 s. */
 int	spool_lock(struct spool *, struct err *);
 int	spool_unlock(struct spool *, struct err *);
 /* The holder says it is lingering with nothing running ("PID idle"), or

@@ -836,6 +836,27 @@ test_lock(struct spool *s)
 	is_int(spool_lock(s, &e), 1, "and so do we");
 	(void)spool_unlock(s, &e);
 
+	/* Held with no pid noted: a lock a responder took for the runner
+	 * it starts. spool_lock waits for it (up to 1 s), where it finds
+	 * a runner at work (above) busy at once. */
+	fd = spool_lock_handoff(s);
+	ok(fd != -1, "spool_lock_handoff takes it, noting no pid");
+	if ((pid = fork()) == 0) {
+		struct spool *c;
+
+		(void)close(fd);	/* the parent's, to let go */
+		c = spool_open(spath, 0, &e);
+		_exit(c != NULL ? spool_lock(c, &e) : 99);
+	}
+	(void)usleep(100000);
+	(void)close(fd);
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 1, "a lock being handed over is waited "
+	    "for: taken once let go");
+	fd = spool_lock_handoff(s);
+	is_int(in_child(child_lock, 0), 0, "held so for over 1 s: busy");
+	(void)close(fd);
+
 	/* A runner killed while holding it leaves its pid behind. */
 	if ((pid = fork()) == 0) {
 		struct spool *c = spool_open(spath, 0, &e);
