@@ -47,6 +47,8 @@
 #define JKEYS_MAX	4		/* ids/ keys a record carries */
 #define RETIRE_CHUNK	256		/* records flushed together */
 #define RETIRE_MS	200		/* a checkpoint's time for retiring */
+#define RETIRE_BEHIND	4		/* past this many waiting, */
+#define RETIRE_LONG_MS	800		/* ... it takes this long */
 
 struct jrec {
 	char		 name[SPOOL_NAME_MAX];
@@ -619,7 +621,14 @@ spool_checkpoint(struct spool *s, size_t min, struct err *e)
 		return -1;
 	if (gens(s, &v, &n, e) == -1)
 		return -1;
-	deadline = mono_ms() + RETIRE_MS;
+	/* More than a few waiting: the intake outruns the retiring (an
+	 * entry's flush costs about 0.1 ms, a request's commit less), and
+	 * journal/ would grow with the load. Take most of the second (a
+	 * runner checkpoints once a second at most) until it catches up. */
+	for (i = 0; i < n && v[i] < cur; i++)
+		;
+	deadline = mono_ms() + (i > RETIRE_BEHIND ? RETIRE_LONG_MS :
+	    RETIRE_MS);
 	for (i = 0; i < n && v[i] < cur && rc == 0; i++)
 		rc = retire(s, v[i], deadline, e);
 	free(v);

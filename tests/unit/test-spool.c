@@ -1535,6 +1535,75 @@ test_journal(void)
 	spool_close(s);
 }
 
+/* A clock whose monotonic reading moves 50 ms at each look. */
+static int64_t	tick_ns;
+
+static int64_t
+ticking(clockid_t id)
+{
+	struct timespec	ts;
+
+	if (id == CLOCK_MONOTONIC)
+		return tick_ns += 50000000;
+	(void)clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Under a load that outruns the retiring, generations pile up: past 4
+ * waiting, a checkpoint takes 800 ms instead of 200 ms. With 13 waiting,
+ * each read of a clock that moves 50 ms at each look (one read a
+ * generation), 200 ms would leave about 9; 800 ms retires them all.
+ */
+static void
+test_retire_budget(void)
+{
+	struct spool	*s;
+	struct err	 e;
+	char		 name[SPOOL_NAME_MAX], p[400], rec[200];
+	uint64_t	 g = 0;
+	int		 i, fd, n;
+
+	if ((s = spool_open(spath, SPOOL_CREATE, &e)) == NULL) {
+		ok(0, "retire: open (%s)", e.msg);
+		return;
+	}
+	(void)spool_newname(s, name);
+	ok(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e) == 0,
+	    "retire: a commit makes the current generation non-empty");
+	{
+		struct dirent	*de;
+		DIR		*d;
+
+		(void)snprintf(p, sizeof(p), "%s/journal", spath);
+		if ((d = opendir(p)) != NULL) {
+			while ((de = readdir(d)) != NULL)
+				if (de->d_name[0] != '.' &&
+				    strtoull(de->d_name, NULL, 16) > g)
+					g = strtoull(de->d_name, NULL, 16);
+			(void)closedir(d);
+		}
+	}
+	/* 12 more, each one record (a tombstone of an entry not there). */
+	n = snprintf(rec, sizeof(rec), "HPJ1 %s 0 0 00000000\n", name);
+	for (i = 1; i <= 12; i++) {
+		(void)snprintf(p, sizeof(p), "%s/journal/%016llx", spath,
+		    (unsigned long long)(g + (uint64_t)i));
+		if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600)) != -1) {
+			(void)write_all(fd, rec, (size_t)n);
+			(void)close(fd);
+		}
+	}
+	is_int(journal_files(), 13, "retire: 13 generations waiting");
+	util_set_clock(ticking);
+	is_int(spool_checkpoint(s, 0, &e), 0, "retire: checkpoint (%s)",
+	    e.msg);
+	util_set_clock(NULL);
+	is_int(journal_files(), 1, "retire: far behind, one checkpoint "
+	    "retires them all (the longer budget)");
+	spool_close(s);
+}
+
 int
 main(void)
 {
@@ -1572,6 +1641,7 @@ main(void)
 	buf_free(&envline);
 	test_group_commit();
 	test_journal();
+	test_retire_budget();
 	rm_rf_spool();
 	return tap_done();
 }
