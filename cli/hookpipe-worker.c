@@ -160,6 +160,7 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return err_temporary(&e) ? EXIT_TEMP : EXIT_FAIL;
 	}
+	spool_journal_limit(s, c->journal_max);
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		say(SAY_WARNING, "%s; logging to stderr", e.msg);
 	if ((runner = find_program(c->runner, "hookpipe-run")) == NULL ||

@@ -55,6 +55,7 @@ cli_open(const char *cfg, struct spool **s)
 		conf_free(c);
 		return NULL;
 	}
+	spool_journal_limit(*s, c->journal_max);
 	return c;
 }
 
@@ -446,9 +447,29 @@ dest_stats_free(struct dstat *ds, size_t n)
 	}
 }
 
+/* A size for people: 1536 -> "1.5 KiB". */
+static void
+fmt_bytes(uint64_t n, char *b, size_t len)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	double	v = (double)n;
+	size_t	i = 0;
+
+	if (n < 1024) {
+		(void)snprintf(b, len, "%llu bytes", (unsigned long long)n);
+		return;
+	}
+	for (v /= 1024; v >= 1024 && i + 1 < sizeof(unit) / sizeof(*unit);
+	    i++)
+		v /= 1024;
+	(void)snprintf(b, len, "%.1f %s", v, unit[i]);
+}
+
 int
 cmd_status(const char *cfg, int argc, char **argv)
 {
+	struct spool_journal	 jr;
+	char			 jb[32], jl[32];
 	struct tally	 tally;
 	struct spool	*s;
 	struct conf	*c;
@@ -492,6 +513,10 @@ cmd_status(const char *cfg, int argc, char **argv)
 	running = pid > 0;
 	failures = dlog_failures(c->log_file, now - 3600LL * 1000000);
 	nds = dest_stats(s, c, ds);
+	if (spool_journal_stat(s, &jr, &e) == -1) {
+		say(SAY_ERROR, "%s", e.msg);
+		memset(&jr, 0, sizeof(jr));
+	}
 	if (json) {
 		printf("{\"spool\":");
 		{
@@ -519,7 +544,12 @@ cmd_status(const char *cfg, int argc, char **argv)
 		    failures, running ? "true" : "false");
 		if (pid > 0)
 			printf(",\"pid\":%ld", pid);
-		printf("},\"destinations\":[");
+		printf("},\"journal\":{\"bytes\":%llu,\"generations\":%zu,"
+		    "\"limit\":%llu,\"bypassed\":%llu}",
+		    (unsigned long long)jr.bytes, jr.generations,
+		    (unsigned long long)jr.limit,
+		    (unsigned long long)jr.direct);
+		printf(",\"destinations\":[");
 		for (i = 0; i < nds; i++) {
 			buf_reset(&ob);
 			buf_printf(&ob, "%s{\"url\":", i > 0 ? "," : "");
@@ -562,6 +592,18 @@ cmd_status(const char *cfg, int argc, char **argv)
 		else
 			printf("runner           %s\n", running ? "running" :
 			    "idle");
+		if (c->durability != DURABLE_PROCESS) {
+			fmt_bytes(jr.bytes, jb, sizeof(jb));
+			fmt_bytes(jr.limit, jl, sizeof(jl));
+			printf("journal          %s in %zu generation%s, limit "
+			    "%s", jb, jr.generations, jr.generations == 1 ?
+			    "" : "s", jl);
+			if (jr.direct > 0)
+				printf(", %llu commit%s bypassed it",
+				    (unsigned long long)jr.direct,
+				    jr.direct == 1 ? "" : "s");
+			printf("\n");
+		}
 		for (i = 0; i < nds; i++) {
 			printf("forward          %s  backlog %zu\n",
 			    dest_public(ds[i].url, url, sizeof(url)),

@@ -155,6 +155,7 @@ struct conf {
 	char		*spool_dir;
 	char		*log_file;
 	enum durability	 durability;
+	size_t		 journal_max;		/* spool_journal_limit */
 	struct endpoint	*ep;			/* ep[0] is the default */
 	size_t		 nep;
 

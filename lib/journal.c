@@ -211,6 +211,25 @@ gens(struct spool *s, uint64_t **out, size_t *n, struct err *e)
 	return 0;
 }
 
+/* The bytes of the generations in v (from gens) numbered below `upto`;
+ * one removed meanwhile counts nothing. */
+static uint64_t
+held(struct spool *s, const uint64_t *v, size_t n, uint64_t upto)
+{
+	struct stat	st;
+	uint64_t	sum = 0;
+	size_t		i;
+	char		b[24];
+
+	for (i = 0; i < n && v[i] < upto; i++) {
+		gen_name(v[i], b);
+		if (fstatat(s->jdir, b, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			sum += (uint64_t)st.st_size;
+	}
+	return sum;
+}
+
 static int
 open_gen(struct spool *s, uint64_t gen, int flags, struct err *e)
 {
@@ -227,13 +246,14 @@ open_gen(struct spool *s, uint64_t gen, int flags, struct err *e)
 /*
  * A new generation, under the append lock: the old one is flushed whole
  * first (so a waiter that finds the generation changed knows its record
- * durable), the new file made and its name flushed into journal/, then
+ * durable) and its bytes counted as waiting to retire, the new file made and its name flushed into journal/, then
  * the state points at it. Its number is past every file there, whatever
  * the state says (an operator may have removed journal.state).
  */
 static int
 rotate(struct spool *s, struct err *e)
 {
+	struct stat	 st;
 	uint64_t	*v, old, next;
 	size_t		 n;
 	char		 b[24];
@@ -247,12 +267,16 @@ rotate(struct spool *s, struct err *e)
 		    open_gen(s, old, O_RDONLY, e);
 		if (fd == -1 && errno != ENOENT)
 			goto out;
-		if (fd != -1 && fdatasync(fd) == -1) {
+		if (fd != -1 && (fdatasync(fd) == -1 || fstat(fd, &st) ==
+		    -1)) {
 			err_sys(e, "unable to flush %s/journal", s->path);
 			if (fd != s->jfd)
 				(void)close(fd);
 			goto out;
 		}
+		if (fd != -1)
+			__atomic_add_fetch(&s->sync->older,
+			    (uint64_t)st.st_size, __ATOMIC_SEQ_CST);
 		if (fd != -1 && fd != s->jfd)
 			(void)close(fd);
 	}
@@ -535,6 +559,51 @@ flush_entry(struct spool *s, const struct jrec *r, int start_only)
 	return 0;
 }
 
+int
+journal_full(struct spool *s, struct err *e)
+{
+	if (journal_open(s, e) == -1)
+		return -1;
+	return s->jmax == 0 ||
+	    load(&s->sync->older) + load(&s->sync->synced) >= s->jmax;
+}
+
+/* The commit a spool without a journal makes, for a journal that is
+ * full: the ids/ records were written before it (spool_id_note) and
+ * are flushed here with it. */
+int
+journal_bypass(struct spool *s, const char *name, const char *const *keys,
+    const struct iovec *entry, int n, struct err *e)
+{
+	size_t	k;
+	int	saved;
+
+	if (spool_place(s, entry, n, 1, name, SP_NEW, name, e) == -1)
+		return -1;
+	for (k = 0; keys != NULL && keys[k] != NULL; k++)
+		if (flush_at(s->fd[SP_IDS], keys[k], 0) == -1) {
+			err_sys(e, "unable to flush %s/ids/%s", s->path,
+			    keys[k]);
+			goto fail;
+		}
+	if (fsync(s->fd[SP_NEW]) == -1) {
+		err_sys(e, "unable to flush %s/new", s->path);
+		goto fail;
+	}
+	if (k > 0 && fsync(s->fd[SP_IDS]) == -1) {
+		err_sys(e, "unable to flush %s/ids", s->path);
+		goto fail;
+	}
+	__atomic_add_fetch(&s->sync->direct, 1, __ATOMIC_SEQ_CST);
+	return 0;
+fail:
+	/* As after a failed journal commit: a 503 means "not ours". */
+	saved = errno;
+	(void)unlinkat(s->fd[SP_NEW], name, 0);
+	errno = saved;
+	return -1;
+}
+
 /*
  * Retire a generation: every entry it names, wherever it has moved
  * since, and its ids/ records are flushed, then the folders, then the
@@ -632,7 +701,58 @@ spool_checkpoint(struct spool *s, size_t min, struct err *e)
 	for (i = 0; i < n && v[i] < cur && rc == 0; i++)
 		rc = retire(s, v[i], deadline, e);
 	free(v);
-	return rc == -1 ? -1 : 0;
+	if (rc == -1)
+		return -1;
+	/* What is left to retire, counted again under the append lock
+	 * (where rotate adds to it): a commit that bypassed the journal
+	 * because of it finds room again. */
+	if (lock(s->jdir, LOCK_EX, "journal", s, e) == -1)
+		return -1;
+	if (gens(s, &v, &n, e) == 0) {
+		store(&s->sync->older, held(s, v, n, load(&s->sync->gen)));
+		free(v);
+	}
+	unlock(s->jdir);
+	return 0;
+}
+
+int
+spool_journal_stat(struct spool *s, struct spool_journal *j,
+    struct err *e)
+{
+	uint64_t		*v;
+	size_t			 n;
+	struct spool_sync	 st;
+	ssize_t			 r;
+	int			 fd;
+
+	memset(j, 0, sizeof(*j));
+	j->limit = s->jmax;
+	if (gens(s, &v, &n, e) == -1)
+		return -1;
+	j->bytes = held(s, v, n, UINT64_MAX);
+	j->generations = n;
+	free(v);
+	/* Read, not mapped: journal.state is not made here (`hookpipe
+	 * status` run as root must leave the spool as it found it). */
+	memset(&st, 0, sizeof(st));
+	fd = openat(s->top, "journal.state", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 && errno != ENOENT)
+		return err_sys(e, "unable to open %s/journal.state", s->path);
+	if (fd != -1) {
+		while ((r = pread(fd, &st, sizeof(st), 0)) == -1 &&
+		    errno == EINTR)
+			;
+		(void)close(fd);
+		if (r == -1)
+			return err_sys(e, "unable to read %s/journal.state",
+			    s->path);
+	}
+	j->flushes = st.flushes;
+	j->records = st.records;
+	j->direct = st.direct;
+	return 0;
 }
 
 /* An ids/ record naming the entry again, unless it names another entry

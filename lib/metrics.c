@@ -601,6 +601,7 @@ render_gauges(struct buf *b, const struct conf *c, struct spool *s)
 	static const enum spool_dir states[] = {
 		SP_NEW, SP_CUR, SP_RETRY, SP_DONE, SP_DEAD, SP_QUAR
 	};
+	struct spool_journal jr;
 	struct statvfs	 vfs;
 	struct strlist	 l;
 	struct err	 e;
@@ -649,6 +650,30 @@ render_gauges(struct buf *b, const struct conf *c, struct spool *s)
 		buf_puts(b, "hookpipe_runner_last_run_age_seconds ");
 		put_seconds(b, now > last ? now - last : 0);
 		buf_putc(b, '\n');
+	}
+	if (spool_journal_stat(s, &jr, &e) == 0) {
+		head(b, "journal_bytes", "gauge",
+		    "Bytes in the journal's generations, not yet retired.");
+		buf_printf(b, "hookpipe_journal_bytes %llu\n",
+		    (unsigned long long)jr.bytes);
+		head(b, "journal_limit_bytes", "gauge",
+		    "journal_max: past it, commits bypass the journal.");
+		buf_printf(b, "hookpipe_journal_limit_bytes %llu\n",
+		    (unsigned long long)jr.limit);
+		head(b, "journal_commits_total", "counter",
+		    "Commits made durable by the journal's group flush.");
+		buf_printf(b, "hookpipe_journal_commits_total %llu\n",
+		    (unsigned long long)jr.records);
+		head(b, "journal_flushes_total", "counter",
+		    "Flushes of the journal, each shared by the commits "
+		    "waiting.");
+		buf_printf(b, "hookpipe_journal_flushes_total %llu\n",
+		    (unsigned long long)jr.flushes);
+		head(b, "journal_bypassed_total", "counter",
+		    "Commits that found the journal full and flushed their "
+		    "own entry.");
+		buf_printf(b, "hookpipe_journal_bypassed_total %llu\n",
+		    (unsigned long long)jr.direct);
 	}
 	if (statvfs(spool_path(s), &vfs) == 0) {
 		head(b, "spool_free_bytes", "gauge",

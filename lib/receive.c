@@ -115,6 +115,7 @@ receiver_load(struct receiver *r, const char *path)
 		(void)snprintf(r->conf_error, sizeof(r->conf_error), "%s", e.msg);
 		goto fail;
 	}
+	spool_journal_limit(r->spool, r->conf->journal_max);
 	if (dlog_open(&r->log, r->conf->log_file, &e) == -1) {
 		(void)snprintf(r->conf_error, sizeof(r->conf_error), "%s", e.msg);
 		goto fail;

@@ -161,6 +161,7 @@ spool_open(const char *path, int flags, struct err *e)
 		s->fd[i] = -1;
 	s->lockfd = s->jdir = s->jfd = s->statefd = -1;
 	s->nosync = (flags & SPOOL_NOSYNC) != 0;
+	s->jmax = SPOOL_JOURNAL_MAX;
 	if ((s->path = strdup(path)) == NULL) {
 		err_sys(e, "spool %s", path);
 		goto fail;
@@ -415,6 +416,12 @@ spool_commit(struct spool *s, struct envelope *env, const char *body,
 
 	if (entry_bytes(env, body, len, &eb, e) == -1)
 		return -1;
+	if (!s->nosync && (rc = journal_full(s, e)) != 0) {
+		if (rc == 1)
+			rc = journal_bypass(s, name, keys, eb.iov, 3, e);
+		entry_bytes_free(&eb);
+		return rc;
+	}
 	/* The entry first, unflushed: a journal record is only ever
 	 * appended for an entry already in new/, so whoever retires the
 	 * record finds the entry to flush. */
@@ -430,6 +437,12 @@ spool_commit(struct spool *s, struct envelope *env, const char *body,
 	}
 	entry_bytes_free(&eb);
 	return rc;
+}
+
+void
+spool_journal_limit(struct spool *s, uint64_t max)
+{
+	s->jmax = max;
 }
 
 int

@@ -35,13 +35,30 @@ struct spool;
 
 /* The journal's shared state in SPOOL/journal.state, mapped by every
  * responder: the generation appended to, how many of its bytes a flush
- * has covered, and counters. */
+ * has covered, the bytes of the older generations not yet retired, and
+ * counters (flushes, records appended, commits that found the journal
+ * full and flushed their entry themselves). A state file of an older
+ * version, shorter, is grown with zeros. */
 struct spool_sync {
 	uint64_t	gen;
 	uint64_t	synced;
 	uint64_t	flushes;
 	uint64_t	records;
+	uint64_t	older;
+	uint64_t	direct;
 };
+
+/* What the journal holds now, for status and metrics. */
+struct spool_journal {
+	uint64_t	bytes;		/* in its generation files */
+	size_t		generations;
+	uint64_t	limit;		/* spool_journal_limit */
+	uint64_t	flushes, records, direct;
+};
+
+/* The journal's default limit: past it, commits do not wait for the
+ * runner to retire generations but flush their own entry. */
+#define SPOOL_JOURNAL_MAX	(64 * 1024 * 1024)
 
 
 /* Name of a state folder ("new", "cur", ...). */
@@ -102,6 +119,17 @@ int	spool_write(struct spool *, struct envelope *, const char *, size_t,
  * nothing is left in tmp/ or new/. */
 int	spool_commit(struct spool *, struct envelope *, const char *, size_t,
 	    const char *, const char *const *, struct err *);
+/* The most bytes the journal may hold before commits bypass it
+ * (journal_max; SPOOL_JOURNAL_MAX unless set): a commit that finds the
+ * generations not yet retired at least this large flushes its entry
+ * and ids/ records where they are, with their folders, as a spool
+ * without a journal would. The journal cannot then outgrow the disk
+ * when the intake outruns the runner's retiring, or no runner runs;
+ * 0: every commit does so. */
+void	spool_journal_limit(struct spool *, uint64_t);
+/* Fill in what the journal holds now. */
+int	spool_journal_stat(struct spool *, struct spool_journal *,
+	    struct err *);
 /* After a crash: every entry the journal holds that is missing or torn
  * is written again (with its ids/ records), then spool_checkpoint.
  * For the runner, under its lock, before anything runs. How many were

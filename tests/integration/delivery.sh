@@ -169,6 +169,21 @@ like "$st" '"dead":2' "status --json counts dead events"
 like "$st" '"runner":\{"running":false' "status says no runner is at work"
 like "$st" '"failures_last_hour":[1-9]' "status counts recent failures"
 like "$("$HP" -c "$T/d.ini" status)" 'dead +2' "status for people"
+# The runner checkpointed when it had drained the spool: the journal's
+# generations retired, one empty generation left.
+like "$st" '"journal":\{"bytes":0,"generations":1,"limit":67108864,"bypassed":0\}' \
+    "status --json: the journal retired"
+like "$("$HP" -c "$T/d.ini" status)" 'journal +0 bytes in 1 generation, limit 64.0 MiB' \
+    "status for people: the journal"
+# journal_max = 0: the commit flushes its own entry, appends nothing.
+sed 's/^\[hookpipe\]$/[hookpipe]\njournal_max = 0/' "$T/d.ini" > "$T/d0.ini"
+is "$(post "$T/d0.ini" '{"event":"ok","id":"nojournal"}')" "Status: 200 OK" "journal_max = 0: accepted"
+like "$("$HP" -c "$T/d0.ini" status --json)" '"journal":\{"bytes":0,"generations":1,"limit":0,"bypassed":1\}' \
+    "journal_max = 0: the commit bypassed the journal"
+like "$("$HP" -c "$T/d0.ini" status)" 'limit 0 bytes, 1 commit bypassed it' \
+    "status for people: ... said"
+"$RUN" -q -c "$T/d0.ini"
+is "$(cat "$T/rec/nojournal.body" 2>/dev/null)" '{"event":"ok","id":"nojournal"}' "... and it ran"
 is "$("$HP" -c "$T/d.ini" ls dead | tail -n +2 | wc -l)" 2 "ls dead lists the dead"
 is "$("$HP" -c "$T/d.ini" ls --event slow.ev | tail -n +2 | wc -l)" 21 "ls --event filters"
 is "$("$HP" -c "$T/d.ini" ls --since 1h "done" | tail -n +2 | wc -l)" "$(find "$SP/done" -type f | wc -l)" "ls --since includes recent events"

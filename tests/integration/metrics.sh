@@ -170,6 +170,9 @@ declare -A WANT=(
 	['hookpipe_events{state="done"}']=2
 	['hookpipe_events{state="dead"}']=1
 	['hookpipe_events{state="new"}']=0
+	['hookpipe_journal_commits_total']=3
+	['hookpipe_journal_bypassed_total']=0
+	['hookpipe_journal_limit_bytes']=67108864
 	['up{job="hookpipe"}']=1
 )
 # Until a scrape has them all, at most 60 s.

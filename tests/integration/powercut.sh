@@ -18,6 +18,9 @@
 # envelope line and bytes, handler runs), not at how the commit works.
 #
 # POWERCUT_ROUNDS (6): rounds of four cuts with durability = full;
+# POWERCUT_TIGHT (3): cuts with durability = full and a journal full
+# after a few dozen commits (journal_max = 32K), so that the commits
+# before the cut bypass it (flush their own entry) but for the first;
 # POWERCUT_PROCESS (3): cuts with durability = process (up to twice as
 # many while none lost anything).
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +31,7 @@
 # among the events.
 
 ROUNDS=${POWERCUT_ROUNDS:-6}
+TIGHT_CUTS=${POWERCUT_TIGHT:-3}
 PROCESS_CUTS=${POWERCUT_PROCESS:-3}
 PY=/usr/bin/python3
 
@@ -390,13 +394,15 @@ if ! umount_image || ! mount_image; then
 	exit 1
 fi
 
-# ini NAME DURABILITY RUNNER: RUNNER /bin/true keeps the responders from
-# starting a runner (the cut then hits acceptance only); default starts
-# the one beside hookpipe.fcgi.
+# ini NAME DURABILITY RUNNER [LINE]: RUNNER /bin/true keeps the
+# responders from starting a runner (the cut then hits acceptance only);
+# default starts the one beside hookpipe.fcgi. LINE goes into
+# [hookpipe].
 ini() {
 	{
 		printf '[hookpipe]\nspool_dir = %s/spool\nhandlers_dir = %s/h\n' "$MNT" "$T"
 		printf 'require_https = no\ndurability = %s\n' "$2"
+		[ -n "${4:-}" ] && printf '%s\n' "$4"
 		printf '[auth]\ntoken_file = %s/token\n' "$T"
 		printf '[delivery]\nretries = 1000\nbackoff = 1s\nconcurrency = 4\ntimeout = 10s\n'
 		[ "$3" = default ] || printf 'runner = %s\n' "$3"
@@ -406,6 +412,7 @@ ini() {
 ini accept-full full /bin/true
 ini deliver-full full default
 ini accept-process process /bin/true
+ini accept-tight full /bin/true "journal_max = 32K"
 
 LPID=
 PORT=
@@ -674,9 +681,30 @@ for r in $(seq "$ROUNDS"); do
 	after_cut accept-full "$p"
 	account f 1 "delivery of a backlog"
 done
+# 5. Acceptance while the journal is full: the commits bypass it.
+# How many did by the moment of the cut is read from journal.state (its
+# `direct` counter, at offset 40) before the load and just before the
+# cut.
+bypassed() { od -An -t u8 -j 40 -N 8 "$MNT/spool/journal.state" 2>/dev/null | tr -d ' '; }
+echo "# durability = full, journal_max = 32K: $TIGHT_CUTS cuts"
+BYPASSED=0
+for r in $(seq "$TIGHT_CUTS"); do
+	p=f$r.t
+	n0=$(bypassed)
+	load accept-tight "$p" 1000 6
+	wait_acked "$p" 30
+	n=$(bypassed)
+	cut_now
+	n=$((${n:-0} - ${n0:-0}))
+	BYPASSED=$((BYPASSED + n))
+	NOTE="; $n commits had bypassed the full journal"
+	after_cut accept-tight "$p"
+	account f 1 "acceptance, the journal full"
+done
 FULL_SECS=$((SECONDS - START))
 
-is "${TOT[f.cuts]}" "$((ROUNDS * 4))" "durability = full: $((ROUNDS * 4)) cuts (acceptance, acceptance and delivery, recovery, delivery of a backlog)"
+is "${TOT[f.cuts]}" "$((ROUNDS * 4 + TIGHT_CUTS))" "durability = full: $((ROUNDS * 4 + TIGHT_CUTS)) cuts (acceptance, acceptance and delivery, recovery, delivery of a backlog; acceptance past journal_max)"
+ok "$(( BYPASSED < TIGHT_CUTS * 20 ))" "the cuts past journal_max came after commits that bypassed the journal ($BYPASSED, at least 20 a cut)"
 ok "$(( ${TOT[f.midrun]:-0} < ROUNDS ))" "at least half of the cuts after a runner's start hit it at work (${TOT[f.midrun]:-0} of $((ROUNDS * 2)))"
 is "${TOT[f.idle]:-0}" 0 "each cut came after at least 20 events of its load were acknowledged (${TOT[f.acked]} in all)"
 is "${TOT[f.lost]}" 0 "every acknowledged event is stored intact (done/) after recovery"

@@ -1449,6 +1449,105 @@ journal_files(void)
 	return n;
 }
 
+/* journal_max: once the generations not yet retired reach the limit,
+ * commits flush their own entry (and ids/ record) and append nothing;
+ * a checkpoint that retires them lets commits use the journal again;
+ * 0 turns the journal off. */
+static void
+test_journal_limit(void)
+{
+	enum { N = 20, LIMIT = 4096 };
+	struct spool_journal	 j0, j;
+	struct spool		*s;
+	struct strlist		 l;
+	struct err		 e;
+	const char		*keys[2];
+	char			 name[N][SPOOL_NAME_MAX], got[SPOOL_NAME_MAX];
+	size_t			 i, innew = 0, intact = 0, before;
+	int			 fd, okc = 0;
+
+	if ((s = spool_open(spath, SPOOL_CREATE, &e)) == NULL) {
+		ok(0, "journal limit: open (%s)", e.msg);
+		return;
+	}
+	if (spool_list(s, SP_NEW, &l, &e) == -1) {
+		ok(0, "journal limit: list new/ (%s)", e.msg);
+		spool_close(s);
+		return;
+	}
+	before = l.n;
+	strlist_free(&l);
+	is_int(spool_checkpoint(s, 0, &e), 0, "journal limit: checkpoint");
+	is_int(spool_journal_stat(s, &j0, &e), 0, "journal limit: stat");
+	ok(j0.bytes == 0 && j0.limit == SPOOL_JOURNAL_MAX,
+	    "journal limit: empty after a checkpoint, default limit (%llu "
+	    "bytes, limit %llu)", (unsigned long long)j0.bytes,
+	    (unsigned long long)j0.limit);
+	spool_journal_limit(s, LIMIT);
+	for (i = 0; i < N; i++) {
+		char key[32];
+
+		(void)snprintf(key, sizeof(key), "lim-%zu", i);
+		keys[0] = key;
+		keys[1] = NULL;
+		(void)spool_newname(s, name[i]);
+		if (spool_id_reserve(s, key, &fd, &e) != 1 ||
+		    spool_id_note(fd, name[i], &e) == -1)
+			continue;
+		okc += spool_commit(s, ENV, BODY, BODYLEN, name[i], keys,
+		    &e) == 0;
+		spool_id_done(fd, 1);
+	}
+	is_int(okc, N, "journal limit: %d commits", N);
+	is_int(spool_journal_stat(s, &j, &e), 0, "journal limit: stat");
+	ok(j.bytes >= LIMIT && j.bytes < LIMIT + 2 * BODYLEN + 512,
+	    "journal limit: the journal stops at the limit (%llu bytes, "
+	    "limit %d)", (unsigned long long)j.bytes, LIMIT);
+	ok(j.direct - j0.direct > 0 && j.records - j0.records > 0,
+	    "journal limit: the first commits journaled (%llu), the rest "
+	    "bypassed it (%llu)", (unsigned long long)(j.records - j0.records),
+	    (unsigned long long)(j.direct - j0.direct));
+	is_int((int)(j.direct - j0.direct + j.records - j0.records), N,
+	    "journal limit: every commit one or the other");
+	for (i = 0; i < N; i++) {
+		innew += spool_find(s, name[i]) == SP_NEW;
+		intact += spool_entry_intact(s, name[i]);
+	}
+	is_int((int)innew, N, "journal limit: every entry in new/");
+	is_int((int)intact, N, "journal limit: ... whole");
+	is_int(spool_id_lookup(s, "lim-19", got, &e), 1,
+	    "journal limit: a bypassing commit's ids/ record");
+	is_str(got, name[N - 1], "journal limit: ... names its entry");
+
+	/* Retired, the journal has room again. */
+	is_int(spool_checkpoint(s, 0, &e), 0, "journal limit: checkpoint");
+	(void)spool_journal_stat(s, &j0, &e);
+	is_int((int)j0.bytes, 0, "journal limit: retired, empty again");
+	(void)spool_newname(s, name[0]);
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name[0], NULL, &e), 0,
+	    "journal limit: a commit after the checkpoint");
+	(void)spool_journal_stat(s, &j, &e);
+	ok(j.records == j0.records + 1 && j.direct == j0.direct,
+	    "journal limit: ... journaled again");
+
+	/* 0: no journal at all. */
+	spool_journal_limit(s, 0);
+	(void)spool_newname(s, name[1]);
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name[1], NULL, &e), 0,
+	    "journal limit 0: commit");
+	(void)spool_journal_stat(s, &j0, &e);
+	ok(j0.records == j.records && j0.direct == j.direct + 1 &&
+	    j0.bytes == j.bytes, "journal limit 0: bypassed, nothing "
+	    "appended");
+	ok(spool_entry_intact(s, name[1]), "journal limit 0: entry whole");
+	if (spool_list(s, SP_NEW, &l, &e) == 0) {
+		is_int((int)(l.n - before), N + 2,
+		    "journal limit: nothing left in new/ but the commits");
+		strlist_free(&l);
+	}
+	spool_close(s);
+}
+
 /* Recovery: entries the journal holds come back when new/ lost them or
  * a crash tore them, with their ids/ records; a torn tail of the
  * journal ends the reading without an error; a checkpoint retires the
@@ -1641,6 +1740,7 @@ main(void)
 	buf_free(&envline);
 	test_group_commit();
 	test_journal();
+	test_journal_limit();
 	test_retire_budget();
 	rm_rf_spool();
 	return tap_done();
