@@ -19,9 +19,12 @@
 #   hookpipe-accept-metrics hookpipe-accept with [metrics] and [health]
 #                           (counters in SPOOL/metrics; target: within 5%)
 #   hookpipe-accept-process (diagnostic) ... with durability = process
+#   hookpipe-accept-nojournal (diagnostic) ... with journal_max = 0: each
+#                           commit flushes its own entry (noop-spool's way)
 #   hookpipe-e2e            ... handler /bin/true; delivered/s until drained
 #   noop-spool-noisy        noop-spool while dd writes 4 GB beside the spool
 #   hookpipe-accept-noisy   hookpipe-accept under the same writer
+#   hookpipe-accept-nojournal-noisy (diagnostic) the same, journal_max = 0
 #   hookpipe-accept-held    (diagnostic) accept with the runner held off
 #   hookpipe-backlog        accept-held over a 1,000,000-entry new/
 #   hookpipe-apache         hookpipe.fcgi under Apache mod_fcgid, held off
@@ -92,8 +95,9 @@ apache_warm=$((quick ? 3 : 5))
 # The order keeps the points a ratio compares next to each other: the
 # two noisy ones, and the backlog after its empty-spool twin (-held).
 all_scens="noop noop-spool webhook-sync webhook-async hookpipe-reject
-hookpipe-accept hookpipe-accept-metrics hookpipe-accept-process hookpipe-e2e
-noop-spool-noisy hookpipe-accept-noisy
+hookpipe-accept hookpipe-accept-metrics hookpipe-accept-process
+hookpipe-accept-nojournal hookpipe-e2e
+noop-spool-noisy hookpipe-accept-noisy hookpipe-accept-nojournal-noisy
 hookpipe-accept-held hookpipe-backlog hookpipe-apache"
 all_scens=$(printf '%s' "$all_scens" | tr '\n' ' ')
 only=${BENCH_ONLY:-$all_scens}
@@ -551,11 +555,14 @@ setup() {
 		send_token=wrong-token-0123456789abcdef expect=401
 		start_hookpipe "$build" '[event bench.event]\nhandler = /bin/true\n'
 		url=http://127.0.0.1:$port/hooks ;;
-	hookpipe-accept|hookpipe-accept-metrics|hookpipe-accept-process|hookpipe-accept-noisy|hookpipe-e2e)
+	hookpipe-accept|hookpipe-accept-metrics|hookpipe-accept-process|hookpipe-accept-noisy|hookpipe-e2e|hookpipe-accept-nojournal*)
 		# The runner as shipped: started by the responders when
 		# they find run.lock free, through the counting wrapper.
 		runner=on extra="" more="[delivery]\nrunner = $W/runner\n"
 		[ "$scen" = hookpipe-accept-process ] && extra='durability = process\n'
+		case $scen in hookpipe-accept-nojournal*)
+			extra='journal_max = 0\n' ;;
+		esac
 		# The counters on: each request adds to SPOOL/metrics.
 		[ "$scen" = hookpipe-accept-metrics ] &&
 		    more="${more}[metrics]\n[health]\n"

@@ -6,8 +6,10 @@ usage: report.py RESULTS.tsv
 Prints, in this order:
   - the targets of issue 12, each with the measured values, their ratio,
     the target and PASS / MISS (n/a when a point is missing);
-  - the diagnostic points (runner held off, durability = process) against
-    hookpipe-accept, labelled diagnostic: they explain, they are no target;
+  - the diagnostic points (runner held off, durability = process, no
+    journal) against hookpipe-accept (the noisy one against
+    hookpipe-accept-noisy), labelled diagnostic: they explain, they are no
+    target;
   - every point measured.
 """
 import csv
@@ -15,12 +17,14 @@ import sys
 
 ORDER = ["noop", "noop-spool", "webhook-sync", "webhook-async",
          "hookpipe-reject", "hookpipe-accept", "hookpipe-accept-process",
-         "hookpipe-e2e", "noop-spool-noisy", "hookpipe-accept-noisy",
+         "hookpipe-accept-nojournal", "hookpipe-e2e", "noop-spool-noisy",
+         "hookpipe-accept-noisy", "hookpipe-accept-nojournal-noisy",
          "hookpipe-accept-held", "hookpipe-backlog", "hookpipe-apache"]
 
 # The points whose responders start the runner as shipped (spawns counted).
 RUNNER_ON = ["hookpipe-accept", "hookpipe-accept-process", "hookpipe-e2e",
-             "hookpipe-accept-noisy"]
+             "hookpipe-accept-noisy", "hookpipe-accept-nojournal",
+             "hookpipe-accept-nojournal-noisy"]
 
 # The acceptance points the targets apply to: runner on as shipped,
 # default durability, with no handler and with a /bin/true handler.
@@ -128,20 +132,27 @@ def main():
     print("hookpipe-accept-held: the runner held off (run.lock held by the "
           "bench), as hookpipe-accept measured up to issue 6; also the "
           "empty-spool twin of hookpipe-backlog. hookpipe-accept-process: "
-          "durability = process, runner on.")
+          "durability = process, runner on. hookpipe-accept-nojournal: "
+          "journal_max = 0, each commit flushes its own entry as "
+          "noop-spool does (its -noisy twin against "
+          "hookpipe-accept-noisy).")
     print()
-    print("| diagnostic | conns | req/s | p99 ms | vs hookpipe-accept req/s "
-          "| hookpipe-accept p99 ms |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for scen in ("hookpipe-accept-held", "hookpipe-accept-process"):
+    print("| diagnostic | conns | req/s | p99 ms | against | its req/s "
+          "| ratio | its p99 ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for scen in ("hookpipe-accept-held", "hookpipe-accept-process",
+                 "hookpipe-accept-nojournal",
+                 "hookpipe-accept-nojournal-noisy"):
+        base = ("hookpipe-accept-noisy" if scen.endswith("-noisy")
+                else "hookpipe-accept")
         for r in sorted((r for r in rows if r["scenario"] == scen),
                         key=lambda r: int(r["conns"])):
-            a, b = num(r["req_s"]), rps("hookpipe-accept", r["conns"])
-            print("| %s (diagnostic) | %s | %s | %s | %s | %s |" % (
-                scen, r["conns"], fmt(a, "%.0f"),
-                fmt(num(r["p99_ms"]), "%.1f"),
-                "n/a" if a is None or not b else "%.2fx" % (a / b),
-                fmt(p99("hookpipe-accept", r["conns"]), "%.1f")))
+            a, b = num(r["req_s"]), rps(base, r["conns"])
+            print("| %s (diagnostic) | %s | %s | %s | %s | %s | %s | %s |"
+                  % (scen, r["conns"], fmt(a, "%.0f"),
+                     fmt(num(r["p99_ms"]), "%.1f"), base, fmt(b, "%.0f"),
+                     "n/a" if a is None or not b else "%.2fx" % (a / b),
+                     fmt(p99(base, r["conns"]), "%.1f")))
 
     print()
     print("## Every point")
