@@ -120,6 +120,10 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return err_temporary(&e) ? EXIT_TEMP : EXIT_FAIL;
 	}
+	/* Its checkpoints start a new generation once the current one
+	 * holds journal_max, however small: else a journal that commits
+	 * bypass would stay full. */
+	spool_journal_limit(s, c->journal_max);
 	adopted = spool_lock_adopt(s, &ae);
 	if (dlog_open(&log, c->log_file, &e) == -1)
 		say(SAY_WARNING, "%s; logging to stderr", e.msg);

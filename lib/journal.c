@@ -254,7 +254,7 @@ static int
 rotate(struct spool *s, struct err *e)
 {
 	struct stat	 st;
-	uint64_t	*v, old, next;
+	uint64_t	*v, old, next, oldsize = 0;
 	size_t		 n;
 	char		 b[24];
 	int		 fd, rc = -1;
@@ -275,8 +275,7 @@ rotate(struct spool *s, struct err *e)
 			goto out;
 		}
 		if (fd != -1)
-			__atomic_add_fetch(&s->sync->older,
-			    (uint64_t)st.st_size, __ATOMIC_SEQ_CST);
+			oldsize = (uint64_t)st.st_size;
 		if (fd != -1 && fd != s->jfd)
 			(void)close(fd);
 	}
@@ -298,6 +297,9 @@ rotate(struct spool *s, struct err *e)
 		(void)close(s->jfd);
 	s->jfd = fd;
 	s->jgen = next;
+	/* Raised before synced falls: a lock-free reader (journal_full)
+	 * may count the old generation twice for a moment, never not. */
+	__atomic_add_fetch(&s->sync->older, oldsize, __ATOMIC_SEQ_CST);
 	store(&s->sync->synced, 0);
 	store(&s->sync->gen, next);
 	rc = 0;
@@ -575,8 +577,9 @@ int
 journal_bypass(struct spool *s, const char *name, const char *const *keys,
     const struct iovec *entry, int n, struct err *e)
 {
-	size_t	k;
-	int	saved;
+	enum spool_dir	d;
+	size_t		k;
+	int		saved;
 
 	if (spool_place(s, entry, n, 1, name, SP_NEW, name, e) == -1)
 		return -1;
@@ -586,12 +589,23 @@ journal_bypass(struct spool *s, const char *name, const char *const *keys,
 			    keys[k]);
 			goto fail;
 		}
+	if (k > 0 && fsync(s->fd[SP_IDS]) == -1) {
+		err_sys(e, "unable to flush %s/ids", s->path);
+		goto fail;
+	}
 	if (fsync(s->fd[SP_NEW]) == -1) {
 		err_sys(e, "unable to flush %s/new", s->path);
 		goto fail;
 	}
-	if (k > 0 && fsync(s->fd[SP_IDS]) == -1) {
-		err_sys(e, "unable to flush %s/ids", s->path);
+	/* A runner may have claimed it since the rename (it watches new/):
+	 * the folder it is in now is flushed too, as retire would. (On
+	 * ext4 one transaction carries both sides of a rename; not on
+	 * every file system.) A later move is the runner's, after the
+	 * handler ran. */
+	if ((d = spool_find(s, name)) != SP_NEW && d != SP_NDIRS &&
+	    fsync(s->fd[d]) == -1) {
+		err_sys(e, "unable to flush %s/%s", s->path,
+		    spool_dirname(d));
 		goto fail;
 	}
 	__atomic_add_fetch(&s->sync->direct, 1, __ATOMIC_SEQ_CST);
@@ -666,6 +680,7 @@ retire(struct spool *s, uint64_t gen, int64_t deadline, struct err *e)
 int
 spool_checkpoint(struct spool *s, size_t min, struct err *e)
 {
+	struct err	 ignored;
 	struct stat	 st;
 	uint64_t	*v, cur;
 	int64_t		 deadline;
@@ -682,7 +697,8 @@ spool_checkpoint(struct spool *s, size_t min, struct err *e)
 		rc = -1;
 	else if (fstat(s->jfd, &st) == -1)
 		rc = err_sys(e, "unable to stat %s/journal", s->path);
-	else if (st.st_size > 0 && (size_t)st.st_size >= min)
+	else if (st.st_size > 0 && ((size_t)st.st_size >= min ||
+	    (s->jmax > 0 && (uint64_t)st.st_size >= s->jmax)))
 		rc = rotate(s, e);
 	cur = s->jgen;
 	unlock(s->jdir);
@@ -701,19 +717,18 @@ spool_checkpoint(struct spool *s, size_t min, struct err *e)
 	for (i = 0; i < n && v[i] < cur && rc == 0; i++)
 		rc = retire(s, v[i], deadline, e);
 	free(v);
-	if (rc == -1)
-		return -1;
 	/* What is left to retire, counted again under the append lock
-	 * (where rotate adds to it): a commit that bypassed the journal
-	 * because of it finds room again. */
-	if (lock(s->jdir, LOCK_EX, "journal", s, e) == -1)
-		return -1;
-	if (gens(s, &v, &n, e) == 0) {
-		store(&s->sync->older, held(s, v, n, load(&s->sync->gen)));
-		free(v);
+	 * (where rotate adds to it), whatever retiring came to: a commit
+	 * that bypassed the journal because of it finds room again. */
+	if (lock(s->jdir, LOCK_EX, "journal", s, &ignored) == 0) {
+		if (gens(s, &v, &n, &ignored) == 0) {
+			store(&s->sync->older, held(s, v, n,
+			    load(&s->sync->gen)));
+			free(v);
+		}
+		unlock(s->jdir);
 	}
-	unlock(s->jdir);
-	return 0;
+	return rc == -1 ? -1 : 0;
 }
 
 int
@@ -724,6 +739,7 @@ spool_journal_stat(struct spool *s, struct spool_journal *j,
 	size_t			 n;
 	struct spool_sync	 st;
 	ssize_t			 r;
+	char			 why[sizeof(e->msg)];
 	int			 fd;
 
 	memset(j, 0, sizeof(*j));
@@ -736,10 +752,11 @@ spool_journal_stat(struct spool *s, struct spool_journal *j,
 	/* Read, not mapped: journal.state is not made here (`hookpipe
 	 * status` run as root must leave the spool as it found it). */
 	memset(&st, 0, sizeof(st));
-	fd = openat(s->top, "journal.state", O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd == -1 && errno != ENOENT)
-		return err_sys(e, "unable to open %s/journal.state", s->path);
+	fd = open_file(s->top, "journal.state", O_RDONLY | O_NOFOLLOW, e);
+	if (fd == -1 && e->errnum != ENOENT) {
+		(void)snprintf(why, sizeof(why), "%s", e->msg);
+		return err_set(e, "%s/%s", s->path, why);
+	}
 	if (fd != -1) {
 		while ((r = pread(fd, &st, sizeof(st), 0)) == -1 &&
 		    errno == EINTR)

@@ -1519,8 +1519,11 @@ test_journal_limit(void)
 	    "journal limit: a bypassing commit's ids/ record");
 	is_str(got, name[N - 1], "journal limit: ... names its entry");
 
-	/* Retired, the journal has room again. */
-	is_int(spool_checkpoint(s, 0, &e), 0, "journal limit: checkpoint");
+	/* Retired, the journal has room again: by a checkpoint as the
+	 * runner makes them while events flow (a new generation only past
+	 * 1 MiB, or past the limit). */
+	is_int(spool_checkpoint(s, 1024 * 1024, &e), 0,
+	    "journal limit: checkpoint");
 	(void)spool_journal_stat(s, &j0, &e);
 	is_int((int)j0.bytes, 0, "journal limit: retired, empty again");
 	(void)spool_newname(s, name[0]);
@@ -1703,6 +1706,93 @@ test_retire_budget(void)
 	spool_close(s);
 }
 
+/* A clock whose monotonic reading leaps 10 s at each look: a
+ * checkpoint's retiring runs out of time before it starts. */
+static int64_t	leap_ns;
+
+static int64_t
+leaping(clockid_t id)
+{
+	struct timespec	ts;
+
+	if (id == CLOCK_MONOTONIC)
+		return leap_ns += 10000000000LL;
+	(void)clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The generations a checkpoint could not retire count against
+ * journal_max (older); a journal.state of the older, 32-byte format is
+ * grown and keeps its counters. */
+static void
+test_journal_older(void)
+{
+	struct spool_journal	 j0, j;
+	struct spool		*s;
+	struct stat		 sb;
+	struct err		 e;
+	char			 name[SPOOL_NAME_MAX], p[320];
+	uint64_t		 b;
+	int			 i;
+
+	if ((s = spool_open(spath, SPOOL_CREATE, &e)) == NULL) {
+		ok(0, "journal older: open (%s)", e.msg);
+		return;
+	}
+	(void)spool_checkpoint(s, 0, &e);
+	for (i = 0; i < 5; i++) {
+		(void)spool_newname(s, name);
+		(void)spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e);
+	}
+	(void)spool_journal_stat(s, &j0, &e);
+	b = j0.bytes;
+	ok(b > 0, "journal older: 5 commits, %llu bytes",
+	    (unsigned long long)b);
+	util_set_clock(leaping);
+	is_int(spool_checkpoint(s, 0, &e), 0, "journal older: a checkpoint "
+	    "out of time");
+	util_set_clock(NULL);
+	is_int(journal_files(), 2, "journal older: the old generation is "
+	    "left beside the new");
+	spool_journal_limit(s, b);
+	(void)spool_newname(s, name);
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e), 0,
+	    "journal older: commit, limit = the old generation's size");
+	(void)spool_journal_stat(s, &j, &e);
+	ok(j.direct == j0.direct + 1 && j.records == j0.records,
+	    "journal older: ... bypassed (the current generation is empty)");
+	spool_journal_limit(s, b + 1);
+	(void)spool_newname(s, name);
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e), 0,
+	    "journal older: commit, limit one byte more");
+	(void)spool_journal_stat(s, &j0, &e);
+	ok(j0.direct == j.direct && j0.records == j.records + 1,
+	    "journal older: ... journaled");
+	is_int(spool_checkpoint(s, 0, &e), 0, "journal older: checkpoint");
+	is_int(journal_files(), 1, "journal older: retired");
+	spool_close(s);
+
+	/* An older version's journal.state: 32 bytes. */
+	(void)snprintf(p, sizeof(p), "%s/journal.state", spath);
+	is_int(truncate(p, 32), 0, "journal.state cut to 32 bytes");
+	if ((s = spool_open(spath, 0, &e)) == NULL) {
+		ok(0, "journal older: open again (%s)", e.msg);
+		return;
+	}
+	(void)spool_journal_stat(s, &j, &e);
+	ok(j.records == j0.records && j.direct == 0,
+	    "32-byte journal.state: counters read, the new ones 0");
+	(void)spool_newname(s, name);
+	is_int(spool_commit(s, ENV, BODY, BODYLEN, name, NULL, &e), 0,
+	    "32-byte journal.state: commit");
+	ok(stat(p, &sb) == 0 && sb.st_size == 48,
+	    "32-byte journal.state: grown to 48");
+	(void)spool_journal_stat(s, &j, &e);
+	ok(j.records == j0.records + 1, "32-byte journal.state: records "
+	    "counted on (%llu)", (unsigned long long)j.records);
+	spool_close(s);
+}
+
 int
 main(void)
 {
@@ -1742,6 +1832,7 @@ main(void)
 	test_journal();
 	test_journal_limit();
 	test_retire_budget();
+	test_journal_older();
 	rm_rf_spool();
 	return tap_done();
 }
