@@ -5,6 +5,9 @@
  *   overwrite  pwrite into a 64 MiB file written whole beforehand,
  *              fdatasync (no size, block or extent change)
  *   falloc     pwrite into a 64 MiB fallocate'd file, fdatasync
+ *   keepsize   append into 64 MiB reserved past the end
+ *              (fallocate FALLOC_FL_KEEP_SIZE), fdatasync: the size
+ *              still grows, but no block is allocated at the flush
  *   maildir    create a file, write, fsync, rename it, fsync the
  *              folder (noop-spool's sequence)
  * Run it beside a writer (dd of gigabytes into the same file system) to
@@ -99,7 +102,7 @@ main(int argc, char **argv)
 	int		 fd = -1, dfd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: flush append|overwrite|falloc|maildir "
+		fprintf(stderr, "usage: flush append|keepsize|overwrite|falloc|maildir "
 		    "DIR [SECONDS]\n");
 		return 2;
 	}
@@ -109,10 +112,14 @@ main(int argc, char **argv)
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1)
 		die(dir);
 	(void)snprintf(path, sizeof(path), "%s/flush.%s", dir, mode);
-	if (strcmp(mode, "append") == 0) {
+	if (strcmp(mode, "append") == 0 || strcmp(mode, "keepsize") == 0) {
 		if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
 		    0600)) == -1)
 			die(path);
+		if (strcmp(mode, "keepsize") == 0 && (fallocate(fd,
+		    FALLOC_FL_KEEP_SIZE, 0, FILE_BYTES) == -1 ||
+		    fsync(fd) == -1))
+			die("fallocate");
 	} else if (strcmp(mode, "overwrite") == 0)
 		fd = sized(path, 1);
 	else if (strcmp(mode, "falloc") == 0)
@@ -126,7 +133,7 @@ main(int argc, char **argv)
 		if (fd == -1)
 			maildir(dir, dfd, n, rec);
 		else {
-			if ((strcmp(mode, "append") == 0 ?
+			if ((fcntl(fd, F_GETFL) & O_APPEND ?
 			    write(fd, rec, sizeof(rec)) :
 			    pwrite(fd, rec, sizeof(rec), off)) != RECORD)
 				die("write");
