@@ -246,9 +246,10 @@ open_gen(struct spool *s, uint64_t gen, int flags, struct err *e)
 /*
  * A new generation, under the append lock: the old one is flushed whole
  * first (so a waiter that finds the generation changed knows its record
- * durable) and its bytes counted as waiting to retire, the new file made and its name flushed into journal/, then
- * the state points at it. Its number is past every file there, whatever
- * the state says (an operator may have removed journal.state).
+ * durable) and its bytes counted as waiting to retire, the new file
+ * made and its name flushed into journal/, then the state points at
+ * it. Its number is past every file there, whatever the state says (an
+ * operator may have removed journal.state).
  */
 static int
 rotate(struct spool *s, struct err *e)
@@ -434,8 +435,6 @@ journal_commit(struct spool *s, const char *name, const char *const *keys,
 	struct err	ignored;
 	uint64_t	gen, end;
 
-	if (journal_open(s, e) == -1)
-		return -1;
 	if (append(s, name, keys, entry, n, len, &gen, &end, e) == -1)
 		return -1;
 	if (await_flush(s, gen, end, e) == 0)
@@ -562,10 +561,8 @@ flush_entry(struct spool *s, const struct jrec *r, int start_only)
 }
 
 int
-journal_full(struct spool *s, struct err *e)
+journal_full(struct spool *s)
 {
-	if (journal_open(s, e) == -1)
-		return -1;
 	return s->jmax == 0 ||
 	    load(&s->sync->older) + load(&s->sync->synced) >= s->jmax;
 }

@@ -416,8 +416,9 @@ spool_commit(struct spool *s, struct envelope *env, const char *body,
 
 	if (entry_bytes(env, body, len, &eb, e) == -1)
 		return -1;
-	if (!s->nosync && (rc = journal_full(s, e)) != 0) {
-		if (rc == 1)
+	if (!s->nosync && ((rc = journal_open(s, e)) == -1 ||
+	    journal_full(s))) {
+		if (rc == 0)
 			rc = journal_bypass(s, name, keys, eb.iov, 3, e);
 		entry_bytes_free(&eb);
 		return rc;

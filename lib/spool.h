@@ -136,8 +136,9 @@ int	spool_journal_stat(struct spool *, struct spool_journal *,
  * restored goes to *restored. */
 int	spool_recover(struct spool *, unsigned *, struct err *);
 /* Start a new journal generation when the current one holds at least
- * `min` bytes (0: any) or the journal limit, then retire the older ones: each entry one
- * names, wherever it is now, is flushed, then the generation goes; for
+ * `min` bytes (0: any) or the journal limit, then retire the older
+ * ones: each entry one names, wherever it is now, is flushed, then the
+ * generation goes; for
  * at most 200 ms a call (a long backlog's generations go over several
  * calls, delivery going on between them). */
 int	spool_checkpoint(struct spool *, size_t, struct err *);

@@ -48,15 +48,17 @@ int	spool_stored(struct spool *, const char *);
 /* Open (and create) journal/ and journal.state. */
 int	journal_open(struct spool *, struct err *);
 void	journal_close(struct spool *);
-/* 1 when a commit must bypass the journal (spool_journal_limit). */
-int	journal_full(struct spool *, struct err *);
+/* 1 when a commit must bypass the journal (spool_journal_limit); the
+ * journal open. */
+int	journal_full(struct spool *);
 /* Commit an entry without the journal: written and flushed, renamed into
  * new/, the folder flushed; its ids/ records and ids/ too. On failure
  * nothing is left in tmp/ or new/. */
 int	journal_bypass(struct spool *, const char *, const char *const *,
 	    const struct iovec *, int, struct err *);
 /* Append an entry's record (its name, its ids/ keys, its bytes) and
- * return once a flush shared with concurrent commits has covered it. */
+ * return once a flush shared with concurrent commits has covered it;
+ * the journal open (journal_open). */
 int	journal_commit(struct spool *, const char *, const char *const *,
 	    const struct iovec *, int, size_t, struct err *);
 
