@@ -222,8 +222,8 @@ static const struct conf_key keys[] = {
 	  "not a power loss" },
 	{ KEY(SC_GLOBAL, "journal_max", K_SIZE), RANGE(0, LONG_MAX),
 	  .def = "64M", CF(journal_max),
-	  .fix = "write a size such as 64M or 1G, or 0 (no journal: each "
-	  "commit flushes its own entry)",
+	  .fix = "from 0 up (write 64M or 1G; 0: no journal, each commit "
+	  "flushes its own entry)",
 	  .doc = "with full durability, the most the journal holds before "
 	  "commits flush their own entry instead" },
 	{ KEY(SC_FIELDS, "require_https", K_BOOL), .def = "yes",
